@@ -1,0 +1,353 @@
+"""The plan: BatonVoice's contract between conductor and synthesizer (ARCHITECTURE.md, Contract 1).
+
+A plan is the input text cut into segments, each carrying optional prosody numbers in physical units.
+Two JSON forms load:
+
+* the document form ``{"version": 1, "voice": "<voice id>", "segments": [...]}``;
+* the original BatonVoice form, a bare list of segments.
+
+A field left out (or ``null``) means "let the model predict it". Every value is range-checked, and every
+error names the segment, the field, the value and what would have been valid, so an LLM conductor can be
+re-asked with the message verbatim and a user can fix a hand-edited file.
+
+This module has no dependencies beyond the standard library: it is imported by every part of the toolkit.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+PLAN_VERSION = 1
+
+
+class PlanError(ValueError):
+    """A plan that does not satisfy the contract. ``str(err)`` is a single line meant for users."""
+
+    def __init__(self, message: str, *, segment: int | None = None, field_name: str | None = None):
+        where = []
+        if segment is not None:
+            where.append(f"segment {segment}")
+        if field_name is not None:
+            where.append(f"field '{field_name}'")
+        prefix = f"plan {', '.join(where)}: " if where else "plan: "
+        super().__init__(prefix + message)
+        self.segment = segment
+        self.field_name = field_name
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One numeric plan field: its unit, its physically sensible range and what it means."""
+
+    name: str
+    unit: str
+    minimum: float
+    maximum: float
+    meaning: str
+
+    def check(self, value: Any, segment: int) -> float | None:
+        """Return ``value`` as float (None stays None); raise :class:`PlanError` if it is invalid."""
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise PlanError(
+                f"value {value!r} is not a number; expected a number in {self.unit} "
+                f"between {self.minimum:g} and {self.maximum:g}, or null to let the model predict it",
+                segment=segment, field_name=self.name)
+        value = float(value)
+        if math.isnan(value):
+            return None  # measured-but-undefined (e.g. pitch of an unvoiced segment): model predicts it
+        if not (self.minimum <= value <= self.maximum):
+            raise PlanError(
+                f"value {value:g} {self.unit} is out of range; valid: {self.minimum:g} to {self.maximum:g} "
+                f"{self.unit} ({self.meaning})", segment=segment, field_name=self.name)
+        return value
+
+
+# Ranges are wide enough for any human voice, shouting and whispering included, and narrow enough to
+# catch unit mistakes (dB written as RMS, ms written as s, semitones written as Hz).
+NUMERIC_FIELDS: dict[str, FieldSpec] = {
+    spec.name: spec
+    for spec in (
+        FieldSpec("pitch_mean", "Hz", 50.0, 800.0, "mean F0 over voiced frames"),
+        FieldSpec("pitch_slope", "Hz/s", -2000.0, 2000.0, "slope of a linear fit of F0 over time"),
+        FieldSpec("energy_rms", "linear RMS (full scale 1.0)", 1e-5, 1.0, "waveform RMS over the segment"),
+        FieldSpec("energy_slope", "dB/s", -400.0, 400.0, "intensity change across the segment"),
+        FieldSpec("spectral_centroid", "Hz", 100.0, 11025.0, "spectral centroid, brightness / vocal effort"),
+        FieldSpec("duration", "s", 0.03, 30.0, "spoken duration of the segment, pause excluded"),
+        FieldSpec("pause_after", "s", 0.0, 10.0, "silence after the segment"),
+    )
+}
+LIST_FIELDS = ("emphasis",)
+ALL_FIELDS = ("word", *NUMERIC_FIELDS, *LIST_FIELDS)
+
+_TOKEN_EDGE = re.compile(r"^[^\w']+|[^\w']+$")
+
+
+def text_words(text: str) -> list[str]:
+    """Words of ``text`` as compared by the plan contract: whitespace tokens, edge punctuation stripped,
+    lower-cased; tokens that are only punctuation are dropped. ``"Wow, you"`` -> ``["wow", "you"]``."""
+    words = []
+    for token in text.split():
+        core = _TOKEN_EDGE.sub("", token).lower().replace("\u2019", "'")
+        if core:
+            words.append(core)
+    return words
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A run of words with optional prosody targets. Units are in the field names' specs (NUMERIC_FIELDS)."""
+
+    word: str
+    pitch_mean: float | None = None
+    pitch_slope: float | None = None
+    energy_rms: float | None = None
+    energy_slope: float | None = None
+    spectral_centroid: float | None = None
+    duration: float | None = None
+    pause_after: float | None = None
+    emphasis: tuple[str, ...] = ()
+
+    @property
+    def words(self) -> list[str]:
+        return text_words(self.word)
+
+    def controls(self) -> dict[str, float | None]:
+        """The numeric fields as a dict (None = predict), in NUMERIC_FIELDS order."""
+        return {name: getattr(self, name) for name in NUMERIC_FIELDS}
+
+    def with_values(self, **values: Any) -> "Segment":
+        """A copy with some fields replaced, validated."""
+        return Segment.from_dict({**self.to_dict(), **values}, index=0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict; fields that are None / empty are left out (the original form's convention)."""
+        out: dict[str, Any] = {"word": self.word}
+        for name in NUMERIC_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = _round(value)
+        if self.emphasis:
+            out["emphasis"] = list(self.emphasis)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any, index: int) -> "Segment":
+        if not isinstance(data, Mapping):
+            raise PlanError(f"expected an object with a 'word' field, got {type(data).__name__}", segment=index)
+        unknown = sorted(set(data) - set(ALL_FIELDS))
+        if unknown:
+            raise PlanError(f"unknown field(s) {', '.join(map(repr, unknown))}; valid fields: "
+                            f"{', '.join(ALL_FIELDS)}", segment=index, field_name=unknown[0])
+        word = data.get("word")
+        if not isinstance(word, str) or not text_words(word):
+            raise PlanError(f"value {word!r} is not valid; 'word' is required and must hold at least one word "
+                            "of the text", segment=index, field_name="word")
+        values = {name: spec.check(data.get(name), index) for name, spec in NUMERIC_FIELDS.items()}
+        emphasis = _check_emphasis(data.get("emphasis"), word, index)
+        return cls(word=word, emphasis=emphasis, **values)
+
+
+def _check_emphasis(value: Any, word: str, index: int) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(w, str) for w in value):
+        raise PlanError(f"value {value!r} is not valid; expected a list of words from this segment",
+                        field_name="emphasis", segment=index)
+    segment_words = set(text_words(word))
+    for w in value:
+        normalised = text_words(w)
+        if not normalised or any(n not in segment_words for n in normalised):
+            raise PlanError(f"value {w!r} is not a word of this segment; valid: "
+                            f"{', '.join(sorted(segment_words))}", segment=index, field_name="emphasis")
+    return tuple(value)
+
+
+def _round(value: float) -> float:
+    """Round for JSON: 4 significant digits keeps plans readable without losing meaningful precision."""
+    if value == 0:
+        return 0.0
+    digits = max(0, 4 - int(math.floor(math.log10(abs(value)))) - 1)
+    return round(value, digits)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A validated plan. Build with :func:`load_plan` / :meth:`from_segments`; the constructor checks."""
+
+    segments: tuple[Segment, ...]
+    voice: str | None = None
+    version: int = PLAN_VERSION
+
+    def __post_init__(self) -> None:
+        if not self.segments:
+            raise PlanError("a plan needs at least one segment")
+        if self.version != PLAN_VERSION:
+            raise PlanError(f"version {self.version!r} is not supported; valid: {PLAN_VERSION}")
+
+    @classmethod
+    def from_segments(cls, segments: Iterable[Mapping[str, Any] | Segment], voice: str | None = None) -> "Plan":
+        built = tuple(s if isinstance(s, Segment) else Segment.from_dict(s, i) for i, s in enumerate(segments))
+        return cls(segments=built, voice=voice)
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.word.strip() for s in self.segments)
+
+    @property
+    def words(self) -> list[str]:
+        return [w for s in self.segments for w in s.words]
+
+    def check_text(self, text: str) -> None:
+        """Raise :class:`PlanError` unless the segments' words reproduce ``text``'s words in order."""
+        check_words(self, text)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"version": self.version}
+        if self.voice is not None:
+            out["voice"] = self.voice
+        out["segments"] = [s.to_dict() for s in self.segments]
+        return out
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    def to_list(self) -> list[dict[str, Any]]:
+        """The original BatonVoice bare-list form."""
+        return [s.to_dict() for s in self.segments]
+
+    def replace_segments(self, segments: Sequence[Segment]) -> "Plan":
+        return replace(self, segments=tuple(segments))
+
+    def table(self) -> str:
+        return format_table(self)
+
+
+def check_words(plan: Plan, text: str) -> None:
+    """The words rule of Contract 1: no word dropped, invented or reordered (case and punctuation aside)."""
+    expected = text_words(text)
+    position = 0
+    for index, segment in enumerate(plan.segments):
+        for got in segment.words:
+            if position >= len(expected):
+                raise PlanError(f"value {segment.word!r} adds the word {got!r} after the end of the text; "
+                                "segments must reproduce the text's words in order", segment=index,
+                                field_name="word")
+            if got != expected[position]:
+                raise PlanError(f"value {segment.word!r} has the word {got!r} where the text has "
+                                f"{expected[position]!r} (word {position + 1} of {len(expected)}); segments "
+                                "must reproduce the text's words in order", segment=index, field_name="word")
+            position += 1
+    if position < len(expected):
+        missing = " ".join(expected[position:position + 8])
+        raise PlanError(f"the segments stop after word {position} of {len(expected)}; missing: '{missing}"
+                        f"{' ...' if len(expected) - position > 8 else ''}'", field_name="word")
+
+
+def load_plan(source: Any, *, text: str | None = None, voice: str | None = None) -> Plan:
+    """Load and validate a plan from a dict/list, a JSON string, or a path to a JSON file.
+
+    ``text``: when given, the segments' words must reproduce it. ``voice``: default voice id when the
+    document does not name one (the bare-list form never does).
+    """
+    data = source
+    if isinstance(source, Path) or (isinstance(source, str) and not source.lstrip().startswith(("{", "["))):
+        path = Path(source)
+        if not path.is_file():
+            raise PlanError(f"file '{path}' does not exist; pass a plan JSON file, or the JSON itself")
+        data = path.read_text(encoding="utf-8")
+    if isinstance(data, (str, bytes)):
+        try:
+            data = json.loads(data)
+        except json.JSONDecodeError as err:
+            raise PlanError(f"not valid JSON ({err.msg} at line {err.lineno} column {err.colno})") from None
+    if isinstance(data, list):
+        plan = Plan.from_segments(data, voice=voice)
+    elif isinstance(data, Mapping):
+        unknown = sorted(set(data) - {"version", "voice", "segments"})
+        if unknown:
+            raise PlanError(f"unknown top-level key(s) {', '.join(map(repr, unknown))}; valid: version, voice, "
+                            "segments")
+        segments = data.get("segments")
+        if not isinstance(segments, list):
+            raise PlanError("the document form needs 'segments': a list of segment objects")
+        doc_voice = data.get("voice", voice)
+        if doc_voice is not None and not isinstance(doc_voice, str):
+            raise PlanError(f"'voice' must be a voice id string, got {doc_voice!r}")
+        version = data.get("version", PLAN_VERSION)
+        if version != PLAN_VERSION:
+            raise PlanError(f"version {version!r} is not supported; valid: {PLAN_VERSION}")
+        plan = Plan.from_segments(segments, voice=doc_voice)
+    else:
+        raise PlanError(f"expected a JSON object or list, got {type(data).__name__}")
+    if text is not None:
+        plan.check_text(text)
+    return plan
+
+
+def segment_schema() -> dict[str, Any]:
+    props: dict[str, Any] = {"word": {"type": "string", "minLength": 1,
+                                      "description": "the words of the segment, verbatim from the text"}}
+    for spec in NUMERIC_FIELDS.values():
+        props[spec.name] = {"type": "number", "minimum": spec.minimum, "maximum": spec.maximum,
+                            "description": f"{spec.meaning} [{spec.unit}]"}
+    props["emphasis"] = {"type": "array", "items": {"type": "string"},
+                         "description": "words of this segment to stress"}
+    return {"type": "object", "properties": props, "required": ["word"], "additionalProperties": False}
+
+
+def plan_json_schema(bare_list: bool = False) -> dict[str, Any]:
+    """JSON Schema (draft 2020-12) of a plan, for LLM constrained decoding and for editors."""
+    segments = {"type": "array", "minItems": 1, "items": segment_schema()}
+    if bare_list:
+        return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "BatonVoice plan (list)",
+                **segments}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "BatonVoice plan",
+        "type": "object",
+        "properties": {"version": {"const": PLAN_VERSION}, "voice": {"type": "string"}, "segments": segments},
+        "required": ["segments"],
+        "additionalProperties": False,
+    }
+
+
+_TABLE_COLUMNS = (
+    ("pitch_mean", "F0 Hz", "{:.0f}"), ("pitch_slope", "F0/s", "{:+.0f}"), ("energy_rms", "RMS", "{:.4f}"),
+    ("energy_slope", "dB/s", "{:+.0f}"), ("spectral_centroid", "cent Hz", "{:.0f}"),
+    ("duration", "dur s", "{:.2f}"), ("pause_after", "pause", "{:.2f}"),
+)
+
+
+def format_table(plan: Plan, max_word_width: int = 32) -> str:
+    """A compact, aligned text table of the plan for terminals; '-' marks a field the model predicts."""
+    header = ["#", "words", *(title for _, title, _ in _TABLE_COLUMNS), "emphasis"]
+    rows = []
+    for i, seg in enumerate(plan.segments):
+        words = seg.word if len(seg.word) <= max_word_width else seg.word[: max_word_width - 1] + "…"
+        cells = [str(i), words]
+        for name, _, fmt in _TABLE_COLUMNS:
+            value = getattr(seg, name)
+            cells.append("-" if value is None else fmt.format(value))
+        cells.append(",".join(seg.emphasis))
+        rows.append(cells)
+    widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header))]
+    lines = []
+    for r in [header, *rows]:
+        cells = [r[c].ljust(widths[c]) if c in (1, len(header) - 1) else r[c].rjust(widths[c])
+                 for c in range(len(header))]
+        lines.append("  ".join(cells).rstrip())
+    title = f"plan for voice '{plan.voice}'" if plan.voice else "plan"
+    return "\n".join([title, *lines])
+
+
+__all__ = ["PLAN_VERSION", "NUMERIC_FIELDS", "ALL_FIELDS", "FieldSpec", "Segment", "Plan", "PlanError",
+           "load_plan", "check_words", "text_words", "plan_json_schema", "segment_schema", "format_table"]
