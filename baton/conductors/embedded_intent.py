@@ -1,0 +1,264 @@
+"""Instruction understanding for the embedded conductor: free-form text -> :class:`Intent`.
+
+Two layers:
+
+1. Rules (always, pure Python, microseconds): explicit modifiers (speed, loudness, pitch, whisper, ramps,
+   emphasis on a named word, restraint such as "trying to stay polite"), intensity words ("slightly",
+   "very", "extremely") and an emotion lexicon (names, adverbs, common synonyms), with simple negation.
+2. Sentence embeddings (only when the rules find no emotion word but content words remain, e.g. "like
+   someone who just heard terrible news"): :mod:`baton.conductors.embedded_embed` compares the instruction
+   with prototype descriptions per emotion.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+EMOTIONS = ("neutral", "happy", "sad", "angry", "fearful", "surprised", "disgust", "calm")
+STYLES = ("whisper",)
+
+# Intensity levels on the prosody table's scale (1 = RAVDESS normal, 2 = RAVDESS strong).
+LEVEL_SLIGHT, LEVEL_PLAIN, LEVEL_QUITE, LEVEL_VERY, LEVEL_EXTREME = 0.5, 1.0, 1.4, 2.0, 2.6
+
+_INTENSIFIERS: tuple[tuple[re.Pattern, float], ...] = tuple(
+    (re.compile(rf"\b(?:{words})\b"), level) for words, level in (
+        (r"extremely|incredibly|absolutely|utterly|terribly|insanely|totally|completely|hugely|unbelievably|"
+         r"beyond|overwhelmingly|wildly|intensely|massively|ridiculously|maximally", LEVEL_EXTREME),
+        (r"very|really|so|deeply|truly|highly|seriously|super|strongly|genuinely|thoroughly|properly|"
+         r"clearly|full of", LEVEL_VERY),
+        (r"quite|rather|fairly|pretty|noticeably", LEVEL_QUITE),
+        (r"slightly|a (?:little )?bit|a little|a tad|somewhat|mildly|a touch|faintly|a hint of|kind of|"
+         r"sort of|barely|subtly|lightly|a trace of|marginally", LEVEL_SLIGHT),
+    ))
+
+# Emotion lexicon: regex of word stems -> (emotion, lexical level). Lexical level: what the word itself
+# says about intensity ("furious" is strong anger, "annoyed" mild anger).
+_LEXICON: tuple[tuple[re.Pattern, str, float], ...] = tuple(
+    (re.compile(rf"\b(?:{stems})[\w'-]*"), emotion, level) for stems, emotion, level in (
+        (r"unhapp|sad\b|sadly|sadder|saddest|sadness|sorrow|depress|grie[fv]|mourn|melanchol|gloom|"
+         r"heartbr|miserabl|downcast|dejected|despair|forlorn|glum|blue\b|somber|sombre|wistful|"
+         r"disappoint|feeling down|down in the dumps", "sad", LEVEL_PLAIN),
+        (r"devastat|tearful|crying|sobb|weep|in tears", "sad", LEVEL_VERY),
+        (r"furious|fury|enraged|rage\b|livid|seething|fuming|outraged|irate|incens", "angry", LEVEL_VERY),
+        (r"annoy|irritat|frustrat|exasperat|cross\b|grump|miffed|peeved|impatien", "angry", LEVEL_SLIGHT),
+        (r"angr|anger|mad\b|hostile|indignan|resent|pissed|bitter", "angry", LEVEL_PLAIN),
+        (r"ecstatic|elated|overjoy|euphori|thrilled|jubilant", "happy", LEVEL_VERY),
+        (r"happ(?:y|ier|iest|ily|iness)\b|joy|cheer|delight|glad|upbeat|merr|gleeful|bubbly|excited|excitement|content\b|pleased|"
+         r"jolly|chipper|sunny|bright and|playful|enthusias|celebrat|grateful", "happy", LEVEL_PLAIN),
+        (r"terrified|terrifi|petrified|panic|horror|horrified", "fearful", LEVEL_VERY),
+        (r"fear|afraid|scared|frighten|nervous|anxious|anxiety|worried|worry|dread|timid|trembl|shaky|"
+         r"uneasy|apprehensi|jittery|spooked|alarmed", "fearful", LEVEL_PLAIN),
+        (r"astonish|astound|flabbergast|dumbfound|stunned|shocked|shock\b", "surprised", LEVEL_VERY),
+        (r"surpris|amazed|amazement|startled|disbelief|can'?t believe|taken aback|caught off guard|"
+         r"in awe|wonder\b", "surprised", LEVEL_PLAIN),
+        (r"disgust|revolt|repuls|repelled|gross|sicken|nause|contempt|appalled|loath|revuls|distaste|"
+         r"yuck|icky", "disgust", LEVEL_PLAIN),
+        (r"calm|relax|serene|sooth|tranquil|peaceful|composed|mellow|placid|laid.back|at ease|unhurried|"
+         r"zen\b|meditat", "calm", LEVEL_PLAIN),
+        (r"neutral|plain(?:ly)?\b|flat(?:ly)?\b|monoton|matter.of.fact|unemotional|no emotion|without emotion|"
+         r"deadpan|emotionless|robotic", "neutral", LEVEL_PLAIN),
+    ))
+
+_NEGATION = re.compile(r"\b(?:not|don'?t|do not|never|without|no|isn'?t|aren'?t|nothing)\s+(?:\w+\s+){0,2}$")
+
+# Restraint: "furious but trying to stay polite" -> keep the emotion but hold it in. Each pattern removes
+# only the holding-in phrase (the emotion word after "hiding his ..." stays for the lexicon) and may hint
+# the emotion being held in ("trying not to cry" -> sad) for when no emotion word is present.
+_TRY = r"(?:trying|tries|try|attempting|struggling|working)\s+(?:hard\s+)?"
+_HELD = (r"(?=(?:feelings?|emotions?|anger|rage|fury|fear|panic|sadness|tears|sobs|joy|excitement|glee|"
+         r"disappointment|pain|hurt|frustration|annoyance|irritation|disgust|it)\b)")
+_RESTRAINTS: tuple[tuple[re.Pattern, str | None], ...] = tuple((re.compile(p), hint) for p, hint in (
+    (_TRY + r"to\s+(?:stay|keep|remain|sound|be|act|look|seem)\s+(?:calm|polite|composed|cool|professional|civil|"
+     r"nice|friendly|steady|brave|normal|collected|cheerful|positive|it\s+together)\b", None),
+    (_TRY + r"not\s+to\s+(?:cry|sob|weep|break\s+down)\b", "sad"),
+    (r"(?:barely\s+)?(?:hold(?:s|ing)?\s+back|fighting\s+back|choking\s+back)\s+(?:the\s+)?(?:tears|sobs)\b",
+     "sad"),
+    (_TRY + r"not\s+to\s+(?:shout|yell|scream|explode|snap|lose\s+(?:it|your\s+temper))\b", "angry"),
+    (_TRY + r"not\s+to\s+(?:laugh|giggle|smile|grin)\b", "happy"),
+    (_TRY + r"not\s+to\s+(?:panic|freak\s+out)\b", "fearful"),
+    (r"(?:" + _TRY + r"to\s+)?(?:hid(?:e|es|ing)|mask(?:s|ing)?|conceal(?:s|ing)?|suppress(?:es|ing)?|"
+     r"contain(?:s|ing)?|hold(?:s|ing)?\s+back|keep(?:s|ing)?\s+down|barely\s+(?:containing|holding\s+back|"
+     r"holding\s+in))\s+(?:(?:your|his|her|their|my|the|a|some)\s+)?" + _HELD, None),
+    (r"through\s+(?:gritted|clenched)\s+teeth", "angry"),
+    (r"under\s+control|keeping\s+it\s+together|bottled\s+up|bottling\s+(?:it\s+)?up", None),
+))
+
+_Modifier = tuple[re.Pattern, Callable[["Intent", float], "Intent"]]
+
+
+def _mod(pattern: str, apply: Callable[["Intent", float], "Intent"]) -> _Modifier:
+    return re.compile(rf"(?:(?P<deg>much|a lot|way|far|a (?:little )?bit|a little|slightly|somewhat|even)\s+)?"
+                      rf"\b(?:{pattern})\b"), apply
+
+
+_MODIFIERS: tuple[_Modifier, ...] = (
+    _mod(r"(?:slow(?:s|ing)?\s+down|slower)\s+(?:at|towards?|near|by)\s+the\s+end|ritardando|rallentando",
+         lambda i, d: replace(i, end_rate_ratio=i.end_rate_ratio * 0.75 ** d)),
+    _mod(r"(?:speed(?:s|ing)?\s+up|faster)\s+(?:at|towards?|near|by)\s+the\s+end|accelerando|accelerat\w*",
+         lambda i, d: replace(i, end_rate_ratio=i.end_rate_ratio * 1.3 ** d)),
+    _mod(r"(?:get(?:s|ting)?|grow(?:s|ing)?|build(?:s|ing)?|becom(?:e|es|ing))\s+(?:gradually\s+|steadily\s+)?"
+         r"louder(?:\s+and\s+louder)?(?:\s+(?:at|towards?|near|by)\s+the\s+end)?|louder\s+(?:and\s+louder|"
+         r"(?:at|towards?|near|by)\s+the\s+end)|crescendo|build(?:s|ing)?\s+up|swell\w*",
+         lambda i, d: replace(i, energy_ramp_db=i.energy_ramp_db + 8.0 * d)),
+    _mod(r"(?:get(?:s|ting)?|grow(?:s|ing)?|becom(?:e|es|ing))\s+(?:gradually\s+)?(?:quieter|softer)"
+         r"(?:\s+(?:at|towards?|near|by)\s+the\s+end)?|(?:quieter|softer)\s+(?:and\s+(?:quieter|softer)|"
+         r"(?:at|towards?|near|by)\s+the\s+end)|fad(?:e|es|ing)(?:\s+out|\s+away)?|trail(?:s|ing)?\s+off|"
+         r"diminuendo|peter(?:s|ing)?\s+out",
+         lambda i, d: replace(i, energy_ramp_db=i.energy_ramp_db - 8.0 * d)),
+    _mod(r"whisper\w*|hushed|under\s+(?:your|my|his|her|their)\s+breath|sotto voce|breathy",
+         lambda i, d: replace(i, style="whisper")),
+    _mod(r"shout\w*|yell\w*|scream\w*|bellow\w*|at the top of (?:your|my|his|her|their) lungs",
+         lambda i, d: replace(i, volume_db=i.volume_db + 10.0 * d, centroid_st=i.centroid_st + 2.0 * d)),
+    _mod(r"faster|quickly|quicker|quick|fast|rapid(?:ly)?|hurr(?:y|ied|iedly)|rush(?:ed|ing)?|speed\s+up|"
+         r"pick up the pace|brisk(?:ly)?|hasty|hastily",
+         lambda i, d: replace(i, rate_ratio=i.rate_ratio * 1.2 ** d)),
+    _mod(r"slower|slowly|slow(?:\s+down)?|take (?:your|my|his|her|their) time|leisurely|drawn[- ]out|drawl\w*|"
+         r"deliberately",
+         lambda i, d: replace(i, rate_ratio=i.rate_ratio * 0.8 ** d)),
+    _mod(r"lower (?:your|the|my|his|her) voice|quieter|quietly|quiet|softly|softer|soft-spoken|murmur\w*|"
+         r"mumbl\w*|low volume|barely audible",
+         lambda i, d: replace(i, volume_db=i.volume_db - 6.0 * d)),
+    _mod(r"louder|loudly|loud|projecting|booming|at full volume|forcefully",
+         lambda i, d: replace(i, volume_db=i.volume_db + 6.0 * d)),
+    _mod(r"higher(?:[- ]pitched)?|high[- ]pitched|(?:in\s+a\s+)?high(?:er)?\s+(?:pitch|voice)|raise (?:your|the) "
+         r"pitch|squeak\w*",
+         lambda i, d: replace(i, pitch_st=i.pitch_st + 3.0 * d)),
+    _mod(r"deeper|deep voice|lower(?:[- ]pitched)?|low[- ]pitched|(?:in\s+a\s+)?low(?:er)?\s+(?:pitch|voice)|"
+         r"lower (?:your|the) pitch",
+         lambda i, d: replace(i, pitch_st=i.pitch_st - 3.0 * d)),
+    _mod(r"monoton\w*|flat(?:ly)?|robotic\w*",
+         lambda i, d: replace(i, range_scale=i.range_scale * 0.4)),
+    _mod(r"expressive\w*|animated|lively|sing-?song|melodic\w*",
+         lambda i, d: replace(i, range_scale=i.range_scale * 1.5)),
+)
+_DEGREE = {"much": 1.6, "a lot": 1.6, "way": 1.8, "far": 1.6, "even": 1.3, "a bit": 0.5, "a little bit": 0.5,
+           "a little": 0.5, "slightly": 0.5, "somewhat": 0.6}
+
+_EMPHASIS = re.compile(
+    r"\b(?:emphasi[sz](?:e|es|ing)|(?:put|place|with)\s+(?:the\s+|an?\s+|some\s+)?(?:stress|emphasis|weight)\s+on|"
+    r"emphasis\s+on|stress(?:es|ing)?|accent(?:uate|uating)?|punch(?:ing)?|lean(?:ing)?\s+(?:in)?to|hit(?:ting)?)"
+    r"\s+(?:on\s+)?(?:the\s+word\s+|the\s+)?[\"'“‘*]?([A-Za-z0-9][\w'’-]*)[\"'”’*]?")
+
+_FILLER = frozenset("""
+a an the and or but to of in on at for with as it its this that these those is are be been being was were say
+says said saying speak speaks speaking spoken read reads reading voice voices tone tones sound sounds sounding
+sounded please like way talk talking tell it's you your you're me my i i'm he she they them sentence line text
+words word manner style delivery deliver something bit little then than normal usual usually more less just end
+towards toward who whom someone somebody person one if had has have do does would could should will can all
+at too so very any anything
+""".split())
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What an instruction asks for, in the conductor's terms."""
+
+    emotion: str = "neutral"
+    level: float = LEVEL_PLAIN
+    """Intensity on the prosody table's scale (0.5 slight, 1 normal, 2 strong, 2.6 extreme)."""
+    secondary: str | None = None
+    """A second emotion mentioned ("happy but a little nervous"), blended in at a lower weight."""
+    style: str | None = None
+    """``"whisper"`` or None."""
+    restrained: bool = False
+    """The emotion is held in ("furious but trying to stay polite")."""
+    rate_ratio: float = 1.0
+    volume_db: float = 0.0
+    pitch_st: float = 0.0
+    centroid_st: float = 0.0
+    range_scale: float = 1.0
+    """Multiplier of within-utterance pitch movement (monotone < 1 < expressive)."""
+    energy_ramp_db: float = 0.0
+    """Energy change from the first to the last segment [dB] ("getting louder towards the end")."""
+    end_rate_ratio: float = 1.0
+    """Rate multiplier reached at the last segment ("slow down at the end")."""
+    emphasis: tuple[str, ...] = ()
+    """Words named for emphasis (lower-case)."""
+    source: str = "default"
+    """How the emotion was found: "default", "keyword" or "embedding"."""
+    scores: dict[str, float] = field(default_factory=dict, compare=False)
+
+
+def parse_rules(instruction: str | None) -> tuple[Intent, str]:
+    """Apply the rule layer. Returns the intent and the *residual* instruction: what is left after the
+    recognised modifiers and emotion words are removed (used to decide whether embeddings are needed)."""
+    if not instruction or not instruction.strip():
+        return Intent(), ""
+    text = " " + re.sub(r"\s+", " ", instruction.lower().replace("’", "'")) + " "
+    intent = Intent()
+
+    for match in _EMPHASIS.finditer(text):
+        intent = replace(intent, emphasis=intent.emphasis + (match.group(1).lower().strip("'’"),))
+    text = _EMPHASIS.sub(" ", text)
+
+    hint = None
+    for pattern, held in _RESTRAINTS:
+        match = pattern.search(text)
+        if match:
+            intent = replace(intent, restrained=True)
+            hint = hint or held
+            text = text[:match.start()] + " " + text[match.end():]
+
+    for pattern, apply in _MODIFIERS:
+        def substitute(match: re.Match) -> str:
+            nonlocal intent
+            degree = _DEGREE.get(match.group("deg") or "", 1.0)
+            intent = apply(intent, degree)
+            return " "
+        text = pattern.sub(substitute, text)
+
+    hits: list[tuple[int, int, str, float]] = []  # (start, end, emotion, lexical level)
+    negated: list[tuple[int, int]] = []
+    for pattern, emotion, lexical_level in _LEXICON:
+        for match in pattern.finditer(text):
+            if any(start <= match.start() < end for start, end, *_ in hits):
+                continue  # an earlier (more specific) stem already covers this word
+            if _NEGATION.search(text[:match.start()]):
+                negated.append((match.start(), match.end()))
+                continue
+            hits.append((match.start(), match.end(), emotion, lexical_level))
+    hits.sort()
+    residual = text
+    for start, end in sorted([(h[0], h[1]) for h in hits] + negated, reverse=True):
+        residual = residual[:start] + " " + residual[end:]
+    if negated:
+        residual = re.sub(r"\b(?:not|don'?t|do not|never|without|no)\b", " ", residual)
+
+    level = _intensity(text)
+    if hits:
+        emotion, lexical_level = hits[0][2], hits[0][3]
+        secondary = next((h[2] for h in hits[1:] if h[2] not in (emotion, "neutral")), None)
+        if emotion == "neutral" and secondary:
+            emotion, secondary = secondary, None
+        if level is None:
+            level = lexical_level
+        elif lexical_level > LEVEL_PLAIN:
+            level = max(level, lexical_level) if level >= LEVEL_PLAIN else lexical_level * level
+        intent = replace(intent, emotion=emotion, level=level, secondary=secondary, source="keyword")
+    elif hint is not None:
+        intent = replace(intent, emotion=hint, level=level or LEVEL_PLAIN, source="keyword")
+    elif level is not None:
+        intent = replace(intent, level=level)
+    return intent, _content(residual)
+
+
+def _intensity(text: str) -> float | None:
+    """The strongest-specified intensity word in ``text`` (None if there is none)."""
+    for pattern, level in _INTENSIFIERS:
+        if pattern.search(text):
+            return level
+    return None
+
+
+def _content(residual: str) -> str:
+    """Residual text without filler and intensity words; empty when nothing emotional may be left."""
+    for pattern, _ in _INTENSIFIERS:
+        residual = pattern.sub(" ", residual)
+    words = [w for w in re.findall(r"[a-z][a-z'-]*", residual) if w not in _FILLER]
+    return " ".join(words)
+
+
+__all__ = ["Intent", "EMOTIONS", "STYLES", "parse_rules", "LEVEL_SLIGHT", "LEVEL_PLAIN", "LEVEL_VERY",
+           "LEVEL_EXTREME"]
