@@ -1,0 +1,115 @@
+"""Text front-end: normalisation, G2P (dictionary + letter-to-sound fallback), word map, errors."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from baton.plan import text_words
+from tts_model.frontend import ARPABET, PHONEMES, PUNCTUATION, Frontend, FrontendError
+from tts_model.lts import letters_to_sounds
+from tts_model.textnorm import normalize, number_to_words, ordinal_words, year_words
+
+
+@pytest.fixture(scope="module")
+def frontend() -> Frontend:
+    return Frontend()
+
+
+@pytest.mark.parametrize("n, words", [
+    (0, "zero"), (7, "seven"), (13, "thirteen"), (40, "forty"), (42, "forty-two"), (100, "one hundred"),
+    (105, "one hundred five"), (1000, "one thousand"), (1234, "one thousand two hundred thirty-four"),
+    (2_000_005, "two million five"),
+])
+def test_number_to_words(n, words):
+    assert number_to_words(n) == words
+
+
+@pytest.mark.parametrize("n, words", [(1, "first"), (2, "second"), (3, "third"), (12, "twelfth"),
+                                      (20, "twentieth"), (21, "twenty-first"), (100, "one hundredth")])
+def test_ordinals(n, words):
+    assert ordinal_words(n) == words
+
+
+@pytest.mark.parametrize("n, words", [(1990, "nineteen ninety"), (1905, "nineteen oh five"),
+                                      (1800, "eighteen hundred"), (2000, "two thousand"), (2004, "two thousand four"),
+                                      (2019, "twenty nineteen")])
+def test_years(n, words):
+    assert year_words(n) == words
+
+
+@pytest.mark.parametrize("text, spoken", [
+    ("It cost $3.50.", "It cost three dollars and fifty cents."),
+    ("It cost $1.", "It cost one dollar."),
+    ("£5", "five pounds"),
+    ("pi is 3.14", "pi is three point one four"),
+    ("in 1990,", "in nineteen ninety,"),
+    ("the 21st of May", "the twenty-first of May"),
+    ("25% off", "twenty-five percent off"),
+    ("10,000 men", "ten thousand men"),
+    ("Dr. Smith and Mr. Jones", "doctor Smith and mister Jones"),
+    ("salt & pepper", "salt and pepper"),
+    ("the 1920s", "the nineteen twenties"),
+    ("1914-1918", "nineteen fourteen to nineteen eighteen"),
+])
+def test_normalize(text, spoken):
+    assert normalize(text) == spoken
+
+
+def test_dictionary_words_use_cmudict(frontend):
+    assert frontend.word_phonemes("cat") == ["K", "AE1", "T"]
+    assert frontend.word_phonemes("Hello") == ["HH", "AH0", "L", "OW1"]
+
+
+def test_unknown_words_get_plausible_phonemes(frontend):
+    # compound of two dictionary words, suffix on a dictionary word, pure letter-to-sound, acronym
+    assert frontend.word_phonemes("woodcutters")[:3] == ["W", "UH1", "D"]
+    assert frontend.word_phonemes("zorbles")  # nonsense word: spoken, not refused
+    assert letters_to_sounds("blick") == ["B", "L", "IH1", "K"]
+    assert letters_to_sounds("shame") == ["SH", "EY1", "M"]  # magic e, silent final e
+    assert letters_to_sounds("city")[0] == "S"  # soft c
+    assert frontend.word_phonemes("XQZ", original="XQZ")[:2] == ["EH1", "K"]  # spelled out
+
+
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz'", min_size=1, max_size=14))
+@settings(max_examples=150, deadline=None)
+def test_any_letter_string_phonemizes_into_the_inventory(word):
+    phones = letters_to_sounds(word.strip("'") or "a")
+    assert phones and all(p in ARPABET for p in phones)
+
+
+def test_word_map_follows_plan_words(frontend):
+    text = "Wow, Dr. Smith paid $5 -- in 1990!"
+    result = frontend.phonemize(text)
+    assert result.words == text_words(text)
+    assert len(result.phonemes) == len(result.word_index) == len(result.token_index)
+    assert all(p in PHONEMES for p in result.phonemes)
+    by_word: dict[int, list[str]] = {}
+    for p, w in zip(result.phonemes, result.word_index):
+        by_word.setdefault(w, []).append(p)
+    assert by_word[0] == ["W", "AW1"]
+    assert by_word[4][:3] == ["F", "AY1", "V"]  # "$5" -> five dollars, still word 4
+    assert set(by_word[-1]) <= set(PUNCTUATION)
+    assert result.phonemes[-1] == "!"
+
+
+@given(st.lists(st.sampled_from(["the", "Cat,", "sat.", "$3", "21st", "Dr.", "(on)", "it's", "1990", "--", "mat!"]),
+                min_size=1, max_size=8))
+@settings(max_examples=60, deadline=None)
+def test_words_agree_with_plan_contract(tokens):
+    text = " ".join(tokens)
+    if not text_words(text):
+        return
+    result = Frontend().phonemize(text)
+    assert result.words == text_words(text)
+    assert max(result.word_index) == len(result.words) - 1
+
+
+@pytest.mark.parametrize("text, fragment", [("", "empty"), ("   ", "empty"), ("...", "no words"),
+                                            ("你好", "'你'"), ("hello ☃", "'☃'")])
+def test_unspeakable_text_is_one_clear_error(frontend, text, fragment):
+    with pytest.raises(FrontendError) as info:
+        frontend.phonemize(text)
+    message = str(info.value)
+    assert fragment in message and "\n" not in message

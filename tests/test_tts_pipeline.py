@@ -1,0 +1,128 @@
+"""The whole BatonTTS loop on the CPU: espeak-ng clips -> prepare -> train (tiny) -> resume -> export ->
+onnxruntime synthesis; DDP with two gloo processes; export and training error paths."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "recipes"))
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed (apt)")]
+
+SENTENCES = {
+    "TST-0001": "The quick brown fox jumps over the lazy dog.",
+    "TST-0002": "She sells sea shells by the sea shore, every morning.",
+    "TST-0003": "A printer in eighteen ninety made books by hand.",
+    "TST-0004": "Please call Stella and ask her to bring these things.",
+    "TST-0005": "This sentence is held out and must never be trained on.",
+}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("corpus")
+    (root / "wavs").mkdir()
+    rows = []
+    for uid, text in SENTENCES.items():
+        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(root / "wavs" / f"{uid}.wav"), text],
+                       check=True, capture_output=True, timeout=60)
+        rows.append(f"{uid}|{text}|{text}")
+    (root / "metadata.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def prepared(corpus, tmp_path_factory) -> Path:
+    import prepare_batontts
+
+    out = tmp_path_factory.mktemp("prepared") / "data"
+    assert prepare_batontts.main(["--corpus", str(corpus), "--out", str(out), "--held-out", "TST-0005"]) == 0
+    return out
+
+
+def test_prepare_packs_aligned_utterances(prepared):
+    from tts_model.dataset import load_utterances
+
+    utterances, index = load_utterances(prepared)
+    assert sorted(u.id for u in utterances) == ["TST-0001", "TST-0002", "TST-0003", "TST-0004"]
+    assert "TST-0005" in index["held_out"] and "TST-0005" not in index["utterances"]
+    assert all(v > 0 for v in index["baseline"].values())
+    for u in utterances:
+        assert int(u.durations.sum()) == len(u.mel) > 50
+        assert u.mel.dtype == np.float16 and u.mel.shape[1] == 80
+        assert u.segment_ids.max() + 1 == len(u.controls)
+        voiced = np.isfinite(u.pitch_hz)
+        assert voiced.mean() > 0.3 and np.all((u.pitch_hz[voiced] > 50) & (u.pitch_hz[voiced] < 500))
+    for shard in index["shards"]:
+        assert (prepared / shard).stat().st_size <= 60 * 2 ** 20
+
+
+def test_train_resume_export_synthesize(prepared, tmp_path):
+    from tts_model.export import main as export_main
+    from tts_model.runtime import Synthesizer
+    from tts_model.testing import tiny_vocoder
+    from tts_model.train import TrainConfig, train
+    from tts_model.vocoder_export import export_onnx
+
+    config = replace(TrainConfig.load(ROOT / "recipes/configs/tiny.toml"), data_dir=str(prepared),
+                     out_dir=str(tmp_path / "run"), max_steps=16, log_every=4)
+    first = train(config, root=Path("/"))
+    assert first["step"] == 16
+    log = [json.loads(line) for line in (tmp_path / "run/train_log.jsonl").read_text().splitlines()]
+    assert log[-1]["mel"] < log[0]["mel"] and all(np.isfinite(r["total"]) for r in log)
+    ckpt = tmp_path / "run/checkpoint"
+    assert all(p.stat().st_size <= 15 * 2 ** 20 for p in ckpt.glob("part-*.bin"))
+    resumed = train(replace(config, max_steps=20), root=Path("/"))  # continues from the checkpoint
+    assert resumed["step"] == 20
+    voice = tmp_path / "voice"
+    assert export_main(["--checkpoint", str(ckpt), "--voice-dir", str(voice), "--voice-id", "tiny"]) == 0
+    export_onnx(tiny_vocoder(), voice / "vocoder.onnx")
+    synth = Synthesizer.load(voice, threads=1)
+    chunks = list(synth.synthesize([{"word": "The quick fox,"}, {"word": "over the dog.", "pitch_mean": 180.0}]))
+    assert len(chunks) == 2 and all(c.audio.size > 0 for c in chunks)
+    assert chunks[1].predicted["pitch_mean"] == 180.0
+
+
+def test_ddp_two_cpu_processes_agree(prepared, tmp_path):
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29571",
+               "-m", "tts_model.train", str(ROOT / "recipes/configs/tiny.toml"), "--data", str(prepared),
+               "--out", str(tmp_path / "ddp"), "--max-steps", "4", "--summary", str(tmp_path / "summary.json")]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    summaries = [json.loads((tmp_path / f"summary.rank{r}.json").read_text()) for r in (0, 1)]
+    assert [s["world"] for s in summaries] == [2, 2]
+    assert summaries[0]["step"] == summaries[1]["step"] == 4
+    # DDP averages gradients, so both replicas hold identical weights after every step
+    assert summaries[0]["param_checksum"] == summaries[1]["param_checksum"]
+    assert (tmp_path / "ddp/checkpoint/meta.json").is_file()
+
+
+def test_export_parity_failure_is_reported_and_leaves_no_file(tmp_path, monkeypatch):
+    import tts_model.export as export
+    from tts_model.testing import tiny_acoustic_model
+
+    monkeypatch.setattr(export, "MEL_TOLERANCE", -1.0)  # failure injection: no difference is small enough
+    with pytest.raises(export.ExportParityError, match="disagrees"):
+        export.export_acoustic(tiny_acoustic_model(), tmp_path / "a.onnx", precision="fp32")
+    assert not list(tmp_path.iterdir())
+
+
+def test_training_errors_are_one_line(tmp_path, capsys):
+    from tts_model.train import main
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('batch_frame = 10\n')
+    assert main([str(bad)]) == 2
+    assert "unknown key" in capsys.readouterr().err
+    assert main([str(ROOT / "recipes/configs/tiny.toml"), "--data", str(tmp_path / "none")]) == 2
+    assert "prepare_batontts.py" in capsys.readouterr().err

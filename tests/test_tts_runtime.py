@@ -1,0 +1,138 @@
+"""onnxruntime synthesis with the random-weight test voice: streaming per segment, controls, every error path."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from baton.plan import NUMERIC_FIELDS
+from tts_model.controls import CONTROL_RANGES
+from tts_model.runtime import SynthChunk, SynthesisError, Synthesizer, find_voice, list_voices
+from tts_model.testing import make_test_voice
+
+ROOT = Path(__file__).resolve().parents[1]
+SEGMENTS = [{"word": "Hello there, Dr. Smith!", "pitch_mean": 250.0, "emphasis": ["there"]},
+            {"word": "It costs $5.", "duration": 0.9, "pause_after": 0.3}]
+
+
+@pytest.fixture(scope="module")
+def voice_dir(tmp_path_factory) -> Path:
+    return make_test_voice(tmp_path_factory.mktemp("voices") / "test-voice")
+
+
+@pytest.fixture(scope="module")
+def synth(voice_dir) -> Synthesizer:
+    return Synthesizer.load(voice_dir, threads=1)
+
+
+def test_synthesize_streams_one_chunk_per_segment(synth):
+    chunks = list(synth.synthesize(SEGMENTS))
+    assert [c.segment_index for c in chunks] == [0, 1]
+    assert all(isinstance(c, SynthChunk) and c.audio.dtype == np.float32 and c.audio.ndim == 1 for c in chunks)
+    assert all(np.abs(c.audio).max() <= 1.0 and c.audio.size > 0 for c in chunks)
+    # segment 1: duration 0.9 s + pause 0.3 s, to within rounding of its tokens' frames
+    assert chunks[1].audio.size / synth.sample_rate == pytest.approx(1.2, abs=0.06)
+    assert chunks[0].predicted["pitch_mean"] == 250.0  # given values come back verbatim
+    assert chunks[1].predicted["duration"] == 0.9
+    for chunk in chunks:
+        assert set(chunk.predicted) == set(NUMERIC_FIELDS)
+        assert all(np.isfinite(v) for v in chunk.predicted.values())
+
+
+def test_durations_scale_audio(synth):
+    short = synth.synthesize_all([{"word": "one two three four", "duration": 0.6, "pause_after": 0.0}])
+    long = synth.synthesize_all([{"word": "one two three four", "duration": 1.8, "pause_after": 0.0}])
+    assert long.size / short.size == pytest.approx(3.0, rel=0.1)
+
+
+def test_generator_is_lazy_but_validates_first(synth):
+    stream = synth.synthesize([{"word": "fine"}, {"word": "bad", "energy_rms": 7.0}])
+    with pytest.raises(SynthesisError, match="energy_rms"):
+        next(stream)
+
+
+def test_properties(synth, voice_dir):
+    assert synth.sample_rate == 22050
+    assert synth.voice_id == "test-voice"
+    assert synth.baseline["pitch_mean_hz"] > 0
+    assert synth.config.model.d_model == 16
+
+
+def test_control_ranges_match_the_plan_contract():
+    assert set(CONTROL_RANGES) == set(NUMERIC_FIELDS)
+    for name, (low, high, _) in CONTROL_RANGES.items():
+        assert (low, high) == (NUMERIC_FIELDS[name].minimum, NUMERIC_FIELDS[name].maximum)
+
+
+@pytest.mark.parametrize("segments, fragment", [
+    ([], "non-empty list"),
+    ("hello", "non-empty list"),
+    ([{"pitch_mean": 200}], "no 'word'"),
+    ([{"word": "你好"}], "cannot speak"),
+    ([{"word": "..."}], "no words"),
+    ([{"word": "hi", "pitch_mean": 5000}], "pitch_mean"),
+    ([{"word": "hi", "duration": -1}], "duration"),
+    ([{"word": "hi", "pitch_slope": "up"}], "not a number"),
+    ([{"word": "hi", "loudness": 3}], "unknown field"),
+])
+def test_bad_input_is_one_clear_line(synth, segments, fragment):
+    with pytest.raises(SynthesisError) as info:
+        list(synth.synthesize(segments))
+    assert fragment in str(info.value) and "\n" not in str(info.value)
+
+
+def test_missing_and_corrupt_files(voice_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("BATON_CACHE_DIR", str(tmp_path / "empty-cache"))  # no fallback vocoder
+    broken = tmp_path / "broken"
+    shutil.copytree(voice_dir, broken)
+    (broken / "acoustic.onnx").write_bytes(b"not an onnx file")
+    with pytest.raises(SynthesisError, match="corrupt"):
+        Synthesizer.load(broken)
+    (broken / "acoustic.onnx").unlink()
+    with pytest.raises(SynthesisError, match="missing"):
+        Synthesizer.load(broken)
+    shutil.copy(voice_dir / "acoustic.onnx", broken / "acoustic.onnx")
+    (broken / "vocoder.onnx").unlink()
+    with pytest.raises(SynthesisError, match="vocoder"):
+        Synthesizer.load(broken)
+    (broken / "voice.json").write_text("{not json")
+    with pytest.raises(SynthesisError, match="invalid"):
+        Synthesizer.load(broken)
+    with pytest.raises(SynthesisError, match="not found"):
+        Synthesizer.load(tmp_path / "no-such-voice")
+
+
+def test_voice_search_path(voice_dir, monkeypatch):
+    monkeypatch.setenv("BATON_VOICE_PATH", str(voice_dir.parent))
+    assert "test-voice" in list_voices()
+    assert find_voice("test-voice") == voice_dir
+    with pytest.raises(SynthesisError, match="available"):
+        find_voice("nobody")
+
+
+def test_runtime_does_not_import_torch(voice_dir):
+    code = ("import sys; from tts_model.runtime import Synthesizer; "
+            f"s = Synthesizer.load({str(voice_dir)!r}, threads=1); a = s.synthesize_all([{{'word': 'hi there'}}]); "
+            "assert a.size > 0; print('torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+SHIPPED = ROOT / "tts_model/voices/ljspeech"
+
+
+@pytest.mark.skipif(not (SHIPPED / "voice.json").is_file(), reason="the default voice is not in this checkout")
+def test_shipped_voice_fits_the_budget_and_speaks():
+    sizes = {p.name: p.stat().st_size for p in SHIPPED.iterdir() if p.is_file()}
+    assert sum(sizes.values()) <= 30e6 and sizes["acoustic.onnx"] <= 8e6
+    synth = Synthesizer.load("ljspeech", threads=1)
+    assert synth.voice_id == "ljspeech" and synth.config.licence.startswith("public domain")
+    audio = synth.synthesize_all([{"word": "Printing, in the only sense", "duration": 1.5, "pause_after": 0.2}])
+    assert audio.size / synth.sample_rate == pytest.approx(1.7, abs=0.08)
+    assert 0.005 < float(np.sqrt(np.mean(audio ** 2))) < 0.5

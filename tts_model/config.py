@@ -1,0 +1,168 @@
+"""Typed, frozen configs that travel with the acoustic model's weights (no torch: the runtime reads them).
+
+* :class:`ControlNorm` — how plan fields become the model's normalised control vector (scales + baseline).
+* :class:`ModelConfig` — the acoustic model's architecture.
+* :class:`VoiceConfig` — everything a voice directory's ``voice.json`` holds.
+
+Unknown keys are an error everywhere (``from_dict``), so a typo in a config never silently becomes a default.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping, TypeVar
+
+from tts_model.frontend import ARPABET, PAUSE, PHONEMES
+
+CONTROL_NAMES = ("pitch_mean", "pitch_slope", "energy_rms", "energy_slope", "spectral_centroid", "duration",
+                 "pause_after")
+"""The plan's numeric fields in the order of the model's control vector (index = position)."""
+N_CONTROLS = len(CONTROL_NAMES)
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A config file or dict that does not match its dataclass; one line naming the key and the fix."""
+
+
+def _from_dict(cls: type[T], data: Mapping[str, Any], what: str) -> T:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{what}: expected an object, got {type(data).__name__}")
+    valid = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - valid)
+    if unknown:
+        raise ConfigError(f"{what}: unknown key(s) {unknown}; valid keys: {sorted(valid)}")
+    values = {}
+    for f in fields(cls):  # type: ignore[arg-type]
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        if isinstance(value, list):
+            value = tuple(value)
+        values[f.name] = value
+    try:
+        return cls(**values)
+    except TypeError as err:
+        raise ConfigError(f"{what}: {err}") from None
+
+
+@dataclass(frozen=True)
+class ControlNorm:
+    """Plan field -> normalised control (about unit scale). All relative to the voice baseline.
+
+    pitch_mean: semitones re ``baseline pitch_mean_hz`` / ``pitch_st_scale``;
+    pitch_slope: semitones per second (Hz/s divided by the segment's pitch, times 12/ln 2) / ``slope_st_s_scale``;
+    energy_rms: dB re ``baseline energy_rms`` / ``energy_db_scale``; energy_slope: dB/s / ``energy_slope_scale``;
+    spectral_centroid: semitones re ``baseline spectral_centroid_hz`` / ``centroid_st_scale``;
+    duration: ln(seconds per phoneme / ``phone_s``) / ``log_duration_scale``;
+    pause_after: ln((pause + ``pause_floor_s``) / (``pause_s`` + ``pause_floor_s``)) / ``log_pause_scale``.
+    """
+
+    pitch_st_scale: float = 4.0
+    slope_st_s_scale: float = 10.0
+    energy_db_scale: float = 6.0
+    energy_slope_scale: float = 20.0
+    centroid_st_scale: float = 6.0
+    log_duration_scale: float = 0.4
+    log_pause_scale: float = 1.5
+    pause_floor_s: float = 0.02
+    phone_s: float = 0.08
+    """Median seconds per phoneme of the voice's neutral speech."""
+    pause_s: float = 0.25
+    """The voice's median phrase pause [s] (its baseline ``pause_s``)."""
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "ControlNorm":
+        return _from_dict(cls, data, "control_norm")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Acoustic model architecture (FastSpeech2/FastPitch family). Sizes in channels / layers / taps."""
+
+    n_phonemes: int = len(PHONEMES)
+    pause_id: int = PHONEMES.index(PAUSE)
+    first_phone_id: int = PHONEMES.index(ARPABET[0])
+    """Ids >= this are ARPAbet phonemes; below are pad, pause and punctuation."""
+    d_model: int = 128
+    n_heads: int = 2
+    encoder_layers: int = 3
+    decoder_layers: int = 3
+    ff_channels: int = 384
+    ff_kernel: int = 9
+    predictor_channels: int = 128
+    predictor_kernel: int = 3
+    dropout: float = 0.1
+    n_mels: int = 80
+    frame_s: float = 256 / 22050
+    control_norm: ControlNorm = field(default_factory=ControlNorm)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.control_norm, Mapping):
+            object.__setattr__(self, "control_norm", ControlNorm.from_dict(self.control_norm))
+        if self.d_model % self.n_heads:
+            raise ConfigError(f"model: d_model {self.d_model} is not divisible by n_heads {self.n_heads}")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "ModelConfig":
+        return _from_dict(cls, data, "model")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class VoiceConfig:
+    """A voice directory's ``voice.json``: audio format, phoneme inventory, model config, baseline, provenance."""
+
+    voice_id: str
+    model: ModelConfig
+    baseline: dict
+    """VoiceBaseline fields (pitch_mean_hz, energy_rms, spectral_centroid_hz, speaking_rate_sps, ...)."""
+    phonemes: tuple[str, ...] = PHONEMES
+    sample_rate: int = 22050
+    hop_length: int = 256
+    n_mels: int = 80
+    licence: str = "unknown"
+    provenance: str = ""
+    acoustic_file: str = "acoustic.onnx"
+    vocoder_file: str = "vocoder.onnx"
+    format_version: int = 1
+
+    def __post_init__(self) -> None:
+        if isinstance(self.model, Mapping):
+            object.__setattr__(self, "model", ModelConfig.from_dict(self.model))
+        if tuple(self.phonemes) != PHONEMES:
+            raise ConfigError("voice: its phoneme inventory differs from this version of tts_model.frontend; "
+                              "re-export the voice with this version")
+        needed = {"pitch_mean_hz", "energy_rms", "spectral_centroid_hz", "speaking_rate_sps"}
+        if not isinstance(self.baseline, Mapping) or needed - set(self.baseline):
+            raise ConfigError(f"voice: 'baseline' must hold {sorted(needed)}")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "VoiceConfig":
+        return _from_dict(cls, data, "voice.json")
+
+    @classmethod
+    def load(cls, path: Path) -> "VoiceConfig":
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"{path} is not valid JSON ({err.msg} at line {err.lineno}); re-export the "
+                              "voice") from None
+        return cls.from_dict(data)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["phonemes"] = list(self.phonemes)
+        out["baseline"] = dict(self.baseline)
+        return out
+
+    def save(self, path: Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+
+
+__all__ = ["CONTROL_NAMES", "N_CONTROLS", "ConfigError", "ControlNorm", "ModelConfig", "VoiceConfig"]

@@ -1,0 +1,222 @@
+"""BatonTTS at run time: text + plan segments -> audio, with onnxruntime only (no torch import).
+
+``Synthesizer.load(voice_dir)`` opens a voice directory (``voice.json``, ``acoustic.onnx``, and the vocoder
+that :func:`tts_model.vocoder.resolve_vocoder` finds). ``synthesize(segments)`` runs the front-end and the
+acoustic model over the whole text at once (it is non-autoregressive and cheap), then vocodes segment by
+segment and yields each segment's audio as soon as it is ready, so a caller can start playback early.
+Every user error is a :class:`SynthesisError` whose message is one line naming the problem and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from tts_model.config import CONTROL_NAMES, ConfigError, VoiceConfig
+from tts_model.controls import check_control, denormalize_controls, normalize_controls
+from tts_model.frontend import ARPABET, PAUSE, PHONEME_TO_ID, Frontend, FrontendError, spoken_text_word
+
+VOICES_DIR = Path(__file__).resolve().parent / "voices"
+VOICE_PATH_ENV = "BATON_VOICE_PATH"
+CONTEXT_FRAMES = 16
+"""Mel frames of neighbouring segments given to the vocoder on each side (then cut) to avoid edge clicks."""
+_ARPABET = set(ARPABET)
+
+
+class SynthesisError(RuntimeError):
+    """A user-facing synthesis failure; ``str(err)`` is one line naming the problem and the fix."""
+
+
+@dataclass(frozen=True)
+class SynthChunk:
+    """One segment's audio. audio: float32 (n_samples,) in [-1, 1] at the voice's sample rate;
+    predicted: the controls the model used for this segment, in plan units (given values verbatim,
+    predicted ones filled in)."""
+
+    audio: np.ndarray
+    segment_index: int
+    predicted: dict[str, float]
+
+
+def voice_search_path() -> list[Path]:
+    """Directories searched for voices: ``$BATON_VOICE_PATH`` entries first, then the shipped voices."""
+    extra = [Path(p) for p in os.environ.get(VOICE_PATH_ENV, "").split(os.pathsep) if p]
+    return [*extra, VOICES_DIR]
+
+
+def list_voices() -> list[str]:
+    """Ids (directory names) of every voice directory (one holding ``voice.json``) on the search path."""
+    found: list[str] = []
+    for root in voice_search_path():
+        if root.is_dir():
+            for child in sorted(root.iterdir()):
+                if (child / "voice.json").is_file() and child.name not in found:
+                    found.append(child.name)
+    return found
+
+
+def find_voice(voice_id: str) -> Path:
+    """The directory of voice ``voice_id`` (a name on the search path, or a path to a voice directory)."""
+    direct = Path(voice_id)
+    if (direct / "voice.json").is_file():
+        return direct
+    for root in voice_search_path():
+        candidate = root / voice_id
+        if (candidate / "voice.json").is_file():
+            return candidate
+    available = ", ".join(list_voices()) or "none installed"
+    raise SynthesisError(f"voice '{voice_id}' not found; available: {available} (add directories to "
+                         f"${VOICE_PATH_ENV} or pass a voice directory path)")
+
+
+def _session(path: Path, threads: int | None, what: str, fix: str) -> Any:
+    import onnxruntime as ort
+
+    if not path.is_file():
+        raise SynthesisError(f"{what} file {path} is missing; {fix}")
+    options = ort.SessionOptions()
+    if threads is not None:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    available = ort.get_available_providers()
+    providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+    try:
+        return ort.InferenceSession(str(path), options, providers=providers)
+    except Exception as error:  # onnxruntime raises its own exception types for unreadable files
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
+        raise SynthesisError(f"{what} file {path} is corrupt or not an ONNX model ({first}); {fix}") from error
+
+
+@dataclass(frozen=True)
+class Synthesizer:
+    """A loaded voice. Build with :meth:`load`; the constructor does no I/O."""
+
+    voice_id: str
+    voice_dir: Path
+    config: VoiceConfig
+    acoustic: Any
+    """onnxruntime.InferenceSession of acoustic.onnx (graph contract in tts_model.export)."""
+    vocoder: Any
+    """tts_model.vocoder.OnnxVocoder."""
+    frontend: Frontend
+
+    @property
+    def sample_rate(self) -> int:
+        return self.config.sample_rate
+
+    @property
+    def baseline(self) -> dict[str, float]:
+        return dict(self.config.baseline)
+
+    @classmethod
+    def load(cls, voice_dir: Path | str, threads: int | None = None) -> "Synthesizer":
+        """Open a voice directory (or a voice id on the search path). Raises SynthesisError."""
+        from tts_model.vocoder import OnnxVocoder, VocoderError, resolve_vocoder
+
+        voice_dir = Path(voice_dir)
+        if not (voice_dir / "voice.json").is_file():
+            voice_dir = find_voice(str(voice_dir))
+        fix = f"re-export the voice into {voice_dir} (python -m tts_model.export) or reinstall it"
+        try:
+            config = VoiceConfig.load(voice_dir / "voice.json")
+        except (ConfigError, TypeError, ValueError) as err:
+            raise SynthesisError(f"voice config {voice_dir / 'voice.json'} is invalid ({err}); {fix}") from None
+        acoustic = _session(voice_dir / config.acoustic_file, threads, "acoustic model", fix)
+        names = [i.name for i in acoustic.get_inputs()]
+        if names != ["phoneme_ids", "segment_ids", "emphasis", "controls", "control_mask"]:
+            raise SynthesisError(f"acoustic model {voice_dir / config.acoustic_file} has inputs {names}, not a "
+                                 f"BatonTTS acoustic model; {fix}")
+        try:
+            vocoder = OnnxVocoder.load(resolve_vocoder(voice_dir), threads=threads)
+        except VocoderError as err:
+            raise SynthesisError(str(err)) from None
+        return cls(voice_id=config.voice_id, voice_dir=voice_dir, config=config, acoustic=acoustic,
+                   vocoder=vocoder, frontend=Frontend())
+
+    # ------------------------------------------------------------------------------------------------
+    def prepare(self, segments: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """Front-end + control normalisation for ``segments`` -> the acoustic model's inputs plus bookkeeping
+        (``given``: per segment the checked plan values, ``n_phones``). Raises SynthesisError."""
+        if isinstance(segments, (str, bytes)) or not isinstance(segments, Sequence) or not segments:
+            raise SynthesisError("segments must be a non-empty list of dicts with a 'word' field; pass the plan's "
+                                 "segments (Plan.to_list())")
+        ids: list[int] = []
+        segment_ids: list[int] = []
+        emphasis: list[float] = []
+        given: list[dict[str, float | None]] = []
+        n_phones: list[int] = []
+        for s, seg in enumerate(segments):
+            if not isinstance(seg, Mapping) or not isinstance(seg.get("word"), str):
+                raise SynthesisError(f"segment {s} has no 'word' text; every segment needs its words as a string")
+            unknown = set(seg) - {"word", "emphasis", *CONTROL_NAMES}
+            if unknown:
+                raise SynthesisError(f"segment {s} has unknown field(s) {sorted(unknown)}; valid: word, emphasis, "
+                                     f"{', '.join(CONTROL_NAMES)}")
+            try:
+                values = {name: check_control(name, seg.get(name), s) for name in CONTROL_NAMES}
+                phonemized = self.frontend.phonemize(seg["word"])
+            except (ValueError, FrontendError) as err:
+                raise SynthesisError(f"segment {s}: {err}" if isinstance(err, FrontendError) else str(err)) from None
+            stressed = {spoken_text_word(w) for w in (seg.get("emphasis") or [])}
+            for phoneme, word in zip(phonemized.phonemes, phonemized.word_index):
+                ids.append(PHONEME_TO_ID[phoneme])
+                segment_ids.append(s)
+                emphasis.append(1.0 if word >= 0 and phonemized.words[word] in stressed else 0.0)
+            ids.append(PHONEME_TO_ID[PAUSE])
+            segment_ids.append(s)
+            emphasis.append(0.0)
+            given.append(values)
+            n_phones.append(sum(p in _ARPABET for p in phonemized.phonemes))
+        controls, mask = normalize_controls(given, n_phones, self.config.baseline, self.config.model.control_norm)
+        return {"phoneme_ids": np.asarray([ids], dtype=np.int64),
+                "segment_ids": np.asarray([segment_ids], dtype=np.int64),
+                "emphasis": np.asarray([emphasis], dtype=np.float32),
+                "controls": controls[None], "control_mask": mask[None], "given": given, "n_phones": n_phones}
+
+    def render_mel(self, segments: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+        """Acoustic model only: -> (log-mel float32 (F, 80), frames per segment int (S,), predicted controls)."""
+        inputs = self.prepare(segments)
+        feeds = {k: inputs[k] for k in ("phoneme_ids", "segment_ids", "emphasis", "controls", "control_mask")}
+        mel, durations, filled = self.acoustic.run(["mel", "durations", "filled_controls"], feeds)
+        seg_frames = np.bincount(inputs["segment_ids"][0], weights=durations[0],
+                                 minlength=len(segments)).astype(np.int64)
+        predicted = denormalize_controls(filled[0], inputs["n_phones"], self.config.baseline,
+                                         self.config.model.control_norm)
+        for values, pred in zip(inputs["given"], predicted):
+            pred.update({k: v for k, v in values.items() if v is not None})
+        if not np.all(np.isfinite(mel)):
+            raise SynthesisError("the acoustic model produced non-finite values; the voice file is damaged, "
+                                 "re-export it")
+        return mel[0], seg_frames, predicted
+
+    def synthesize(self, segments: Sequence[Mapping[str, Any]], seed: int | None = None) -> Iterator[SynthChunk]:
+        """Yield one :class:`SynthChunk` per segment, in order. ``seed`` is accepted for API stability; this
+        model is deterministic. Validation and the acoustic model run before the first chunk is yielded, so
+        errors surface on the first ``next()``."""
+        del seed
+        mel, seg_frames, predicted = self.render_mel(segments)
+        ends = np.cumsum(seg_frames)
+        starts = ends - seg_frames
+        for s in range(len(segments)):
+            lo = max(int(starts[s]) - CONTEXT_FRAMES, 0)
+            hi = min(int(ends[s]) + CONTEXT_FRAMES, mel.shape[0])
+            if seg_frames[s] == 0:
+                audio = np.zeros(0, dtype=np.float32)
+            else:
+                audio = self.vocoder.vocode(mel[lo:hi], trim_start_frames=int(starts[s]) - lo,
+                                            trim_end_frames=hi - int(ends[s]))
+            yield SynthChunk(audio=np.clip(audio, -1.0, 1.0).astype(np.float32), segment_index=s,
+                             predicted=predicted[s])
+
+    def synthesize_all(self, segments: Sequence[Mapping[str, Any]], seed: int | None = None) -> np.ndarray:
+        """The whole utterance as one float32 array (n_samples,)."""
+        chunks = [c.audio for c in self.synthesize(segments, seed=seed)]
+        return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+
+
+__all__ = ["Synthesizer", "SynthChunk", "SynthesisError", "list_voices", "find_voice", "voice_search_path",
+           "VOICES_DIR", "VOICE_PATH_ENV"]

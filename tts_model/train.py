@@ -1,0 +1,235 @@
+"""Train the BatonTTS acoustic model (torch; single process or torchrun / DDP).
+
+    python -m tts_model.train recipes/configs/tiny.toml [--data DIR] [--out DIR] [--max-minutes M] [--max-steps N]
+    torchrun --nproc_per_node 2 -m tts_model.train recipes/configs/ljspeech.toml
+
+DDP backend: nccl on GPU, gloo on CPU; bf16 autocast on GPU. The run resumes from ``<out>/checkpoint``
+when it exists (model, optimizer, step, elapsed minutes). Checkpoints are saved in pieces of at most 15 MiB
+(:mod:`tts_model.checkpoint`) every ``checkpoint_minutes`` and at the end; ``--max-minutes`` stops the run
+cleanly after a final checkpoint. Progress goes to ``<out>/train_log.jsonl`` (one JSON object per log step)
+and stdout. Training config (this file's :class:`TrainConfig`) stays with the recipe; the model config
+travels with the weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+import tomllib
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.nn import functional as F
+
+from tts_model.batching import ControlDropout, collate, make_batches, prepare_utterance
+from tts_model.checkpoint import load_checkpoint, save_checkpoint
+from tts_model.config import ConfigError, ControlNorm, ModelConfig, _from_dict
+from tts_model.dataset import load_utterances
+from tts_model.model import AcousticModel, count_parameters
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run. Paths relative to the repository root unless absolute."""
+
+    data_dir: str = "data/ljspeech"
+    out_dir: str = "runs/ljspeech"
+    model: dict = field(default_factory=dict)
+    """ModelConfig overrides (control_norm's phone_s / pause_s come from the prepared data)."""
+    batch_frames: int = 4000
+    """Padded mel frames per batch (per process)."""
+    learning_rate: float = 1e-3
+    warmup_steps: int = 400
+    max_steps: int = 200000
+    max_minutes: float = 0.0
+    """Stop after this many minutes of this run (0 = no limit)."""
+    weight_decay: float = 1e-6
+    grad_clip: float = 1.0
+    log_every: int = 20
+    checkpoint_minutes: float = 10.0
+    seed: int = 1234
+    threads: int = 0
+    """torch intra-op threads on CPU (0 = leave torch's default)."""
+    loss_weights: dict = field(default_factory=lambda: {"mel": 1.0, "duration": 0.5, "pitch": 0.2,
+                                                         "energy": 0.2, "controls": 0.2})
+    control_dropout: dict = field(default_factory=dict)
+    """ControlDropout overrides: p_none, p_all, p_each."""
+
+    @classmethod
+    def load(cls, path: Path) -> "TrainConfig":
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+        return _from_dict(cls, data, f"training config {path}")
+
+
+def _is_dist() -> bool:
+    return dist.is_available() and dist.is_initialized()
+
+
+def _rank() -> int:
+    return dist.get_rank() if _is_dist() else 0
+
+
+def compute_losses(model: Any, batch: dict[str, torch.Tensor], weights: dict[str, float]) -> dict[str, torch.Tensor]:
+    """Weighted loss terms for one batch; ``total`` is their sum. Units: mel L1 in log units, the rest MSE
+    in normalised control units (pitch / pitch_st_scale, energy / energy_db_scale, ln(1 + frames))."""
+    core = model.module if hasattr(model, "module") else model
+    cfg = core.config
+    out = model(batch["phoneme_ids"], batch["segment_ids"], batch["emphasis"], batch["controls"],
+                batch["control_mask"], phone_mask=batch["phone_mask"], target_durations=batch["target_durations"],
+                target_pitch_st=batch["target_pitch_st"], target_energy_db=batch["target_energy_db"])
+    frames = out.frame_mask.unsqueeze(-1)
+    mel_loss = (torch.abs(out.mel.float() - batch["mel"]) * frames).sum() / (frames.sum() * cfg.n_mels).clamp_min(1)
+    pmask = batch["phone_mask"]
+    phones = (batch["phoneme_ids"] >= cfg.first_phone_id).float() * pmask
+    spoken = pmask * (batch["phoneme_ids"] != cfg.pause_id).float()
+    target_d = torch.log1p(batch["target_durations"].float())
+    dur_loss = ((torch.log1p(out.durations.float()) - target_d) ** 2 * spoken).sum() / spoken.sum().clamp_min(1)
+    norm = cfg.control_norm
+    voiced = phones * (batch["target_durations"] > 0).float()
+    pitch_loss = (((out.pitch_st.float() - batch["target_pitch_st"]) / norm.pitch_st_scale) ** 2 * voiced).sum() \
+        / voiced.sum().clamp_min(1)
+    energy_loss = (((out.energy_db.float() - batch["target_energy_db"]) / norm.energy_db_scale) ** 2 * voiced).sum() \
+        / voiced.sum().clamp_min(1)
+    measured = batch["measured"]
+    ctrl_loss = ((out.predicted_controls.float() - batch["true_controls"]) ** 2 * measured).sum() \
+        / measured.sum().clamp_min(1)
+    terms = {"mel": mel_loss, "duration": dur_loss, "pitch": pitch_loss, "energy": energy_loss, "controls": ctrl_loss}
+    terms["total"] = sum(weights.get(k, 0.0) * v for k, v in terms.items())
+    return terms
+
+
+def _learning_rate(config: TrainConfig, step: int) -> float:
+    warm = min(1.0, (step + 1) / max(config.warmup_steps, 1))
+    return config.learning_rate * warm * min(1.0, math.sqrt(max(config.warmup_steps, 1) / (step + 1)))
+
+
+def train(config: TrainConfig, root: Path = Path(".")) -> dict[str, Any]:
+    """Run (or resume) training; returns a summary dict. Works in a torchrun process group when launched so."""
+    if "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1 and not _is_dist():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    rank, world = (_rank(), dist.get_world_size()) if _is_dist() else (0, 1)
+    device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu")
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    elif config.threads:
+        torch.set_num_threads(config.threads)
+    data_dir, out_dir = (root / config.data_dir), (root / config.out_dir)
+    utterances, index = load_utterances(data_dir)
+    baseline = index["baseline"]
+    ckpt_dir = out_dir / "checkpoint"
+    resume = (ckpt_dir / "meta.json").is_file()
+    if resume:
+        model_config, state, meta = load_checkpoint(ckpt_dir)
+    else:
+        overrides = dict(config.model)
+        norm = ControlNorm.from_dict({**overrides.pop("control_norm", {}), "phone_s": index["phone_s"],
+                                      "pause_s": baseline["pause_s"]})
+        model_config = ModelConfig.from_dict({**overrides, "control_norm": asdict(norm)})
+        state, meta = None, {"step": 0, "extra": {}}
+    torch.manual_seed(config.seed)
+    model = AcousticModel(model_config).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, betas=(0.9, 0.98),
+                                  weight_decay=config.weight_decay)
+    step = int(meta["step"])
+    elapsed_before = float(meta["extra"].get("minutes_total", 0.0))
+    if state is not None:
+        model.load_state_dict(state["model"], strict=True)
+        optimizer.load_state_dict(state["optimizer"])
+    ddp_model = torch.nn.parallel.DistributedDataParallel(model) if _is_dist() else model
+    items = [prepare_utterance(u, baseline, model_config.control_norm) for u in utterances]
+    dropout = ControlDropout(**config.control_dropout)
+    rng = np.random.default_rng(config.seed + 1000 * rank + step)
+    log_path = out_dir / "train_log.jsonl"
+    if rank == 0:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        print(f"[train] {len(items)} utterances, {count_parameters(model) / 1e6:.2f} M parameters, world {world}, "
+              f"device {device}, {'resuming at step ' + str(step) if resume else 'from scratch'}", flush=True)
+    started = last_ckpt = time.time()
+    sums: dict[str, float] = {}
+    count = 0
+    stop = False
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+    while not stop:
+        for batch_idx in make_batches(items, config.batch_frames, rng):
+            batch = {k: v.to(device) for k, v in collate([items[i] for i in batch_idx], dropout, rng).items()}
+            for group in optimizer.param_groups:
+                group["lr"] = _learning_rate(config, step)
+            ddp_model.train()
+            with autocast:
+                terms = compute_losses(ddp_model, batch, config.loss_weights)
+            optimizer.zero_grad(set_to_none=True)
+            terms["total"].backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            step += 1
+            count += 1
+            for k, v in terms.items():
+                sums[k] = sums.get(k, 0.0) + float(v.detach())
+            minutes = (time.time() - started) / 60
+            flag = torch.tensor([float(step >= config.max_steps or (config.max_minutes and minutes >= config.max_minutes))])
+            if _is_dist():  # rank 0 decides, so every process stops at the same step
+                dist.broadcast(flag, 0)
+            stop = bool(flag.item())
+            if rank == 0 and (step % config.log_every == 0 or stop):
+                record = {"step": step, "minutes": round(elapsed_before + minutes, 2), "lr": _learning_rate(config, step),
+                          **{k: round(v / count, 4) for k, v in sums.items()}}
+                with open(log_path, "a", encoding="utf-8") as handle:
+                    handle.write(json.dumps(record) + "\n")
+                print(f"[train] {json.dumps(record)}", flush=True)
+                sums, count = {}, 0
+            if rank == 0 and (stop or (time.time() - last_ckpt) / 60 >= config.checkpoint_minutes):
+                save_checkpoint(ckpt_dir, model_config, {"model": model.state_dict(), "optimizer": optimizer.state_dict()},
+                                step, extra={"baseline": baseline, "train_config": asdict(config),
+                                             "minutes_total": elapsed_before + (time.time() - started) / 60,
+                                             "data_stats": {k: v for k, v in index["stats"].items() if k != "skipped"}})
+                last_ckpt = time.time()
+            if stop:
+                break
+    if _is_dist():
+        dist.barrier()
+    checksum = float(sum(p.detach().double().sum() for p in model.parameters()))
+    return {"step": step, "rank": rank, "world": world, "param_checksum": checksum,
+            "minutes": (time.time() - started) / 60}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Train the BatonTTS acoustic model.")
+    parser.add_argument("config", type=Path, help="training config TOML (recipes/configs/*.toml)")
+    parser.add_argument("--data", help="prepared data directory (overrides data_dir)")
+    parser.add_argument("--out", help="run directory (overrides out_dir)")
+    parser.add_argument("--max-minutes", type=float)
+    parser.add_argument("--max-steps", type=int)
+    parser.add_argument("--summary", type=Path, help="write a JSON summary (per rank: summary.rank<N>.json)")
+    args = parser.parse_args(argv)
+    try:
+        config = TrainConfig.load(args.config)
+    except (ConfigError, tomllib.TOMLDecodeError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    overrides = {k: v for k, v in {"data_dir": args.data, "out_dir": args.out, "max_minutes": args.max_minutes,
+                                   "max_steps": args.max_steps}.items() if v is not None}
+    config = replace(config, **overrides)
+    try:
+        summary = train(config)
+    except FileNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.summary:
+        path = args.summary.with_name(f"{args.summary.stem}.rank{summary['rank']}{args.summary.suffix}")
+        path.write_text(json.dumps(summary) + "\n", encoding="utf-8")
+    if _is_dist():
+        dist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
