@@ -1,0 +1,1 @@
+"""BatonVoice Gradio demo (python -m demo.app)."""

@@ -1,0 +1,181 @@
+"""`baton` CLI: in-process through main([...]) and, where a real stdin/stdout matters, as a subprocess."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import soundfile
+
+from baton import __version__
+from baton.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_test_voice(tmp_path_factory) -> Path:
+    directory = tmp_path_factory.getbasetemp() / "voices" / "test-voice"
+    if not (directory / "voice.json").is_file():
+        from tts_model.testing import make_test_voice
+
+        make_test_voice(directory)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def voice_path(tmp_path_factory) -> Path:
+    return shared_test_voice(tmp_path_factory).parent
+
+
+@pytest.fixture(autouse=True)
+def _voices(voice_path, monkeypatch):
+    monkeypatch.setenv("BATON_VOICE_PATH", str(voice_path))
+
+
+def run_baton(args: list[str], stdin: bytes | None = None, voice_path: Path | None = None):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    if voice_path is not None:
+        env["BATON_VOICE_PATH"] = str(voice_path)
+    return subprocess.run([sys.executable, "-m", "baton.cli", *args], input=stdin, capture_output=True,
+                          env=env, cwd=REPO, timeout=120)
+
+
+def assert_one_line_error(code: int, err: str, needle: str) -> None:
+    assert code != 0
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("baton: error: ") and needle in lines[0], lines[0]
+    assert "Traceback" not in err
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and capsys.readouterr().out.strip() == f"baton {__version__}"
+
+
+def test_help_explains_every_command(capsys):
+    with pytest.raises(SystemExit):
+        main(["speak", "--help"])
+    out = capsys.readouterr().out
+    for flag in ("--plan", "--show-plan", "--seed", "--voice", "--conductor", "--file", "--instruction", "-o"):
+        assert flag in out
+
+
+def test_speak_wav_and_flac(tmp_path, capsys):
+    for name, fmt in (("out.wav", "WAV"), ("out.flac", "FLAC")):
+        out = tmp_path / name
+        assert main(["speak", "angrily: I told you not to touch that!", "-o", str(out), "--voice", "test-voice",
+                     "--seed", "1"]) == 0
+        info = soundfile.info(str(out))
+        assert info.format == fmt and info.samplerate == 22050 and info.frames > 2205
+    assert "wrote" in capsys.readouterr().err
+
+
+def test_same_seed_same_audio(tmp_path):
+    for name in ("a.wav", "b.wav"):
+        assert main(["speak", "Good morning to you.", "-o", str(tmp_path / name), "--seed", "4", "-q"]) == 0
+    assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
+
+
+def test_show_plan_and_hand_edited_plan(tmp_path, capsys):
+    assert main(["plan", "sadly: It is over now.", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    document["segments"][0]["pitch_mean"] = 171.0
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(json.dumps(document))
+    assert main(["speak", "--plan", str(plan_file), "-o", str(tmp_path / "edited.wav"), "--show-plan"]) == 0
+    out = capsys.readouterr().out
+    assert "171" in out and "F0 Hz" in out
+    assert soundfile.info(str(tmp_path / "edited.wav")).frames > 0
+
+
+def test_plan_table(capsys):
+    assert main(["plan", "Wow, you really did a great job.", "-i", "happily"]) == 0
+    out = capsys.readouterr().out
+    assert "words" in out and "F0 Hz" in out and "great" in out
+
+
+def test_text_from_file(tmp_path):
+    text_file = tmp_path / "in.txt"
+    text_file.write_text("First sentence here. Second sentence there.\n\nA new paragraph.", encoding="utf-8")
+    assert main(["speak", "--file", str(text_file), "-o", str(tmp_path / "f.wav"), "-q"]) == 0
+    assert soundfile.info(str(tmp_path / "f.wav")).frames > 0
+
+
+def test_stdin_to_stdout_streams_wav(voice_path):
+    result = run_baton(["speak", "-o", "-", "--seed", "2", "-q"], stdin=b"Hello from standard input.",
+                       voice_path=voice_path)
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout[:4] == b"RIFF" and result.stdout[8:12] == b"WAVE"
+    audio, sample_rate = soundfile.read(io.BytesIO(result.stdout))
+    assert sample_rate == 22050 and audio.size == (len(result.stdout) - 44) // 2 > 2205
+
+
+def test_subprocess_error_is_one_line_without_traceback(voice_path):
+    result = run_baton(["speak", "Hello.", "-o", "x.wav", "--voice", "no-such-voice"], voice_path=voice_path)
+    assert_one_line_error(result.returncode, result.stderr.decode(), "voice 'no-such-voice' not found")
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["speak", "Hi there.", "-o", "out.mp3"], "use a .wav or .flac"),
+    (["speak", "--plan", "missing.json", "-o", "x.wav"], "plan file 'missing.json' does not exist"),
+    (["speak", "Hi there.", "-o", "no/such/dir/x.wav"], "does not exist; create it first"),
+    (["speak", "Hi.", "--llm-base-url", "http://localhost:1"], "--conductor openai"),
+    (["speak", "--file", "missing.txt"], "text file 'missing.txt' does not exist"),
+    (["plan", "<prosody rate='warp'>Hi there</prosody>"], "rate 'warp' is not valid"),
+    (["plan", "--from-audio", "nothing.wav"], "needs --transcript"),
+    (["eval", "missing.jsonl", "-o", "out"], "suite 'missing.jsonl' does not exist"),
+    (["speak", "--bogus"], "unrecognized arguments"),
+])
+def test_user_errors_are_one_line(args, needle, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = main(args) if args[-1] != "--bogus" else _exit_code(args)
+    assert_one_line_error(code, capsys.readouterr().err, needle)
+
+
+def _exit_code(args):
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    return info.value.code
+
+
+def test_absurd_plan_value_is_one_line(tmp_path, capsys):
+    plan_file = tmp_path / "p.json"
+    plan_file.write_text(json.dumps([{"word": "Hello there.", "pitch_mean": 790}]))
+    code = main(["speak", "--plan", str(plan_file), "-o", str(tmp_path / "x.wav")])
+    assert_one_line_error(code, capsys.readouterr().err, "segment 0, field 'pitch_mean'")
+
+
+def test_plan_that_does_not_match_text(tmp_path, capsys):
+    plan_file = tmp_path / "p.json"
+    plan_file.write_text(json.dumps([{"word": "Hello there."}]))
+    code = main(["speak", "Goodbye there.", "--plan", str(plan_file), "-o", str(tmp_path / "x.wav")])
+    assert_one_line_error(code, capsys.readouterr().err, "where the text has 'goodbye'")
+
+
+def test_voices_lists_the_test_voice(capsys, voice_path):
+    assert main(["voices"]) == 0
+    out = capsys.readouterr().out
+    assert "test-voice" in out and str(voice_path) in out and "205 Hz" in out
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (apt install espeak-ng)")
+def test_plan_from_audio_copies_a_recording(tmp_path, capsys):
+    """A real speech recording (espeak-ng; the tiny test voice only makes noise, which cannot be aligned)."""
+    wav = tmp_path / "rec.wav"
+    subprocess.run(["espeak-ng", "-w", str(wav), "Please call me back tomorrow."], check=True, timeout=60)
+    assert main(["plan", "--from-audio", str(wav), "--transcript", "Please call me back tomorrow.",
+                 "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    words = " ".join(s["word"] for s in document["segments"]).lower()
+    assert words.replace(".", "").split() == ["please", "call", "me", "back", "tomorrow"]
+    assert all(s.get("duration", 0) > 0 for s in document["segments"])
+    assert any(80 < s.get("pitch_mean", 0) < 300 for s in document["segments"])  # espeak's voice is ~100-200 Hz
+

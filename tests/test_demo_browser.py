@@ -1,0 +1,135 @@
+"""The Gradio demo in a real headless browser: Debian's chromium driven by Playwright.
+
+Starts ``python -m demo.app`` with the tiny test voice on a free localhost port, clicks an example, plans
+and speaks, checks that the audio (a real WAV served by the app), the plan table and the plot appear,
+edits a plan cell and re-renders, and checks that the server used the edited value.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.is_file(), reason="Debian chromium (/usr/bin/chromium) is not installed"),
+    pytest.mark.skipif(importlib.util.find_spec("gradio") is None,
+                       reason="gradio is not installed (pip install 'batonvoice[demo]')"),
+    pytest.mark.skipif(importlib.util.find_spec("playwright") is None,
+                       reason="playwright is not installed (pip install 'batonvoice[dev]')"),
+    pytest.mark.slow,
+]
+
+
+def shared_test_voice(tmp_path_factory) -> Path:
+    directory = tmp_path_factory.getbasetemp() / "voices" / "test-voice"
+    if not (directory / "voice.json").is_file():
+        from tts_model.testing import make_test_voice
+
+        make_test_voice(directory)
+    return directory
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory):
+    voice = shared_test_voice(tmp_path_factory)
+    port = free_port()
+    log = tmp_path_factory.mktemp("demo") / "demo.log"
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "OMP_NUM_THREADS": "1",
+           "GRADIO_TEMP_DIR": str(log.parent / "gradio"), "PYTHONPATH": str(REPO)}
+    with open(log, "wb") as sink:
+        proc = subprocess.Popen([sys.executable, "-m", "demo.app", "--port", str(port), "--voice", str(voice)],
+                                cwd=REPO, env=env, stdout=sink, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"the demo exited with {proc.returncode}: {log.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the demo did not answer on {url} within 90 s: {log.read_text()[-2000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_generate_edit_and_rerender_in_a_browser(demo_url):
+    from playwright.sync_api import sync_playwright
+
+    profile = tempfile.mkdtemp(prefix="baton-chromium-")
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch_persistent_context(profile, executable_path=str(CHROMIUM), headless=True,
+                                                            args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            page.set_default_timeout(60_000)
+            page.goto(demo_url, wait_until="domcontentloaded")
+
+            # Clicking an example fills the text and the instruction.
+            page.get_by_text("I told you not to touch that!").first.click()
+            page.wait_for_function("document.querySelector('#text textarea').value.length > 0")
+            assert page.locator("#instruction textarea").input_value() == "angrily"
+
+            page.locator("#speak").click()
+            page.wait_for_selector("#status:has-text('Rendered the plan')")
+            cell = page.locator("#plan-table [role=gridcell][data-row='0'][data-col='0']")
+            assert "told" in cell.inner_text()
+            assert page.locator("#plot img").first.is_visible()
+            first_audio = page.locator("#audio a.download-link").get_attribute("href")
+            response = page.request.get(first_audio)
+            assert response.ok and response.body()[:4] == b"RIFF" and len(response.body()) > 44 + 2205 * 2
+
+            # Edit segment 0's pitch and render the edited plan: the server echoes back the plan it used.
+            pitch = page.locator("#plan-table [role=gridcell][data-row='0'][data-col='1']")
+            pitch.dblclick()
+            page.keyboard.press("Control+A")
+            page.keyboard.type("171")
+            page.keyboard.press("Enter")
+            page.locator("#render-edited").click()
+            page.wait_for_selector("#status:has-text('Rendered the edited plan')")
+            assert pitch.inner_text().strip() == "171"
+            second_audio = page.locator("#audio a.download-link").get_attribute("href")
+            assert second_audio != first_audio
+            assert page.request.get(second_audio).body()[:4] == b"RIFF"
+
+            # A user error (an impossible pitch) shows a message instead of breaking the page.
+            pitch.dblclick()
+            page.keyboard.press("Control+A")
+            page.keyboard.type("790")
+            page.keyboard.press("Enter")
+            page.locator("#render-edited").click()
+            page.wait_for_selector("text=this voice renders")
+            browser.close()
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
