@@ -32,6 +32,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from tts_model import textnorm as _textnorm
+
 ASR_SAMPLE_RATE = 16000  # Hz, what Whisper expects
 ASR_MODEL_NAME = "tiny.en"
 
@@ -118,54 +120,27 @@ def corpus_wer(pairs: Iterable[tuple[str, str]], normalize: bool = True) -> WerR
 
 # ---------------------------------------------------------------------------------------- normaliser
 
-_ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-         "sixteen seventeen eighteen nineteen").split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
-_SCALES = ((10**12, "trillion"), (10**9, "billion"), (10**6, "million"), (1000, "thousand"), (100, "hundred"))
-_ORDINAL_SUFFIX = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
-                   "nine": "ninth", "twelve": "twelfth"}
-_NUMBER_WORDS = frozenset(_ONES + _TENS[2:] + [s for _, s in _SCALES] + ["oh", "point"])
+# Number words come from the TTS front-end, so that what we speak and what we score agree; the WER
+# normaliser only turns its hyphens ("twenty-first") into spaces.
+_NUMBER_WORDS = frozenset(w for n in range(100) for w in _textnorm.number_to_words(n).replace("-", " ").split()) | {
+    "hundred", "thousand", "million", "billion", "trillion", "oh", "point"}
 _ABBREVIATIONS = {"mr": "mister", "mrs": "missus", "dr": "doctor", "etc": "et cetera",
                   "vs": "versus", "jr": "junior", "sr": "senior"}
 
 
 def number_to_words(n: int) -> str:
-    """Cardinal English words for a non-negative integer, without "and": 105 -> "one hundred five"."""
-    if n < 0:
-        return "minus " + number_to_words(-n)
-    if n < 20:
-        return _ONES[n]
-    if n < 100:
-        tens, ones = divmod(n, 10)
-        return _TENS[tens] + ("" if ones == 0 else " " + _ONES[ones])
-    for scale, name in _SCALES:
-        if n >= scale:
-            head, rest = divmod(n, scale)
-            return number_to_words(head) + " " + name + ("" if rest == 0 else " " + number_to_words(rest))
-    raise AssertionError("unreachable")
+    """Cardinal English words for an integer, without "and" or hyphens: 105 -> "one hundred five"."""
+    return _textnorm.number_to_words(n).replace("-", " ")
 
 
 def year_to_words(n: int) -> str:
-    """A year 1100-1999 as spoken: 1850 -> "eighteen fifty", 1900 -> "nineteen hundred", 1905 -> "nineteen oh five"."""
-    century, rest = divmod(n, 100)
-    if rest == 0:
-        return number_to_words(century) + " hundred"
-    if rest < 10:
-        return number_to_words(century) + " oh " + _ONES[rest]
-    return number_to_words(century) + " " + number_to_words(rest)
+    """A year as spoken: 1850 -> "eighteen fifty", 1900 -> "nineteen hundred", 1905 -> "nineteen oh five"."""
+    return _textnorm.year_words(n).replace("-", " ")
 
 
 def ordinal_words(n: int) -> str:
     """Ordinal words: 1 -> "first", 21 -> "twenty first", 100 -> "one hundredth"."""
-    words = number_to_words(n).split()
-    last = words[-1]
-    if last in _ORDINAL_SUFFIX:
-        words[-1] = _ORDINAL_SUFFIX[last]
-    elif last.endswith("y"):
-        words[-1] = last[:-1] + "ieth"
-    else:
-        words[-1] = last + "th"
-    return " ".join(words)
+    return _textnorm.ordinal_words(n).replace("-", " ")
 
 
 def _integer_words(digits: str) -> str:
@@ -181,7 +156,7 @@ def _spell_number(match: re.Match) -> str:
         return " " + ordinal_words(int(integer.replace(",", ""))) + " "
     words = _integer_words(integer)
     if fraction:
-        words += " point " + " ".join(_ONES[int(d)] for d in fraction)
+        words += " point " + " ".join(number_to_words(int(d)) for d in fraction)
     return " " + words + " "
 
 
