@@ -21,10 +21,7 @@ parity check. bf16 autocast on CUDA.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import io
 import json
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -37,13 +34,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tts_model import audio  # noqa: E402
+from tts_model.checkpoint import CheckpointError, read_pieces, write_pieces  # noqa: E402
 from tts_model.vocoder_export import PRECISIONS, export_onnx  # noqa: E402
 from tts_model.vocoder_model import (HiFiGANConfig, HiFiGANGenerator, apply_weight_norm,  # noqa: E402
                                      load_pretrained, remove_weight_norm)
 from tts_model.vocoder_train import Discriminators, TorchLogMel, train_step  # noqa: E402
 
 HELDOUT = {f"LJ002-{i:04d}" for i in range(151, 201)}
-PIECE_BYTES = 15 * 1024 * 1024
 
 
 def load_pairs(pairs_dir: Path | None, corpus: Path | None) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -87,36 +84,18 @@ def sample_batch(items, batch_size: int, segment_frames: int, rng: np.random.Gen
 
 
 def save_checkpoint(directory: Path, state: dict, step: int) -> None:
-    """torch.save bytes cut into <= 15 MiB pieces with SHA-256, written to a temp dir renamed into place."""
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    data = buffer.getvalue()
-    tmp = directory.with_name(directory.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    parts = []
-    for index, start in enumerate(range(0, len(data), PIECE_BYTES)):
-        chunk = data[start:start + PIECE_BYTES]
-        (tmp / f"part-{index:03d}.bin").write_bytes(chunk)
-        parts.append({"file": f"part-{index:03d}.bin", "sha256": hashlib.sha256(chunk).hexdigest()})
-    (tmp / "meta.json").write_text(json.dumps({"step": step, "parts": parts}, indent=1))
-    if directory.exists():
-        shutil.rmtree(directory)
-    tmp.rename(directory)
+    """Pieces of <= 15 MiB with SHA-256 (the same format as the acoustic model's checkpoints)."""
+    write_pieces(directory, state, {"step": step})
 
 
 def load_checkpoint(directory: Path) -> dict | None:
-    meta_path = directory / "meta.json"
-    if not meta_path.is_file():
+    """The saved state, or None when there is no checkpoint yet (then training starts from the pretrained weights)."""
+    if not (directory / "meta.json").is_file():
         return None
-    chunks = []
-    for part in json.loads(meta_path.read_text())["parts"]:
-        chunk = (directory / part["file"]).read_bytes()
-        if hashlib.sha256(chunk).hexdigest() != part["sha256"]:
-            raise SystemExit(f"error: checkpoint piece {directory / part['file']} is damaged; delete {directory} "
-                             "to restart from the pretrained weights")
-        chunks.append(chunk)
-    return torch.load(io.BytesIO(b"".join(chunks)), map_location="cpu", weights_only=False)
+    try:
+        return read_pieces(directory)[0]
+    except CheckpointError as err:
+        raise SystemExit(f"error: {err}; or delete {directory} to restart from the pretrained weights") from None
 
 
 def main() -> int:

@@ -30,9 +30,13 @@ class CheckpointError(RuntimeError):
     """A missing or damaged checkpoint; the message names the directory and the fix."""
 
 
-def save_checkpoint(directory: Path, model_config: ModelConfig, state: dict[str, Any], step: int,
-                    extra: dict[str, Any] | None = None, piece_bytes: int = PIECE_BYTES) -> Path:
-    """Write ``state`` (tensors / state dicts) as a checkpoint directory; returns its path."""
+def write_pieces(directory: Path, state: dict[str, Any], meta: dict[str, Any],
+                 piece_bytes: int = PIECE_BYTES) -> Path:
+    """``torch.save`` of ``state`` cut into pieces, plus ``meta.json`` (``meta`` + the piece list).
+
+    Written to a temporary directory renamed into place, so an interrupted save leaves the previous one intact.
+    Used for both acoustic-model and vocoder checkpoints.
+    """
     directory = Path(directory)
     buffer = io.BytesIO()
     torch.save(state, buffer)
@@ -46,8 +50,7 @@ def save_checkpoint(directory: Path, model_config: ModelConfig, state: dict[str,
         name = f"part-{index:03d}.bin"
         (tmp / name).write_bytes(chunk)
         parts.append({"file": name, "bytes": len(chunk), "sha256": hashlib.sha256(chunk).hexdigest()})
-    meta = {"step": int(step), "model": model_config.to_dict(), "extra": extra or {}, "parts": parts}
-    (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    (tmp / "meta.json").write_text(json.dumps({**meta, "parts": parts}, indent=2) + "\n", encoding="utf-8")
     old = directory.with_name(directory.name + ".old")
     if directory.exists():
         shutil.rmtree(old, ignore_errors=True)
@@ -57,13 +60,13 @@ def save_checkpoint(directory: Path, model_config: ModelConfig, state: dict[str,
     return directory
 
 
-def load_checkpoint(directory: Path) -> tuple[ModelConfig, dict[str, Any], dict[str, Any]]:
-    """Read a checkpoint directory -> (model config, state dict bundle, meta). Raises CheckpointError."""
+def read_pieces(directory: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Read a directory written by :func:`write_pieces` -> (state, meta). Raises CheckpointError."""
     directory = Path(directory)
     meta_path = directory / "meta.json"
     if not meta_path.is_file():
         raise CheckpointError(f"no checkpoint at {directory} (meta.json missing); pass the directory that "
-                              "train_batontts.py wrote (e.g. runs/<name>/checkpoint)")
+                              "the training recipe wrote (e.g. runs/<name>/checkpoint)")
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
@@ -79,7 +82,20 @@ def load_checkpoint(directory: Path) -> tuple[ModelConfig, dict[str, Any], dict[
             raise CheckpointError(f"checkpoint piece {path} is damaged (SHA-256 mismatch); copy it again")
         chunks.append(chunk)
     state = torch.load(io.BytesIO(b"".join(chunks)), map_location="cpu", weights_only=False)
+    return state, meta
+
+
+def save_checkpoint(directory: Path, model_config: ModelConfig, state: dict[str, Any], step: int,
+                    extra: dict[str, Any] | None = None, piece_bytes: int = PIECE_BYTES) -> Path:
+    """Write ``state`` (tensors / state dicts) as a checkpoint directory; returns its path."""
+    meta = {"step": int(step), "model": model_config.to_dict(), "extra": extra or {}}
+    return write_pieces(directory, state, meta, piece_bytes)
+
+
+def load_checkpoint(directory: Path) -> tuple[ModelConfig, dict[str, Any], dict[str, Any]]:
+    """Read a checkpoint directory -> (model config, state dict bundle, meta). Raises CheckpointError."""
+    state, meta = read_pieces(directory)
     return ModelConfig.from_dict(meta["model"]), state, meta
 
 
-__all__ = ["save_checkpoint", "load_checkpoint", "CheckpointError", "PIECE_BYTES"]
+__all__ = ["save_checkpoint", "load_checkpoint", "write_pieces", "read_pieces", "CheckpointError", "PIECE_BYTES"]
