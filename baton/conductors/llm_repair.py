@@ -28,7 +28,7 @@ import json
 import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from baton.plan import ALL_FIELDS, NUMERIC_FIELDS, Plan, PlanError, Segment, load_plan, text_words
 
@@ -57,14 +57,9 @@ class RepairOutcome:
 
 # --- JSON extraction --------------------------------------------------------------------------------------
 
-def _scan(text: str, start: int) -> tuple[int | None, list[tuple[int, list[str]]]]:
-    """Scan a JSON value starting at ``text[start]`` (``{`` or ``[``).
-
-    Returns (index of the closing bracket or None if the value never closes, and for every closing
-    bracket seen: its index and the brackets still open after it).
-    """
-    stack: list[str] = []
-    closes: list[tuple[int, list[str]]] = []
+def _chars(text: str, start: int = 0) -> Iterator[tuple[int, str, bool]]:
+    """Yield (index, character, structural) from ``text[start:]``; ``structural`` is False inside JSON string
+    literals, their quotes included, so that brackets and commas in words are never mistaken for syntax."""
     in_string = escaped = False
     for i in range(start, len(text)):
         ch = text[i]
@@ -75,9 +70,26 @@ def _scan(text: str, start: int) -> tuple[int | None, list[tuple[int, list[str]]
                 escaped = True
             elif ch == '"':
                 in_string = False
+            yield i, ch, False
         elif ch == '"':
             in_string = True
-        elif ch in "{[":
+            yield i, ch, False
+        else:
+            yield i, ch, True
+
+
+def _scan(text: str, start: int) -> tuple[int | None, list[tuple[int, list[str]]]]:
+    """Scan a JSON value starting at ``text[start]`` (``{`` or ``[``).
+
+    Returns (index of the closing bracket or None if the value never closes, and for every closing
+    bracket seen: its index and the brackets still open after it).
+    """
+    stack: list[str] = []
+    closes: list[tuple[int, list[str]]] = []
+    for i, ch, structural in _chars(text, start):
+        if not structural:
+            continue
+        if ch in "{[":
             stack.append("}" if ch == "{" else "]")
         elif ch in "}]":
             if not stack or stack[-1] != ch:
@@ -101,15 +113,8 @@ def json_end(text: str) -> int | None:
 
 def _strip_trailing_commas(text: str) -> str:
     out: list[str] = []
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            escaped = (ch == "\\") and not escaped
-            if ch == '"' and not escaped:
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "}]":
+    for _, ch, structural in _chars(text):
+        if structural and ch in "}]":
             while out and out[-1].isspace():
                 out.pop()
             if out and out[-1] == ",":
@@ -143,21 +148,11 @@ def _fix_brackets(text: str, start: int) -> tuple[str, int, bool, bool]:
     """
     out: list[str] = []
     stack: list[str] = []
-    in_string = escaped = changed = False
-    for i in range(start, len(text)):
-        ch = text[i]
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "{[":
+    changed = False
+    for i, ch, structural in _chars(text, start):
+        if structural and ch in "{[":
             stack.append("}" if ch == "{" else "]")
-        elif ch in "}]":
+        elif structural and ch in "}]":
             if ch not in stack:
                 changed = True
                 continue
