@@ -19,18 +19,10 @@ from baton.cli import main
 REPO = Path(__file__).resolve().parents[1]
 
 
-def shared_test_voice(tmp_path_factory) -> Path:
-    directory = tmp_path_factory.getbasetemp() / "voices" / "test-voice"
-    if not (directory / "voice.json").is_file():
-        from tts_model.testing import make_test_voice
-
-        make_test_voice(directory)
-    return directory
-
 
 @pytest.fixture(scope="module")
-def voice_path(tmp_path_factory) -> Path:
-    return shared_test_voice(tmp_path_factory).parent
+def voice_path(test_voice_dir) -> Path:
+    return test_voice_dir.parent
 
 
 @pytest.fixture(autouse=True)

@@ -35,14 +35,6 @@ pytestmark = [
 ]
 
 
-def shared_test_voice(tmp_path_factory) -> Path:
-    directory = tmp_path_factory.getbasetemp() / "voices" / "test-voice"
-    if not (directory / "voice.json").is_file():
-        from tts_model.testing import make_test_voice
-
-        make_test_voice(directory)
-    return directory
-
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -51,8 +43,8 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def demo_url(tmp_path_factory):
-    voice = shared_test_voice(tmp_path_factory)
+def demo_url(tmp_path_factory, test_voice_dir):
+    voice = test_voice_dir
     port = free_port()
     log = tmp_path_factory.mktemp("demo") / "demo.log"
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "OMP_NUM_THREADS": "1",

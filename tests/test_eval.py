@@ -17,14 +17,6 @@ from baton.eval.runner import prosody_table
 SR = 22050
 
 
-def shared_test_voice(tmp_path_factory) -> Path:
-    directory = tmp_path_factory.getbasetemp() / "voices" / "test-voice"
-    if not (directory / "voice.json").is_file():
-        from tts_model.testing import make_test_voice
-
-        make_test_voice(directory)
-    return directory
-
 
 def pulse_train(f0_hz: float, seconds: float, amplitude: float = 0.3) -> np.ndarray:
     """A harmonic-rich periodic signal (sum of 10 harmonics) with a clear F0."""
@@ -117,8 +109,8 @@ def test_suite_errors_name_the_line(tmp_path, line, needle):
         load_suite(suite, emotions=set(prosody_table()["table"]))
 
 
-def test_eval_end_to_end_and_resume(tmp_path, tmp_path_factory, monkeypatch, capsys):
-    voice = shared_test_voice(tmp_path_factory)
+def test_eval_end_to_end_and_resume(tmp_path, test_voice_dir, monkeypatch, capsys):
+    voice = test_voice_dir
     suite = tmp_path / "suite.jsonl"
     suite.write_text(
         '{"id": "angry-1", "text": "I told you not to touch that!", "instruction": "angrily", "emotion": "angry"}\n'

@@ -14,28 +14,19 @@ from baton.pipeline import (Pipeline, check_renderable, count_syllables, load_sy
 from baton.plan import Plan, PlanError, load_plan, text_words
 
 
-def shared_test_voice(tmp_path_factory) -> Path:
-    """One tiny voice per test session (tests/test_cli.py, test_eval.py, test_demo_browser.py reuse it)."""
-    directory = tmp_path_factory.getbasetemp() / "voices" / "test-voice"
-    if not (directory / "voice.json").is_file():
-        from tts_model.testing import make_test_voice
-
-        make_test_voice(directory)
-    return directory
-
 
 @pytest.fixture(scope="module")
-def pipe(tmp_path_factory) -> Pipeline:
+def pipe(test_voice_dir) -> Pipeline:
     from baton.conductors import get_conductor
 
-    return Pipeline(get_conductor("embedded"), load_synthesizer(str(shared_test_voice(tmp_path_factory))))
+    return Pipeline(get_conductor("embedded"), load_synthesizer(str(test_voice_dir)))
 
 
 TEXT = "I told you not to touch that! Why did you do it anyway?"
 
 
-def test_load_builds_both_parts(tmp_path_factory):
-    voice = shared_test_voice(tmp_path_factory)
+def test_load_builds_both_parts(test_voice_dir):
+    voice = test_voice_dir
     pipe = Pipeline.load(voice=str(voice))
     assert pipe.voice_id == "test-voice"
     assert pipe.sample_rate == 22050

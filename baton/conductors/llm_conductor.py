@@ -136,5 +136,22 @@ class LLMPlanner:
         return plan, LLMReport("fallback", len(replies), (), tuple(errors), tuple(replies))
 
 
-__all__ = ["LLMPlanner", "LLMReport", "EndpointError", "Complete", "FALLBACK_POLICIES", "check_fallback",
+class PlannerConductor:
+    """The Conductor methods shared by the LLM conductors: plan through ``self._planner`` (an LLMPlanner) and
+    keep the last report (what was asked, repaired, re-asked or fallen back) in ``self.last_report``."""
+
+    _planner: LLMPlanner
+    last_report: LLMReport | None = None
+
+    def plan_with_report(self, text: str, instruction: str | None,
+                         baseline: VoiceBaseline) -> tuple[Plan, LLMReport]:
+        plan, report = self._planner.plan(text, instruction, baseline)
+        self.last_report = report
+        return plan, report
+
+    def plan(self, text: str, instruction: str | None, baseline: VoiceBaseline) -> Plan:
+        return self.plan_with_report(text, instruction, baseline)[0]
+
+
+__all__ = ["PlannerConductor", "LLMPlanner", "LLMReport", "EndpointError", "Complete", "FALLBACK_POLICIES", "check_fallback",
            "embedded_conductor", "LOGGER"]

@@ -39,7 +39,7 @@ from typing import Any
 
 from baton.baseline import VoiceBaseline
 from baton.conductors.base import Conductor, ConductorError
-from baton.conductors.llm_conductor import EndpointError, LLMPlanner, LLMReport, Messages
+from baton.conductors.llm_conductor import EndpointError, LLMPlanner, LLMReport, Messages, PlannerConductor
 from baton.conductors.llm_prompt import reply_token_budget
 from baton.plan import Plan, plan_json_schema
 
@@ -106,7 +106,7 @@ class _HTTPStatusError(Exception):
         self.message = message
 
 
-class OpenAIConductor:
+class OpenAIConductor(PlannerConductor):
     """``Conductor`` talking to an OpenAI-compatible chat-completions endpoint (see module doc)."""
 
     name = "openai"
@@ -138,16 +138,6 @@ class OpenAIConductor:
         self.last_report: LLMReport | None = None
         self.response_format_used: str | None = None
         """The response format of the last successful request (after any downgrade)."""
-
-    # -- Conductor --------------------------------------------------------------------------------------
-    def plan_with_report(self, text: str, instruction: str | None,
-                         baseline: VoiceBaseline) -> tuple[Plan, LLMReport]:
-        plan, report = self._planner.plan(text, instruction, baseline)
-        self.last_report = report
-        return plan, report
-
-    def plan(self, text: str, instruction: str | None, baseline: VoiceBaseline) -> Plan:
-        return self.plan_with_report(text, instruction, baseline)[0]
 
     # -- HTTP -------------------------------------------------------------------------------------------
     def _complete(self, messages: Messages, text: str) -> str:

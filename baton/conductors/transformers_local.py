@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 from baton.baseline import VoiceBaseline
 from baton.conductors.base import Conductor, ConductorError
-from baton.conductors.llm_conductor import EndpointError, LLMPlanner, LLMReport, Messages
+from baton.conductors.llm_conductor import EndpointError, LLMPlanner, LLMReport, Messages, PlannerConductor
 from baton.conductors.llm_prompt import RESPONSE_PREFIX, WORKED_EXAMPLES, reply_token_budget
 from baton.conductors.llm_repair import covers_text, json_end
 from baton.plan import Plan
@@ -258,7 +258,7 @@ class TransformersOptions:
     """Worked examples in the prompt (0-3); fewer is faster on small CPUs."""
 
 
-class TransformersConductor:
+class TransformersConductor(PlannerConductor):
     """``Conductor`` backed by a local chat model. ``fallback``: see :mod:`baton.conductors.llm_conductor`."""
 
     name = "transformers"
@@ -289,14 +289,6 @@ class TransformersConductor:
             raise EndpointError(f"transformers conductor: generation with '{model.path}' failed ({reason}); "
                                 "try a smaller max_new_tokens or another model") from err
 
-    def plan_with_report(self, text: str, instruction: str | None,
-                         baseline: VoiceBaseline) -> tuple[Plan, LLMReport]:
-        plan, report = self._planner.plan(text, instruction, baseline)
-        self.last_report = report
-        return plan, report
-
-    def plan(self, text: str, instruction: str | None, baseline: VoiceBaseline) -> Plan:
-        return self.plan_with_report(text, instruction, baseline)[0]
 
 
 __all__ = ["TransformersConductor", "TransformersOptions", "LocalChatModel", "ChatReply", "default_model_path",
