@@ -30,16 +30,15 @@ from pathlib import Path
 import numpy as np
 import onnx
 import torch
-from onnx import TensorProto, helper, numpy_helper
 
 from tts_model.config import N_CONTROLS, ModelConfig, VoiceConfig
 from tts_model.frontend import PHONEMES
 from tts_model.model import AcousticModel, ExportWrapper
+from tts_model.onnx_weights import MIN_REDUCED_ELEMENTS, reduce_weights
 
 OPSET = 17
 MEL_TOLERANCE = 2e-3
 CONTROL_TOLERANCE = 2e-3
-_MIN_FP16_ELEMENTS = 1024  # small tensors (biases, norms) stay float32
 _AXES = {"phoneme_ids": {1: "n_phonemes"}, "segment_ids": {1: "n_phonemes"}, "emphasis": {1: "n_phonemes"},
          "controls": {1: "n_segments"}, "control_mask": {1: "n_segments"}, "mel": {1: "n_frames"},
          "durations": {1: "n_phonemes"}, "filled_controls": {1: "n_segments"}, "pitch_st": {1: "n_phonemes"},
@@ -78,31 +77,12 @@ def parity_inputs(config: ModelConfig, n_phonemes: int = 23, seed: int = 0) -> d
             "controls": controls, "control_mask": mask}
 
 
-def _to_fp16_weights(proto: onnx.ModelProto) -> onnx.ModelProto:
-    graph = proto.graph
-    kept, casts = [], []
-    for init in graph.initializer:
-        weights = numpy_helper.to_array(init)
-        if init.data_type != TensorProto.FLOAT or weights.size < _MIN_FP16_ELEMENTS:
-            kept.append(init)
-            continue
-        stored = init.name + "_fp16"
-        kept.append(numpy_helper.from_array(weights.astype(np.float16), stored))
-        casts.append(helper.make_node("Cast", [stored], [init.name], to=TensorProto.FLOAT))
-    del graph.initializer[:]
-    graph.initializer.extend(kept)
-    nodes = list(graph.node)
-    del graph.node[:]
-    graph.node.extend(casts + nodes)
-    return proto
-
-
 def _fp16_rounded(model: AcousticModel) -> AcousticModel:
     """A copy whose large weights went through float16, as the fp16 graph holds them."""
     rounded = copy.deepcopy(model)
     with torch.no_grad():
         for tensor in list(rounded.parameters()) + list(rounded.buffers()):
-            if tensor.dtype == torch.float32 and tensor.numel() >= _MIN_FP16_ELEMENTS:
+            if tensor.dtype == torch.float32 and tensor.numel() >= MIN_REDUCED_ELEMENTS:
                 tensor.copy_(tensor.half().float())
     return rounded
 
@@ -126,7 +106,7 @@ def export_acoustic(model: AcousticModel, path: Path, precision: str = "fp16", c
         proto = onnx.load(str(fp32_path))
     reference = model
     if precision == "fp16":
-        proto = _to_fp16_weights(proto)
+        proto = reduce_weights(proto, "fp16")
         reference = _fp16_rounded(model)
     onnx.checker.check_model(proto)
     tmp_out = path.with_name(path.name + ".tmp")

@@ -29,16 +29,15 @@ from pathlib import Path
 import numpy as np
 import onnx
 import torch
-from onnx import TensorProto, helper, numpy_helper
 
 from tts_model import audio
+from tts_model.onnx_weights import reduce_weights
 from tts_model.vocoder_model import HiFiGANGenerator, load_pretrained
 
 OPSET = 17
 FP32_TOLERANCE = 1e-4  # max |torch - onnxruntime| per sample, fp32 graph
 REDUCED_TOLERANCE_LOG_MEL = 0.1  # mean |log-mel(torch fp32) - log-mel(ort reduced)|, natural-log units
 PRECISIONS = ("fp32", "fp16", "int8")
-_MIN_QUANT_ELEMENTS = 1024  # biases and tiny tensors stay float32
 
 
 class ExportParityError(RuntimeError):
@@ -88,36 +87,6 @@ def _export_fp32(model: HiFiGANGenerator, path: Path) -> None:
         )
 
 
-def _reduce_weights(model_proto: onnx.ModelProto, precision: str) -> onnx.ModelProto:
-    """Store large float32 initializers as fp16 (+Cast) or int8 (+DequantizeLinear), in place."""
-    graph = model_proto.graph
-    kept, new_nodes = [], []
-    for init in graph.initializer:
-        weights = numpy_helper.to_array(init)
-        if init.data_type != TensorProto.FLOAT or weights.size < _MIN_QUANT_ELEMENTS:
-            kept.append(init)
-            continue
-        stored = init.name + "_" + precision
-        if precision == "fp16":
-            kept.append(numpy_helper.from_array(weights.astype(np.float16), stored))
-            new_nodes.append(helper.make_node("Cast", [stored], [init.name], to=TensorProto.FLOAT))
-        else:
-            rows = weights.reshape(weights.shape[0], -1)
-            scale = np.maximum(np.abs(rows).max(axis=1), 1e-12) / 127.0
-            quantised = np.clip(np.round(rows / scale[:, None]), -127, 127).astype(np.int8).reshape(weights.shape)
-            kept += [numpy_helper.from_array(quantised, stored),
-                     numpy_helper.from_array(scale.astype(np.float32), stored + "_scale"),
-                     numpy_helper.from_array(np.zeros(scale.shape, np.int8), stored + "_zero")]
-            new_nodes.append(helper.make_node(
-                "DequantizeLinear", [stored, stored + "_scale", stored + "_zero"], [init.name], axis=0))
-    del graph.initializer[:]
-    graph.initializer.extend(kept)
-    nodes = list(graph.node)
-    del graph.node[:]
-    graph.node.extend(new_nodes + nodes)
-    return model_proto
-
-
 def _run_ort(path: Path, mel: np.ndarray) -> np.ndarray:
     import onnxruntime as ort
 
@@ -156,7 +125,7 @@ def export_onnx_variants(model: HiFiGANGenerator, outputs: dict[str, Path],
         expected = model(torch.from_numpy(mel)).numpy()
     reports = {}
     for precision, path in outputs.items():
-        proto = fp32_proto if precision == "fp32" else _reduce_weights(onnx.ModelProto.FromString(
+        proto = fp32_proto if precision == "fp32" else reduce_weights(onnx.ModelProto.FromString(
             fp32_proto.SerializeToString()), precision)
         reports[precision] = _write_checked(proto, Path(path), precision, mel, expected if check else None)
     return reports
