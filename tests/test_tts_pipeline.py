@@ -93,6 +93,43 @@ def test_train_resume_export_synthesize(prepared, tmp_path):
     assert chunks[1].predicted["pitch_mean"] == 180.0
 
 
+def test_validation_split_and_vocoder_pairs(prepared, corpus, tmp_path):
+    """validation_every holds utterances out and logs their teacher-forced mel L1; make_vocoder_pairs writes
+    (teacher-forced mel, recording) pairs whose audio lines up frame by frame with the prepared mel."""
+    import make_vocoder_pairs
+    from tts_model import audio
+    from tts_model.dataset import load_utterances
+    from tts_model.train import TrainConfig, split_validation, train
+
+    train_items, val_items = split_validation([type("U", (), {"id": f"u{k}"})() for k in range(7)], 3)
+    assert [x.id for x in val_items] == ["u2", "u5"] and len(train_items) == 5
+    with pytest.raises(ValueError, match="validation_every"):
+        split_validation(train_items, 1)
+
+    config = replace(TrainConfig.load(ROOT / "recipes/configs/tiny.toml"), data_dir=str(prepared),
+                     out_dir=str(tmp_path / "run"), max_steps=6, log_every=3, validation_every=2)
+    assert train(config, root=Path("/"))["step"] == 6
+    log = [json.loads(line) for line in (tmp_path / "run/train_log.jsonl").read_text().splitlines()]
+    val = [r["val_mel"] for r in log if "val_mel" in r]
+    assert len(val) == 1 and 0.0 < val[0] < 20.0
+
+    out = tmp_path / "pairs"
+    args = ["--checkpoint", str(tmp_path / "run/checkpoint"), "--data", str(prepared), "--corpus", str(corpus),
+            "--out", str(out)]
+    assert make_vocoder_pairs.main(args) == 0
+    utterances, _ = load_utterances(prepared)
+    assert sorted(p.stem for p in out.glob("*.npz")) == sorted(u.id for u in utterances)
+    for u in utterances:
+        with np.load(out / f"{u.id}.npz") as pair:
+            mel, wave = pair["mel"], pair["audio"]
+        assert mel.shape == (len(u.mel), 80) and wave.shape == (len(u.mel) * audio.HOP_LENGTH,)
+        assert np.isfinite(mel).all()
+        # the audio is the recording under the prepared (start-trimmed) mel: its own mel matches away from the edges
+        inner = slice(3, len(u.mel) - 3)
+        assert np.abs(audio.log_mel(wave)[inner] - u.mel[inner].astype(np.float32)).max() < 0.05
+    assert make_vocoder_pairs.main(args) == 0  # a rerun keeps what is there
+
+
 def test_ddp_two_cpu_processes_agree(prepared, tmp_path):
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29571",
                "-m", "tts_model.train", str(ROOT / "recipes/configs/tiny.toml"), "--data", str(prepared),

@@ -62,6 +62,9 @@ class TrainConfig:
                                                          "energy": 0.2, "controls": 0.2})
     control_dropout: dict = field(default_factory=dict)
     """ControlDropout overrides: p_none, p_all, p_each."""
+    validation_every: int = 0
+    """Hold every n-th utterance (in id order) out of training as a validation set (0 = none). Its
+    teacher-forced mel L1 is logged as ``val_mel`` at every checkpoint."""
 
     @classmethod
     def load(cls, path: Path) -> "TrainConfig":
@@ -112,6 +115,34 @@ def _learning_rate(config: TrainConfig, step: int) -> float:
     return config.learning_rate * warm * min(1.0, math.sqrt(max(config.warmup_steps, 1) / (step + 1)))
 
 
+def split_validation(items: list, every: int) -> tuple[list, list]:
+    """(training items, validation items): every ``every``-th item in id order is held out (0 = none)."""
+    if every <= 0:
+        return items, []
+    if every == 1:
+        raise ValueError("validation_every = 1 would hold out every utterance; use 0 (none) or >= 2")
+    held = {item.id for k, item in enumerate(sorted(items, key=lambda x: x.id)) if k % every == every - 1}
+    return [x for x in items if x.id not in held], [x for x in items if x.id in held]
+
+
+@torch.no_grad()
+def validation_mel_l1(model: AcousticModel, items: list, device: torch.device) -> float:
+    """Mean absolute log-mel error per frame and bin, teacher-forced (recorded durations, pitch, energy and
+    every measured control given), with dropout off; the model is left in training mode afterwards."""
+    model.eval()
+    total, frames = 0.0, 0
+    for item in items:
+        batch = {k: v.to(device) for k, v in collate([item], None, np.random.default_rng(0)).items()}
+        out = model(batch["phoneme_ids"], batch["segment_ids"], batch["emphasis"], batch["controls"],
+                    batch["control_mask"], phone_mask=batch["phone_mask"], target_durations=batch["target_durations"],
+                    target_pitch_st=batch["target_pitch_st"], target_energy_db=batch["target_energy_db"])
+        n = item.n_frames
+        total += float(torch.abs(out.mel[0, :n].float() - batch["mel"][0, :n]).sum())
+        frames += n * batch["mel"].shape[-1]
+    model.train()
+    return total / max(frames, 1)
+
+
 def train(config: TrainConfig, root: Path = Path(".")) -> dict[str, Any]:
     """Run (or resume) training; returns a summary dict. Works in a torchrun process group when launched so."""
     if "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1 and not _is_dist():
@@ -146,13 +177,15 @@ def train(config: TrainConfig, root: Path = Path(".")) -> dict[str, Any]:
         optimizer.load_state_dict(state["optimizer"])
     ddp_model = torch.nn.parallel.DistributedDataParallel(model) if _is_dist() else model
     items = [prepare_utterance(u, baseline, model_config.control_norm) for u in utterances]
+    items, val_items = split_validation(items, config.validation_every)
     dropout = ControlDropout(**config.control_dropout)
     rng = np.random.default_rng(config.seed + 1000 * rank + step)
     log_path = out_dir / "train_log.jsonl"
     if rank == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
         print(f"[train] {len(items)} utterances, {count_parameters(model) / 1e6:.2f} M parameters, world {world}, "
-              f"device {device}, {'resuming at step ' + str(step) if resume else 'from scratch'}", flush=True)
+              f"device {device}, {'resuming at step ' + str(step) if resume else 'from scratch'}"
+              f"{f', {len(val_items)} held for validation' if val_items else ''}", flush=True)
     started = last_ckpt = time.time()
     sums: dict[str, float] = {}
     count = 0
@@ -187,6 +220,12 @@ def train(config: TrainConfig, root: Path = Path(".")) -> dict[str, Any]:
                 print(f"[train] {json.dumps(record)}", flush=True)
                 sums, count = {}, 0
             if rank == 0 and (stop or (time.time() - last_ckpt) / 60 >= config.checkpoint_minutes):
+                if val_items:
+                    record = {"step": step, "minutes": round(elapsed_before + (time.time() - started) / 60, 2),
+                              "val_mel": round(validation_mel_l1(model, val_items, device), 4)}
+                    with open(log_path, "a", encoding="utf-8") as handle:
+                        handle.write(json.dumps(record) + "\n")
+                    print(f"[train] {json.dumps(record)}", flush=True)
                 save_checkpoint(ckpt_dir, model_config, {"model": model.state_dict(), "optimizer": optimizer.state_dict()},
                                 step, extra={"baseline": baseline, "train_config": asdict(config),
                                              "minutes_total": elapsed_before + (time.time() - started) / 60,
