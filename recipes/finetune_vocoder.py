@@ -38,7 +38,7 @@ from tts_model.checkpoint import CheckpointError, read_pieces, write_pieces  # n
 from tts_model.vocoder_export import PRECISIONS, export_onnx  # noqa: E402
 from tts_model.vocoder_model import (HiFiGANConfig, HiFiGANGenerator, apply_weight_norm,  # noqa: E402
                                      load_pretrained, remove_weight_norm)
-from tts_model.vocoder_train import Discriminators, TorchLogMel, train_step  # noqa: E402
+from tts_model.vocoder_train import Discriminators, TorchLogMel, mel_only_step, train_step  # noqa: E402
 
 HELDOUT = {f"LJ002-{i:04d}" for i in range(151, 201)}
 
@@ -111,6 +111,9 @@ def main() -> int:
     parser.add_argument("--checkpoint-every", type=int, default=1000)
     parser.add_argument("--export", choices=PRECISIONS, nargs="?", const="int8", default=None,
                         help="export <run>/vocoder.onnx at the end (default precision int8)")
+    parser.add_argument("--mel-only", action="store_true",
+                        help="generator-only steps on the log-mel L1, no discriminators (about 5x cheaper on a CPU; "
+                             "for short adaptations only, see tts_model.vocoder_train.mel_only_step)")
     parser.add_argument("--tiny", action="store_true",
                         help="random tiny generator and 1/8-width discriminators (CI smoke test only)")
     parser.add_argument("--seed", type=int, default=0)
@@ -126,17 +129,21 @@ def main() -> int:
     else:
         generator = load_pretrained()
     generator = apply_weight_norm(generator).to(device).train()
-    discriminators = Discriminators(divisor=8 if args.tiny else 1).to(device).train()
+    discriminators = None if args.mel_only else Discriminators(divisor=8 if args.tiny else 1).to(device).train()
     opt_g = torch.optim.AdamW(generator.parameters(), args.lr, betas=(0.8, 0.99))
-    opt_d = torch.optim.AdamW(discriminators.parameters(), args.lr, betas=(0.8, 0.99))
+    opt_d = None if args.mel_only else torch.optim.AdamW(discriminators.parameters(), args.lr, betas=(0.8, 0.99))
     checkpoint_dir = args.run / "checkpoint"
     state = load_checkpoint(checkpoint_dir)
     step = 0
     if state is not None:
+        if ("discriminators" in state) == args.mel_only:
+            saved = "a GAN" if "discriminators" in state else "a --mel-only"
+            raise SystemExit(f"error: {checkpoint_dir} holds {saved} run; resume it the same way, or use a new --run")
         generator.load_state_dict(state["generator"], strict=True)
-        discriminators.load_state_dict(state["discriminators"], strict=True)
         opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
+        if discriminators is not None:
+            discriminators.load_state_dict(state["discriminators"], strict=True)
+            opt_d.load_state_dict(state["opt_d"])
         step = int(state["step"])
         print(f"resumed from {checkpoint_dir} at step {step}")
     log_mel_fn = TorchLogMel().to(device)
@@ -145,8 +152,9 @@ def main() -> int:
     args.run.mkdir(parents=True, exist_ok=True)
 
     def checkpoint() -> None:
-        state = {"generator": generator.state_dict(), "discriminators": discriminators.state_dict(),
-                 "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step}
+        state = {"generator": generator.state_dict(), "opt_g": opt_g.state_dict(), "step": step}
+        if discriminators is not None:
+            state.update(discriminators=discriminators.state_dict(), opt_d=opt_d.state_dict())
         save_checkpoint(checkpoint_dir, state, step)
 
     with (args.run / "log.jsonl").open("a") as log:
@@ -155,11 +163,15 @@ def main() -> int:
                 print(f"--max-minutes {args.max_minutes} reached at step {step}")
                 break
             mel, wave = sample_batch(items, args.batch_size, args.segment_frames, rng)
-            losses = train_step(generator, discriminators, log_mel_fn, opt_g, opt_d, mel.to(device), wave.to(device),
-                                autocast)
+            if discriminators is None:
+                losses = mel_only_step(generator, log_mel_fn, opt_g, mel.to(device), wave.to(device), autocast)
+            else:
+                losses = train_step(generator, discriminators, log_mel_fn, opt_g, opt_d, mel.to(device),
+                                    wave.to(device), autocast)
             step += 1
             if step % 50 == 0 or step == 1:
-                record = {"step": step, "elapsed_s": round(time.monotonic() - started, 1), **losses.__dict__}
+                record = {"step": step, "elapsed_s": round(time.monotonic() - started, 1),
+                          **{k: v for k, v in losses.__dict__.items() if v is not None}}
                 log.write(json.dumps(record) + "\n")
                 log.flush()
                 print(record, flush=True)
@@ -169,7 +181,10 @@ def main() -> int:
     print(f"checkpoint at step {step} in {checkpoint_dir}")
     if args.export:
         inference = remove_weight_norm(generator.to("cpu").eval())
-        report = export_onnx(inference, args.run / "vocoder.onnx", args.export)
+        calibration = None
+        if args.export == "int8-static":  # calibrate on the very mels the vocoder was tuned for
+            calibration = [mel[:160] for mel, _ in items[:: max(1, len(items) // 16)][:16]]
+        report = export_onnx(inference, args.run / "vocoder.onnx", args.export, calibration=calibration)
         print(f"exported {report.path} ({report.size_bytes / 1e6:.1f} MB, {args.export}); "
               f"parity log-mel L1 {report.log_mel_l1:.4f}")
     return 0

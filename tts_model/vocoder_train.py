@@ -130,11 +130,11 @@ def generator_losses(real, fake) -> tuple[torch.Tensor, torch.Tensor]:
 
 @dataclass(frozen=True)
 class StepLosses:
-    """Scalar losses of one training step."""
+    """Scalar losses of one training step (the GAN terms are None in a mel-only step)."""
 
-    discriminator: float
-    adversarial: float
-    feature_matching: float
+    discriminator: float | None
+    adversarial: float | None
+    feature_matching: float | None
     mel_l1: float
 
 
@@ -167,3 +167,24 @@ def train_step(generator: nn.Module, discriminators: Discriminators, log_mel_fn:
     loss_g.backward()
     opt_g.step()
     return StepLosses(float(loss_d), float(adversarial), float(matching), float(mel_l1))
+
+
+def mel_only_step(generator: nn.Module, log_mel_fn: TorchLogMel, opt_g: torch.optim.Optimizer,
+                  mel: torch.Tensor, wave: torch.Tensor, autocast_dtype: torch.dtype | None = None) -> StepLosses:
+    """One generator-only step on the log-mel L1 (no discriminators, no adversarial or feature loss).
+
+    For short adaptations of a GAN-trained generator where the discriminators cannot be afforded (they
+    start from scratch and dominate the cost on a CPU); run long, mel-only training drifts towards the
+    buzzy, phase-smeared sound that the adversarial losses exist to prevent, so check the result by ear
+    and by WER before shipping it.
+    """
+    device_type = wave.device.type
+    context = (torch.autocast(device_type, dtype=autocast_dtype) if autocast_dtype is not None
+               else torch.autocast(device_type, enabled=False))
+    with context:
+        generated = generator(mel)
+    mel_l1 = F.l1_loss(log_mel_fn(generated.float()), log_mel_fn(wave.float()))
+    opt_g.zero_grad(set_to_none=True)
+    mel_l1.backward()
+    opt_g.step()
+    return StepLosses(None, None, None, float(mel_l1.detach()))
