@@ -44,6 +44,50 @@ def test_synthesize_streams_one_chunk_per_segment(synth):
         assert all(np.isfinite(v) for v in chunk.predicted.values())
 
 
+def test_streamed_windows_match_vocoding_the_whole_utterance(synth):
+    """Segment 0 is vocoded alone, the rest in windows of >= MIN_WINDOW_FRAMES; with CONTEXT_FRAMES of context
+    on each side the joined stream equals one vocoder call over the whole mel (the test vocoder's receptive
+    field is shorter than the context)."""
+    from tts_model import runtime
+
+    segments = [{"word": w, "duration": 0.4} for w in ("One two,", "three four,", "five six,", "seven eight,",
+                                                        "nine ten,", "eleven twelve.")]
+    chunks = list(synth.synthesize(segments))
+    mel, seg_frames, _ = synth.render_mel(segments)
+    assert [c.audio.size for c in chunks] == [int(f) * synth.vocoder.hop_length for f in seg_frames]
+    assert sum(seg_frames[1:]) > runtime.MIN_WINDOW_FRAMES  # so more than one window is used
+    whole = np.clip(synth.vocoder.vocode(mel), -1.0, 1.0)
+    assert np.abs(np.concatenate([c.audio for c in chunks]) - whole).max() < 1e-4
+
+
+def test_energy_gain_stage_meets_the_plan_rms_and_never_clips(synth, monkeypatch):
+    from tts_model import runtime
+
+    words = [("Quiet words here,", 0.2, 0.5), ("and louder ones.", 0.1, 1.3), ("Left to the model.", None, None)]
+    free = list(synth.synthesize([{"word": w, **({"pause_after": p} if p else {})} for w, p, _ in words]))
+
+    def spoken_rms(chunk, pause_s):
+        spoken = chunk.audio[: chunk.audio.size - int(round(pause_s * synth.sample_rate))]
+        return float(np.sqrt(np.mean(spoken.astype(np.float64) ** 2)))
+
+    targets = [spoken_rms(c, p) * f for c, (_, p, f) in zip(free[:2], words)]  # -6 dB and +2.3 dB
+    segments = [{"word": w, "pause_after": p, "energy_rms": t} for (w, p, _), t in zip(words[:2], targets)]
+    chunks = list(synth.synthesize(segments + [{"word": words[2][0]}]))
+    for chunk, seg in zip(chunks[:2], segments):
+        # exact up to the 256-sample ramp from the previous segment's gain
+        assert 20 * np.log10(spoken_rms(chunk, seg["pause_after"]) / seg["energy_rms"]) == pytest.approx(0.0, abs=0.3)
+    # a segment without energy_rms keeps the model's level once the ramp from the previous gain is over
+    monkeypatch.setattr(runtime, "GAIN_LIMITS", (1.0, 1.0))  # the gain stage off
+    monkeypatch.setattr(runtime, "PEAK_LIMIT", 1e9)
+    raw = list(synth.synthesize(segments + [{"word": words[2][0]}]))
+    monkeypatch.undo()
+    assert not np.allclose(raw[0].audio, chunks[0].audio)
+    tail = runtime.GAIN_RAMP_SAMPLES
+    assert np.allclose(chunks[2].audio[tail:], raw[2].audio[tail:], atol=1e-6)
+    loud = synth.synthesize_all([{"word": "As loud as can be.", "energy_rms": 1.0}])
+    assert np.abs(loud).max() <= runtime.PEAK_LIMIT + 1e-6
+
+
 def test_durations_scale_audio(synth):
     short = synth.synthesize_all([{"word": "one two three four", "duration": 0.6, "pause_after": 0.0}])
     long = synth.synthesize_all([{"word": "one two three four", "duration": 1.8, "pause_after": 0.0}])

@@ -23,6 +23,15 @@ from tts_model.frontend import ARPABET, PAUSE, PHONEME_TO_ID, Frontend, Frontend
 VOICES_DIR = Path(__file__).resolve().parent / "voices"
 VOICE_PATH_ENV = "BATON_VOICE_PATH"
 CONTEXT_FRAMES = 16
+"""Mel frames of context given to the vocoder on each side of a window (cut from its output)."""
+MIN_WINDOW_FRAMES = 172
+"""After the first segment, segments are vocoded together in windows of at least this many frames (~2 s)."""
+GAIN_LIMITS = (0.1, 10.0)
+"""Energy gain stage: where the plan gives ``energy_rms``, each segment is scaled to it, within +-20 dB."""
+GAIN_RAMP_SAMPLES = 256
+"""The gain moves linearly from the previous segment's value over this many samples (no clicks)."""
+PEAK_LIMIT = 0.99
+"""The gain never lifts a sample above this (a louder request then falls short instead of clipping)."""
 """Mel frames of neighbouring segments given to the vocoder on each side (then cut) to avoid edge clicks."""
 _ARPABET = set(ARPABET)
 
@@ -196,21 +205,50 @@ class Synthesizer:
     def synthesize(self, segments: Sequence[Mapping[str, Any]], seed: int | None = None) -> Iterator[SynthChunk]:
         """Yield one :class:`SynthChunk` per segment, in order. ``seed`` is accepted for API stability; this
         model is deterministic. Validation and the acoustic model run before the first chunk is yielded, so
-        errors surface on the first ``next()``."""
+        errors surface on the first ``next()``. Where a segment gives ``energy_rms``, a gain stage scales its
+        audio so that the spoken part (the chunk minus its trailing pause) has exactly that RMS, within
+        GAIN_LIMITS and PEAK_LIMIT; the model alone renders level changes only approximately (docs/training.md)."""
         del seed
         mel, seg_frames, predicted = self.render_mel(segments)
         ends = np.cumsum(seg_frames)
         starts = ends - seg_frames
-        for s in range(len(segments)):
-            lo = max(int(starts[s]) - CONTEXT_FRAMES, 0)
-            hi = min(int(ends[s]) + CONTEXT_FRAMES, mel.shape[0])
-            if seg_frames[s] == 0:
-                audio = np.zeros(0, dtype=np.float32)
-            else:
-                audio = self.vocoder.vocode(mel[lo:hi], trim_start_frames=int(starts[s]) - lo,
-                                            trim_end_frames=hi - int(ends[s]))
-            yield SynthChunk(audio=np.clip(audio, -1.0, 1.0).astype(np.float32), segment_index=s,
-                             predicted=predicted[s])
+        hop = self.vocoder.hop_length
+        first, previous_gain = 0, 1.0
+        while first < len(segments):
+            # Vocoder windows: segment 0 alone (short time to first audio), then runs of segments of at least
+            # MIN_WINDOW_FRAMES, so the CONTEXT_FRAMES computed twice at each window edge stay a small share.
+            last = first + 1
+            if first > 0:
+                while last < len(segments) and ends[last - 1] - starts[first] < MIN_WINDOW_FRAMES:
+                    last += 1
+            begin, end = int(starts[first]), int(ends[last - 1])
+            lo, hi = max(begin - CONTEXT_FRAMES, 0), min(end + CONTEXT_FRAMES, mel.shape[0])
+            window = (self.vocoder.vocode(mel[lo:hi], trim_start_frames=begin - lo, trim_end_frames=hi - end)
+                      if end > begin else np.zeros(0, dtype=np.float32))
+            for s in range(first, last):
+                audio = window[(int(starts[s]) - begin) * hop:(int(ends[s]) - begin) * hop]
+                gain = self._energy_gain(audio, segments[s].get("energy_rms"), predicted[s]["pause_after"])
+                ramp = min(GAIN_RAMP_SAMPLES, audio.size)
+                scale = np.full(audio.size, gain, dtype=np.float32)
+                scale[:ramp] = np.linspace(previous_gain, gain, ramp, dtype=np.float32)
+                previous_gain = gain
+                yield SynthChunk(audio=np.clip(audio * scale, -1.0, 1.0).astype(np.float32), segment_index=s,
+                                 predicted=predicted[s])
+            first = last
+
+    def _energy_gain(self, audio: np.ndarray, energy_rms: Any, pause_after_s: float) -> float:
+        """Gain that brings the segment's spoken part (its audio minus the trailing pause) to the plan's
+        ``energy_rms``; 1.0 when the plan leaves energy to the model. Limited to GAIN_LIMITS and so that no
+        sample exceeds PEAK_LIMIT."""
+        if energy_rms is None or not np.isfinite(float(energy_rms)):
+            return 1.0
+        spoken = audio[: max(audio.size - int(round(pause_after_s * self.sample_rate)), 0)]
+        rms = float(np.sqrt(np.mean(np.square(spoken, dtype=np.float64)))) if spoken.size else 0.0
+        if rms < 1e-6:
+            return 1.0
+        gain = min(max(float(energy_rms) / rms, GAIN_LIMITS[0]), GAIN_LIMITS[1])
+        peak = float(np.abs(audio).max())
+        return min(gain, PEAK_LIMIT / peak) if peak > 0 else gain
 
     def synthesize_all(self, segments: Sequence[Mapping[str, Any]], seed: int | None = None) -> np.ndarray:
         """The whole utterance as one float32 array (n_samples,)."""
