@@ -110,6 +110,12 @@ def test_suite_errors_name_the_line(tmp_path, line, needle):
 
 
 def test_eval_end_to_end_and_resume(tmp_path, test_voice_dir, monkeypatch, capsys):
+    from tts_model import runtime
+
+    # The random-weight test voice renders flat, noise-like audio at a fixed level (RMS ~0.29). With the runtime's
+    # energy gain stage scaling it to the plans' levels, feature_extract found no voiced frames in it at all
+    # (pitch_mae_st None). This test is about the harness, so it measures the voice's raw output (gain stage off).
+    monkeypatch.setattr(runtime, "GAIN_LIMITS", (1.0, 1.0))
     voice = test_voice_dir
     suite = tmp_path / "suite.jsonl"
     suite.write_text(
