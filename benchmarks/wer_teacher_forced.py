@@ -22,19 +22,12 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "recipes"))
 
 from baton.asr import corpus_wer, transcribe  # noqa: E402
+from prepare_batontts import read_metadata  # noqa: E402
 from tts_model import audio  # noqa: E402
 from tts_model.vocoder import OnnxVocoder  # noqa: E402
-
-
-def references(corpus: Path) -> dict[str, str]:
-    out = {}
-    for line in (corpus / "metadata.csv").read_text(encoding="utf-8").splitlines():
-        parts = line.split("|")
-        if len(parts) >= 2:
-            out[parts[0]] = parts[2] if len(parts) > 2 and parts[2].strip() else parts[1]
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="first N pairs only (0 = all)")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
-    refs = references(args.corpus)
+    refs = {uid: text for uid, text, _ in read_metadata(args.corpus)}
     files = sorted(args.pairs.glob("*.npz"))
     files = [f for f in files if f.stem in refs][: args.limit or None]
     if not files:

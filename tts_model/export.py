@@ -163,8 +163,22 @@ def export_voice(model: AcousticModel, voice_dir: Path, voice_id: str, baseline:
     return report
 
 
-def main(argv: list[str] | None = None) -> int:
+def load_trained(checkpoint: Path) -> tuple[AcousticModel, dict, dict]:
+    """A training checkpoint directory -> (model in eval mode, voice baseline, meta). Raises CheckpointError."""
     from tts_model.checkpoint import CheckpointError, load_checkpoint
+
+    config, state, meta = load_checkpoint(checkpoint)
+    baseline = meta["extra"].get("baseline")
+    if not baseline:
+        raise CheckpointError(f"the checkpoint {checkpoint} has no voice baseline in meta.json 'extra'; train "
+                              "with a prepared data set (recipes/prepare_batontts.py writes it)")
+    model = AcousticModel(config)
+    model.load_state_dict(state["model"], strict=True)
+    return model.eval(), baseline, meta
+
+
+def main(argv: list[str] | None = None) -> int:
+    from tts_model.checkpoint import CheckpointError
 
     parser = argparse.ArgumentParser(description="Export a BatonTTS checkpoint as a voice directory (ONNX).")
     parser.add_argument("--checkpoint", type=Path, required=True)
@@ -175,17 +189,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--provenance", default="")
     args = parser.parse_args(argv)
     try:
-        config, state, meta = load_checkpoint(args.checkpoint)
+        model, baseline, meta = load_trained(args.checkpoint)
     except CheckpointError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    baseline = meta["extra"].get("baseline")
-    if not baseline:
-        print("error: the checkpoint has no voice baseline in meta.json 'extra'; train with a prepared data set "
-              "(recipes/prepare_batontts.py writes it)", file=sys.stderr)
-        return 2
-    model = AcousticModel(config)
-    model.load_state_dict(state["model"], strict=True)
     provenance = args.provenance or f"checkpoint {args.checkpoint} at step {meta['step']}"
     report = export_voice(model, args.voice_dir, args.voice_id, baseline, args.licence, provenance, args.precision)
     print(f"wrote {report.path} ({report.size_bytes / 1e6:.2f} MB, {report.precision}); parity: mel max|diff| "

@@ -228,11 +228,11 @@ class Synthesizer:
             for s in range(first, last):
                 audio = window[(int(starts[s]) - begin) * hop:(int(ends[s]) - begin) * hop]
                 gain = self._energy_gain(audio, segments[s].get("energy_rms"), predicted[s]["pause_after"])
+                scaled = audio * np.float32(gain)
                 ramp = min(GAIN_RAMP_SAMPLES, audio.size)
-                scale = np.full(audio.size, gain, dtype=np.float32)
-                scale[:ramp] = np.linspace(previous_gain, gain, ramp, dtype=np.float32)
+                scaled[:ramp] = audio[:ramp] * np.linspace(previous_gain, gain, ramp, dtype=np.float32)
                 previous_gain = gain
-                yield SynthChunk(audio=np.clip(audio * scale, -1.0, 1.0).astype(np.float32), segment_index=s,
+                yield SynthChunk(audio=np.clip(scaled, -1.0, 1.0).astype(np.float32), segment_index=s,
                                  predicted=predicted[s])
             first = last
 

@@ -27,7 +27,6 @@ from typing import Any
 import numpy as np
 import torch
 import torch.distributed as dist
-from torch.nn import functional as F
 
 from tts_model.batching import ControlDropout, collate, make_batches, prepare_utterance
 from tts_model.checkpoint import load_checkpoint, save_checkpoint
@@ -81,14 +80,20 @@ def _rank() -> int:
     return dist.get_rank() if _is_dist() else 0
 
 
+def teacher_forced(model: Any, batch: dict[str, torch.Tensor]) -> Any:
+    """The model's output on a :func:`~tts_model.batching.collate` batch with the recorded durations, pitch and
+    energy as targets (teacher forcing): training, validation and vocoder pairs all render this way."""
+    return model(batch["phoneme_ids"], batch["segment_ids"], batch["emphasis"], batch["controls"],
+                 batch["control_mask"], phone_mask=batch["phone_mask"], target_durations=batch["target_durations"],
+                 target_pitch_st=batch["target_pitch_st"], target_energy_db=batch["target_energy_db"])
+
+
 def compute_losses(model: Any, batch: dict[str, torch.Tensor], weights: dict[str, float]) -> dict[str, torch.Tensor]:
     """Weighted loss terms for one batch; ``total`` is their sum. Units: mel L1 in log units, the rest MSE
     in normalised control units (pitch / pitch_st_scale, energy / energy_db_scale, ln(1 + frames))."""
     core = model.module if hasattr(model, "module") else model
     cfg = core.config
-    out = model(batch["phoneme_ids"], batch["segment_ids"], batch["emphasis"], batch["controls"],
-                batch["control_mask"], phone_mask=batch["phone_mask"], target_durations=batch["target_durations"],
-                target_pitch_st=batch["target_pitch_st"], target_energy_db=batch["target_energy_db"])
+    out = teacher_forced(model, batch)
     frames = out.frame_mask.unsqueeze(-1)
     mel_loss = (torch.abs(out.mel.float() - batch["mel"]) * frames).sum() / (frames.sum() * cfg.n_mels).clamp_min(1)
     pmask = batch["phone_mask"]
@@ -133,9 +138,7 @@ def validation_mel_l1(model: AcousticModel, items: list, device: torch.device) -
     total, frames = 0.0, 0
     for item in items:
         batch = {k: v.to(device) for k, v in collate([item], None, np.random.default_rng(0)).items()}
-        out = model(batch["phoneme_ids"], batch["segment_ids"], batch["emphasis"], batch["controls"],
-                    batch["control_mask"], phone_mask=batch["phone_mask"], target_durations=batch["target_durations"],
-                    target_pitch_st=batch["target_pitch_st"], target_energy_db=batch["target_energy_db"])
+        out = teacher_forced(model, batch)
         n = item.n_frames
         total += float(torch.abs(out.mel[0, :n].float() - batch["mel"][0, :n]).sum())
         frames += n * batch["mel"].shape[-1]

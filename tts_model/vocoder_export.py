@@ -29,12 +29,14 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable, Sequence, TypeVar
 
 import numpy as np
 import onnx
 import torch
 
 from tts_model import audio
+from tts_model.export import ExportParityError
 from tts_model.onnx_weights import reduce_weights
 from tts_model.vocoder_model import HiFiGANGenerator, load_pretrained
 
@@ -42,13 +44,10 @@ OPSET = 17
 FP32_TOLERANCE = 1e-4  # max |torch - onnxruntime| per sample, fp32 graph
 REDUCED_TOLERANCE_LOG_MEL = 0.1  # mean |log-mel(torch fp32) - log-mel(ort reduced)|, natural-log units
 PRECISIONS = ("fp32", "fp16", "int8", "int8-static")
+T = TypeVar("T")
 STATIC_STAGES = 2
 """Stages whose residual blocks int8-static quantises; the later ones run at (near) audio rate, where 8-bit
 activations break the waveform (all 4 stages: log-mel L1 0.57 against fp32, measured 2026-11-23)."""
-
-
-class ExportParityError(RuntimeError):
-    """The exported graph does not reproduce the torch model within tolerance."""
 
 
 @dataclass(frozen=True)
@@ -111,8 +110,8 @@ def export_onnx(model: HiFiGANGenerator, path: Path, precision: str = "fp32", ch
                 calibration: list[np.ndarray] | None = None) -> ExportReport:
     """Export ``model`` (eval, weight norm removed) to ``path`` and verify it with onnxruntime.
 
-    ``calibration``: log-mels (n_frames, N_MELS) for ``int8-static`` (the last is kept for the parity check). Raises ExportParityError when
-    onnxruntime disagrees with torch beyond the stated tolerance.
+    ``calibration``: log-mels (n_frames, N_MELS) for ``int8-static`` (the last is kept for the parity check).
+    Raises ExportParityError when onnxruntime disagrees with torch beyond the stated tolerance.
     """
     return export_onnx_variants(model, {precision: path}, check, calibration)[precision]
 
@@ -156,14 +155,18 @@ def export_onnx_variants(model: HiFiGANGenerator, outputs: dict[str, Path], chec
     return reports
 
 
-def calibration_mels(files: list[Path], count: int = 16, max_frames: int = 160) -> list[np.ndarray]:
-    """Up to ``count`` log-mels (n_frames <= max_frames, 80), spread evenly over ``files`` (npz with 'mel')."""
-    step = max(1, len(files) // count)
-    mels = []
-    for path in files[::step][:count]:
-        with np.load(path) as data:
-            mels.append(np.asarray(data["mel"], np.float32)[:max_frames])
-    return mels
+CALIBRATION_COUNT = 16
+CALIBRATION_FRAMES = 160
+
+
+def spread(items: Sequence[T], count: int = CALIBRATION_COUNT) -> list[T]:
+    """At most ``count`` of ``items``, evenly spaced (for choosing calibration clips)."""
+    return list(items[:: max(1, len(items) // count)][:count])
+
+
+def calibration_mels(mels: Iterable[np.ndarray]) -> list[np.ndarray]:
+    """Calibration inputs for int8-static: each log-mel (n_frames, 80) cut to its first CALIBRATION_FRAMES."""
+    return [np.asarray(mel, np.float32)[:CALIBRATION_FRAMES] for mel in mels]
 
 
 def _quantize_static(fp32_path: Path, tmp: Path, calibration: list[np.ndarray], n_kernels: int) -> onnx.ModelProto:
@@ -229,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-check", action="store_true", help="skip the onnxruntime parity check")
     parser.add_argument("--calibration", type=Path, default=None,
                         help="for int8-static: a folder of *.npz with a 'mel' (n_frames, 80) array, e.g. the "
-                             "pairs of recipes/make_vocoder_pairs.py (16 of them are used)")
+                             f"pairs of recipes/make_vocoder_pairs.py ({CALIBRATION_COUNT} of them are used)")
     args = parser.parse_args(argv)
     calibration = None
     if args.precision == "int8-static":
@@ -238,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
             print("error: int8-static needs --calibration DIR with *.npz files holding a 'mel' array "
                   "(recipes/make_vocoder_pairs.py writes them)", file=sys.stderr)
             return 2
-        calibration = calibration_mels(files)
+        calibration = calibration_mels(np.load(path)["mel"] for path in spread(files))
     from tts_model.vocoder import default_cache_path
 
     out = args.out if args.out is not None else default_cache_path(args.precision)

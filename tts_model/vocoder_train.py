@@ -41,6 +41,22 @@ class TorchLogMel(nn.Module):
         return torch.log(torch.clamp(self.basis @ magnitude, min=audio.LOG_FLOOR))
 
 
+def _conv_stack(convs: nn.ModuleList, post: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Leaky-ReLU conv layers then ``post``: -> (flattened scores, every layer's activations)."""
+    features = []
+    for conv in convs:
+        x = F.leaky_relu(conv(x), SLOPE)
+        features.append(x)
+    x = post(x)
+    features.append(x)
+    return x.flatten(1), features
+
+
+def _autocast(device_type: str, dtype: torch.dtype | None):
+    """Reduced-precision autocast when ``dtype`` is given, else a disabled (float32) context."""
+    return torch.autocast(device_type, dtype=dtype) if dtype is not None else torch.autocast(device_type, enabled=False)
+
+
 class PeriodDiscriminator(nn.Module):
     """Looks at every ``period``-th sample: the waveform folded into (n / period, period) columns."""
 
@@ -59,13 +75,7 @@ class PeriodDiscriminator(nn.Module):
         remainder = (-length) % self.period
         x = F.pad(wave, (0, remainder), mode="reflect") if remainder else wave
         x = x.view(batch, 1, -1, self.period)
-        features = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), SLOPE)
-            features.append(x)
-        x = self.post(x)
-        features.append(x)
-        return x.flatten(1), features
+        return _conv_stack(self.convs, self.post, x)
 
 
 class ScaleDiscriminator(nn.Module):
@@ -83,13 +93,7 @@ class ScaleDiscriminator(nn.Module):
 
     def forward(self, wave: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         x = wave[:, None]
-        features = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), SLOPE)
-            features.append(x)
-        x = self.post(x)
-        features.append(x)
-        return x.flatten(1), features
+        return _conv_stack(self.convs, self.post, x)
 
 
 class Discriminators(nn.Module):
@@ -146,9 +150,7 @@ def train_step(generator: nn.Module, discriminators: Discriminators, log_mel_fn:
     ``autocast_dtype`` (e.g. torch.bfloat16 on a GPU) runs the networks in reduced precision; the mel loss
     is always computed in float32.
     """
-    device_type = wave.device.type
-    context = (torch.autocast(device_type, dtype=autocast_dtype) if autocast_dtype is not None
-               else torch.autocast(device_type, enabled=False))
+    context = _autocast(wave.device.type, autocast_dtype)
     with context:
         generated = generator(mel)
         fake_detached = discriminators(generated.detach())
@@ -178,9 +180,7 @@ def mel_only_step(generator: nn.Module, log_mel_fn: TorchLogMel, opt_g: torch.op
     buzzy, phase-smeared sound that the adversarial losses exist to prevent, so check the result by ear
     and by WER before shipping it.
     """
-    device_type = wave.device.type
-    context = (torch.autocast(device_type, dtype=autocast_dtype) if autocast_dtype is not None
-               else torch.autocast(device_type, enabled=False))
+    context = _autocast(wave.device.type, autocast_dtype)
     with context:
         generated = generator(mel)
     mel_l1 = F.l1_loss(log_mel_fn(generated.float()), log_mel_fn(wave.float()))
