@@ -131,6 +131,13 @@ class VoiceConfig:
     acoustic_file: str = "acoustic.onnx"
     vocoder_file: str = "vocoder.onnx"
     format_version: int = 1
+    harmonic_strength: float = 0.0
+    """Runtime harmonic sharpening (tts_model.harmonics): how much of the ideal harmonic ripple at the planned
+    F0 is added to the predicted low mel bins before vocoding; 0 turns it off. Chosen per voice on its
+    validation clips (docs/training.md)."""
+    harmonic_phonemes: str = "voiced"
+    """Which phonemes get the ripple: "vowels", "sonorants" (and nasals, liquids, glides) or "voiced" (and the
+    voiced fricatives); see tts_model.harmonics.PHONEME_CLASSES."""
 
     def __post_init__(self) -> None:
         if isinstance(self.model, Mapping):
@@ -138,6 +145,12 @@ class VoiceConfig:
         if tuple(self.phonemes) != PHONEMES:
             raise ConfigError("voice: its phoneme inventory differs from this version of tts_model.frontend; "
                               "re-export the voice with this version")
+        if isinstance(self.harmonic_strength, bool) or not isinstance(self.harmonic_strength, (int, float)) \
+                or not 0.0 <= float(self.harmonic_strength) <= 2.0:
+            raise ConfigError(f"voice: harmonic_strength must be a number in 0..2, got {self.harmonic_strength!r}")
+        if self.harmonic_phonemes not in ("vowels", "sonorants", "voiced"):
+            raise ConfigError(f"voice: harmonic_phonemes must be 'vowels', 'sonorants' or 'voiced', got "
+                              f"{self.harmonic_phonemes!r}")
         needed = {"pitch_mean_hz", "energy_rms", "spectral_centroid_hz", "speaking_rate_sps"}
         if not isinstance(self.baseline, Mapping) or needed - set(self.baseline):
             raise ConfigError(f"voice: 'baseline' must hold {sorted(needed)}")

@@ -19,6 +19,7 @@ import numpy as np
 from tts_model.config import CONTROL_NAMES, ConfigError, VoiceConfig
 from tts_model.controls import check_control, denormalize_controls, normalize_controls
 from tts_model.frontend import ARPABET, PAUSE, PHONEME_TO_ID, Frontend, FrontendError, spoken_text_word
+from tts_model.harmonics import frame_f0, sharpen
 
 VOICES_DIR = Path(__file__).resolve().parent / "voices"
 VOICE_PATH_ENV = "BATON_VOICE_PATH"
@@ -187,10 +188,12 @@ class Synthesizer:
                 "controls": controls[None], "control_mask": mask[None], "given": given, "n_phones": n_phones}
 
     def render_mel(self, segments: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray, list[dict]]:
-        """Acoustic model only: -> (log-mel float32 (F, 80), frames per segment int (S,), predicted controls)."""
+        """Acoustic model only: -> (log-mel float32 (F, 80), frames per segment int (S,), predicted controls).
+        With the voice's ``harmonic_strength`` > 0 the mel is sharpened at the planned F0 (tts_model.harmonics)."""
         inputs = self.prepare(segments)
         feeds = {k: inputs[k] for k in ("phoneme_ids", "segment_ids", "emphasis", "controls", "control_mask")}
-        mel, durations, filled = self.acoustic.run(["mel", "durations", "filled_controls"], feeds)
+        mel, durations, filled, pitch_st = self.acoustic.run(["mel", "durations", "filled_controls", "pitch_st"],
+                                                             feeds)
         seg_frames = np.bincount(inputs["segment_ids"][0], weights=durations[0],
                                  minlength=len(segments)).astype(np.int64)
         predicted = denormalize_controls(filled[0], inputs["n_phones"], self.config.baseline,
@@ -200,6 +203,11 @@ class Synthesizer:
         if not np.all(np.isfinite(mel)):
             raise SynthesisError("the acoustic model produced non-finite values; the voice file is damaged, "
                                  "re-export it")
+        strength = float(self.config.harmonic_strength)
+        if strength > 0.0:
+            f0_hz, weight = frame_f0(inputs["phoneme_ids"][0], pitch_st[0], durations[0],
+                                     float(self.config.baseline["pitch_mean_hz"]), self.config.harmonic_phonemes)
+            return sharpen(mel[0], f0_hz, weight, strength), seg_frames, predicted
         return mel[0], seg_frames, predicted
 
     def synthesize(self, segments: Sequence[Mapping[str, Any]], seed: int | None = None) -> Iterator[SynthChunk]:

@@ -1,0 +1,95 @@
+"""Choose a voice's ``harmonic_strength`` on its validation clips (never on the held-out test clips).
+
+The validation clips are the ones training held out (every ``--every``-th prepared utterance in id order,
+as ``tts_model.train.split_validation`` picks them), so the model never saw them. For each strength the
+voice renders every clip with a neutral plan (WER by Whisper tiny.en, ``baton.asr``) and with the clip's
+measured plan as it is, shifted by pitch -3 st, energy -6 dB and duration x1.4 (median absolute pitch error
+per segment, as ``recipes/evaluate_batontts.py`` measures it). Write the chosen values into the voice's
+``voice.json`` (``harmonic_strength``, ``harmonic_phonemes``).
+
+    python recipes/tune_harmonics.py --voice tts_model/voices/ljspeech --data data/ljspeech \
+        --corpus ../shared/corpora/ljspeech --strengths 0 0.5 --phonemes vowels voiced
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "recipes"))
+
+CELLS = {"as measured": ("pitch", 0.0), "pitch -3": ("pitch", -3.0), "energy -6": ("energy", -6.0),
+         "duration x1.4": ("duration", 1.4)}
+
+
+def validation_ids(data_dir: Path, every: int) -> set[str]:
+    """Ids that ``split_validation`` holds out of the prepared shards in ``data_dir``."""
+    ids: list[str] = []
+    for shard in sorted(data_dir.glob("shard-*.npz")):
+        ids += [str(x) for x in np.load(shard)["ids"]]
+    return {uid for k, uid in enumerate(sorted(ids)) if k % every == every - 1}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from baton.asr import corpus_wer, transcribe
+    from evaluate_batontts import adherence, shifted
+    from feature_extract import extract_plan
+    from feature_extract.audio import load_audio
+    from prepare_batontts import read_metadata
+    from tts_model.runtime import Synthesizer
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--voice", type=Path, required=True)
+    parser.add_argument("--data", type=Path, required=True, help="prepared shards the voice was trained from")
+    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared/corpora/ljspeech")
+    parser.add_argument("--every", type=int, default=15, help="the training config's validation_every")
+    parser.add_argument("--strengths", type=float, nargs="+", default=[0.0, 0.3, 0.5])
+    parser.add_argument("--phonemes", nargs="+", default=["voiced"], choices=["vowels", "sonorants", "voiced"],
+                        help="phoneme classes that get harmonics (tts_model.harmonics.PHONEME_CLASSES)")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    held = validation_ids(args.data, args.every)
+    rows = [r for r in read_metadata(args.corpus) if r[0] in held]
+    if not rows:
+        parser.error(f"no validation clips: {args.data} has no shards, or their ids are not in {args.corpus}")
+    plans = []
+    for uid, text, path in rows:
+        recording, sample_rate = load_audio(path, 22050)
+        plan = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in seg.items()}
+                for seg in extract_plan(recording, sample_rate, text)]
+        plans.append((text, plan))
+    base = Synthesizer.load(args.voice, threads=args.threads)
+    print(f"{len(plans)} validation clips of {args.data} (every {args.every}th), voice {base.voice_dir}")
+    print("| harmonic_strength | harmonic_phonemes | WER, neutral plans | "
+          + " | ".join(f"pitch err [st], {c}" for c in CELLS) + " |")
+    print("|---:|---|---:|" + "---:|" * len(CELLS))
+    settings = [(0.0, "-")] if 0.0 in args.strengths else []
+    settings += [(s, p) for s in args.strengths if s != 0.0 for p in args.phonemes]
+    for strength, phonemes in settings:
+        config = dataclasses.replace(base.config, harmonic_strength=strength,
+                                     harmonic_phonemes=base.config.harmonic_phonemes if phonemes == "-" else phonemes)
+        synth = dataclasses.replace(base, config=config)
+        started, pairs, errors = time.time(), [], {c: [] for c in CELLS}
+        for text, plan in plans:
+            wave = synth.synthesize_all([{"word": seg["word"]} for seg in plan])
+            pairs.append((text, transcribe(wave, synth.sample_rate, cpu_threads=args.threads)))
+            for cell, (kind, amount) in CELLS.items():
+                target = plan if amount == 0.0 else shifted(plan, kind, amount)
+                errors[cell] += [abs(r["pitch_st"]) for r in adherence(synth, target) if "pitch_st" in r]
+        cells = " | ".join(f"{np.median(v):.2f}" for v in errors.values())
+        print(f"| {strength:g} | {phonemes} | {100 * corpus_wer(pairs).wer:.1f} % | {cells} |  "
+              f"({time.time() - started:.0f} s)",
+              flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""Harmonic sharpening (tts_model.harmonics): the ripple table's physics, frame F0, and its use at run time."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from tts_model.audio import SAMPLE_RATE, log_mel, mel_filterbank
+from tts_model.config import ConfigError, VoiceConfig
+from tts_model.frontend import PHONEME_TO_ID
+from tts_model.harmonics import F0_GRID_HZ, frame_f0, ripple_table, sharpen
+
+
+def _mel_centres_hz() -> np.ndarray:
+    basis = mel_filterbank()
+    freqs = np.linspace(0.0, SAMPLE_RATE / 2, basis.shape[1])
+    return (basis * freqs).sum(axis=1) / basis.sum(axis=1)
+
+
+def test_ripple_peaks_on_harmonics_and_stays_in_its_band():
+    from tts_model.harmonics import RIPPLE_BAND_HZ
+
+    table, centres = ripple_table(), _mel_centres_hz()
+    row = table[np.argmin(np.abs(F0_GRID_HZ - 150.0))]
+    on = [np.argmin(np.abs(centres - h)) for h in (150.0, 300.0, 450.0)]
+    between = [np.argmin(np.abs(centres - h)) for h in (225.0, 375.0)]
+    assert row[on].min() > 0.5 and row[between].max() < -1.0
+    assert row[np.argmin(np.abs(centres - 50.0))] < -3.0  # no energy below F0
+    assert not table[:, centres >= RIPPLE_BAND_HZ[1]].any()  # first formant region and above untouched
+
+
+def test_frame_f0_interpolates_between_voiced_phonemes_and_fades_at_edges():
+    ids = [PHONEME_TO_ID[p] for p in ("S", "AA1", "T", "IY1", "<sp>")]
+    pitch_st = np.array([9.0, 0.0, 9.0, 12.0, 0.0])
+    durations = np.array([4, 10, 4, 10, 6])
+    f0, weight = frame_f0(np.array(ids), pitch_st, durations, base_pitch_hz=100.0)
+    assert f0.shape == weight.shape == (34,)
+    assert f0[:9] == pytest.approx(100.0)  # flat before the first voiced centre
+    assert f0[26:] == pytest.approx(200.0)  # flat after the last
+    assert 100.0 < f0[15] < f0[20] < 200.0  # rising across the unvoiced T
+    assert weight[:4].max() == 0.0 and weight[14:18].max() == 0.0 and weight[28:].max() == 0.0
+    assert weight[6:12].min() == pytest.approx(1.0)
+
+
+def test_frame_f0_with_nothing_voiced_is_all_zero():
+    f0, weight = frame_f0(np.array([PHONEME_TO_ID["S"], PHONEME_TO_ID["T"]]), np.zeros(2), np.array([3, 2]), 200.0)
+    assert f0.shape == (5,) and not f0.any() and not weight.any()
+
+
+def test_phoneme_classes_decide_which_frames_get_harmonics():
+    ids = np.array([PHONEME_TO_ID[p] for p in ("M", "AA1", "Z")])
+    durations = np.array([6, 6, 6])
+    voiced = {name: frame_f0(ids, np.zeros(3), durations, 200.0, name)[1] for name in ("vowels", "sonorants", "voiced")}
+    assert voiced["vowels"][:6].max() == 0.0 and voiced["vowels"][6:12].max() > 0.0
+    assert voiced["sonorants"][:6].max() > 0.0 and voiced["sonorants"][12:].max() == 0.0
+    assert voiced["voiced"][12:].max() > 0.0
+    with pytest.raises(ValueError, match="vowels"):
+        frame_f0(ids, np.zeros(3), durations, 200.0, "stops")
+
+
+def test_sharpening_restores_harmonic_detail_of_a_blurred_mel():
+    """A harmonic tone's log-mel, blurred across frequency the way an L1-trained model blurs it, comes closer
+    to the sharp original in the low bins once sharpened at the tone's own F0, and moves away at a wrong F0."""
+    f0_hz, n = 180.0, SAMPLE_RATE // 2
+    t = np.arange(n) / SAMPLE_RATE
+    tone = sum(np.cos(2 * np.pi * k * f0_hz * t + k) / k for k in range(1, 40) if k * f0_hz < 8000)
+    sharp = log_mel((0.1 * tone).astype(np.float32))
+    kernel = np.ones(5) / 5
+    blurred = np.stack([np.convolve(np.pad(row, 2, mode="edge"), kernel, mode="valid") for row in sharp])
+    low = _mel_centres_hz() < 500.0
+    ones = np.ones(len(sharp), dtype=np.float32)
+
+    def error(mel):
+        return float(np.abs(mel - sharp)[:, low].mean())
+
+    right = sharpen(blurred, np.full(len(sharp), f0_hz, np.float32), ones, 0.5)
+    wrong = sharpen(blurred, np.full(len(sharp), f0_hz * 1.25, np.float32), ones, 0.5)
+    assert error(right) < 0.9 * error(blurred)
+    assert error(wrong) > error(blurred)
+    assert np.array_equal(sharpen(blurred, ones * f0_hz, ones, 0.0), blurred.astype(np.float32))
+    with pytest.raises(ValueError, match="frames"):
+        sharpen(blurred, ones[:-1], ones[:-1], 0.3)
+
+
+def test_voice_config_checks_harmonic_strength(tmp_path):
+    from tts_model.testing import make_test_voice
+
+    voice = make_test_voice(tmp_path / "v")
+    data = json.loads((voice / "voice.json").read_text())
+    assert VoiceConfig.from_dict(data).harmonic_strength == 0.0  # voices exported before it existed
+    assert VoiceConfig.from_dict(data).harmonic_phonemes == "voiced"
+    for bad in (-0.1, 2.5, "0.3", True):
+        with pytest.raises(ConfigError, match="harmonic_strength"):
+            VoiceConfig.from_dict({**data, "harmonic_strength": bad})
+    with pytest.raises(ConfigError, match="harmonic_phonemes"):
+        VoiceConfig.from_dict({**data, "harmonic_phonemes": "all"})
+
+
+def test_runtime_sharpens_only_when_the_voice_asks(tmp_path):
+    from tts_model.runtime import Synthesizer
+    from tts_model.testing import make_test_voice
+
+    plain = make_test_voice(tmp_path / "plain")
+    sharp = tmp_path / "sharp"
+    shutil.copytree(plain, sharp)
+    data = json.loads((sharp / "voice.json").read_text())
+    (sharp / "voice.json").write_text(json.dumps({**data, "harmonic_strength": 0.5}))
+    segments = [{"word": "Shall we go?", "pitch_mean": 220.0}, {"word": "Yes.", "pitch_mean": 180.0}]
+    mel_a, frames_a, _ = Synthesizer.load(plain, threads=1).render_mel(segments)
+    mel_b, frames_b, _ = Synthesizer.load(sharp, threads=1).render_mel(segments)
+    assert np.array_equal(frames_a, frames_b)
+    change = np.abs(mel_b - mel_a)
+    low_change = change[:, _mel_centres_hz() < 500.0].max()
+    assert low_change > 0.5  # ripple added in the low bins
+    assert change[:, _mel_centres_hz() > 1000.0].max() == 0.0  # not in the high ones
