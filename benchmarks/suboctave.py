@@ -69,8 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     if not files:
         parser.error(f"no .npz pairs in {args.pairs}; write them with recipes/make_vocoder_pairs.py")
     vocoder = OnnxVocoder.load(args.vocoder, threads=args.threads)
-    basis = audio.mel_filterbank()
-    centres_hz = (basis * np.linspace(0, audio.SAMPLE_RATE / 2, basis.shape[1])).sum(1) / basis.sum(1)
+    centres_hz = audio.mel_centres_hz()
     rows: dict[str, list[float]] = {}
     for path in files:
         pair = np.load(path)

@@ -32,10 +32,14 @@ SHIFTS = (("pitch", -6), ("pitch", -3), ("pitch", 3), ("pitch", 6), ("energy", -
           ("duration", 0.7), ("duration", 1.4))
 
 
+def clean_plan(plan: list[dict]) -> list[dict]:
+    """Plan segments as the synthesizer takes them: NaN (a field the recording left undefined) -> None."""
+    return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in seg.items()} for seg in plan]
+
+
 def shifted(plan: list[dict], kind: str, amount: float) -> list[dict]:
     out = []
-    for seg in plan:
-        seg = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in seg.items()}
+    for seg in clean_plan(plan):
         if kind == "pitch":
             for key in ("pitch_mean", "pitch_slope"):
                 if seg.get(key) is not None:

@@ -1,7 +1,7 @@
 """Choose a voice's ``harmonic_strength`` on its validation clips (never on the held-out test clips).
 
-The validation clips are the ones training held out (every ``--every``-th prepared utterance in id order,
-as ``tts_model.train.split_validation`` picks them), so the model never saw them. For each strength the
+The validation clips are the ones training held out (``tts_model.dataset.validation_ids``: every
+``--every``-th prepared utterance in id order), so the model never saw them. For each strength the
 voice renders every clip with a neutral plan (WER by Whisper tiny.en, ``baton.asr``) and with the clip's
 measured plan as it is, shifted by pitch -3 st, energy -6 dB and duration x1.4 (median absolute pitch error
 per segment, as ``recipes/evaluate_batontts.py`` measures it). Write the chosen values into the voice's
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import sys
 import time
 from pathlib import Path
@@ -30,20 +29,14 @@ CELLS = {"as measured": ("pitch", 0.0), "pitch -3": ("pitch", -3.0), "energy -6"
          "duration x1.4": ("duration", 1.4)}
 
 
-def validation_ids(data_dir: Path, every: int) -> set[str]:
-    """Ids that ``split_validation`` holds out of the prepared shards in ``data_dir``."""
-    ids: list[str] = []
-    for shard in sorted(data_dir.glob("shard-*.npz")):
-        ids += [str(x) for x in np.load(shard)["ids"]]
-    return {uid for k, uid in enumerate(sorted(ids)) if k % every == every - 1}
-
-
 def main(argv: list[str] | None = None) -> int:
     from baton.asr import corpus_wer, transcribe
-    from evaluate_batontts import adherence, shifted
+    from evaluate_batontts import adherence, clean_plan, shifted
     from feature_extract import extract_plan
     from feature_extract.audio import load_audio
     from prepare_batontts import read_metadata
+    from tts_model.dataset import load_index, validation_ids
+    from tts_model.harmonics import PHONEME_CLASSES
     from tts_model.runtime import Synthesizer
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -52,21 +45,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared/corpora/ljspeech")
     parser.add_argument("--every", type=int, default=15, help="the training config's validation_every")
     parser.add_argument("--strengths", type=float, nargs="+", default=[0.0, 0.3, 0.5])
-    parser.add_argument("--phonemes", nargs="+", default=["voiced"], choices=["vowels", "sonorants", "voiced"],
+    parser.add_argument("--phonemes", nargs="+", default=["voiced"], choices=sorted(PHONEME_CLASSES),
                         help="phoneme classes that get harmonics (tts_model.harmonics.PHONEME_CLASSES)")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
-    held = validation_ids(args.data, args.every)
+    try:
+        held = validation_ids(list(load_index(args.data)["utterances"]), args.every)
+    except (FileNotFoundError, ValueError) as err:
+        parser.error(str(err))
     rows = [r for r in read_metadata(args.corpus) if r[0] in held]
     if not rows:
         parser.error(f"no validation clips: {args.data} has no shards, or their ids are not in {args.corpus}")
-    plans = []
-    for uid, text, path in rows:
-        recording, sample_rate = load_audio(path, 22050)
-        plan = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in seg.items()}
-                for seg in extract_plan(recording, sample_rate, text)]
-        plans.append((text, plan))
     base = Synthesizer.load(args.voice, threads=args.threads)
+    plans = []
+    for _, text, path in rows:
+        recording, sample_rate = load_audio(path, base.sample_rate)
+        plans.append((text, clean_plan(extract_plan(recording, sample_rate, text))))
     print(f"{len(plans)} validation clips of {args.data} (every {args.every}th), voice {base.voice_dir}")
     print("| harmonic_strength | harmonic_phonemes | WER, neutral plans | "
           + " | ".join(f"pitch err [st], {c}" for c in CELLS) + " |")

@@ -8,22 +8,16 @@ import shutil
 import numpy as np
 import pytest
 
-from tts_model.audio import SAMPLE_RATE, log_mel, mel_filterbank
+from tts_model.audio import SAMPLE_RATE, log_mel, mel_centres_hz
 from tts_model.config import ConfigError, VoiceConfig
 from tts_model.frontend import PHONEME_TO_ID
 from tts_model.harmonics import F0_GRID_HZ, frame_f0, ripple_table, sharpen
 
 
-def _mel_centres_hz() -> np.ndarray:
-    basis = mel_filterbank()
-    freqs = np.linspace(0.0, SAMPLE_RATE / 2, basis.shape[1])
-    return (basis * freqs).sum(axis=1) / basis.sum(axis=1)
-
-
 def test_ripple_peaks_on_harmonics_and_stays_in_its_band():
     from tts_model.harmonics import RIPPLE_BAND_HZ
 
-    table, centres = ripple_table(), _mel_centres_hz()
+    table, centres = ripple_table(), mel_centres_hz()
     row = table[np.argmin(np.abs(F0_GRID_HZ - 150.0))]
     on = [np.argmin(np.abs(centres - h)) for h in (150.0, 300.0, 450.0)]
     between = [np.argmin(np.abs(centres - h)) for h in (225.0, 375.0)]
@@ -70,7 +64,7 @@ def test_sharpening_restores_harmonic_detail_of_a_blurred_mel():
     sharp = log_mel((0.1 * tone).astype(np.float32))
     kernel = np.ones(5) / 5
     blurred = np.stack([np.convolve(np.pad(row, 2, mode="edge"), kernel, mode="valid") for row in sharp])
-    low = _mel_centres_hz() < 500.0
+    low = mel_centres_hz() < 500.0
     ones = np.ones(len(sharp), dtype=np.float32)
 
     def error(mel):
@@ -113,6 +107,6 @@ def test_runtime_sharpens_only_when_the_voice_asks(tmp_path):
     mel_b, frames_b, _ = Synthesizer.load(sharp, threads=1).render_mel(segments)
     assert np.array_equal(frames_a, frames_b)
     change = np.abs(mel_b - mel_a)
-    low_change = change[:, _mel_centres_hz() < 500.0].max()
+    low_change = change[:, mel_centres_hz() < 500.0].max()
     assert low_change > 0.5  # ripple added in the low bins
-    assert change[:, _mel_centres_hz() > 1000.0].max() == 0.0  # not in the high ones
+    assert change[:, mel_centres_hz() > 1000.0].max() == 0.0  # not in the high ones

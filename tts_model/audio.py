@@ -120,6 +120,12 @@ def mel_filterbank() -> np.ndarray:
     return weights.astype(np.float32)
 
 
+def mel_centres_hz() -> np.ndarray:
+    """Centre of mass (Hz) of each mel filter: float64, shape (N_MELS,)."""
+    fft_freqs_hz = np.linspace(0.0, SAMPLE_RATE / 2, N_FREQS)
+    return (_MEL_BASIS * fft_freqs_hz).sum(axis=1) / _MEL_BASIS.sum(axis=1)
+
+
 _MEL_BASIS = mel_filterbank()
 _WINDOW = (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(WIN_LENGTH) / WIN_LENGTH)).astype(np.float64)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping, TypeVar
 
 from tts_model.frontend import ARPABET, PAUSE, PHONEMES
+from tts_model.harmonics import PHONEME_CLASSES
 
 CONTROL_NAMES = ("pitch_mean", "pitch_slope", "energy_rms", "energy_slope", "spectral_centroid", "duration",
                  "pause_after")
@@ -148,8 +149,8 @@ class VoiceConfig:
         if isinstance(self.harmonic_strength, bool) or not isinstance(self.harmonic_strength, (int, float)) \
                 or not 0.0 <= float(self.harmonic_strength) <= 2.0:
             raise ConfigError(f"voice: harmonic_strength must be a number in 0..2, got {self.harmonic_strength!r}")
-        if self.harmonic_phonemes not in ("vowels", "sonorants", "voiced"):
-            raise ConfigError(f"voice: harmonic_phonemes must be 'vowels', 'sonorants' or 'voiced', got "
+        if self.harmonic_phonemes not in PHONEME_CLASSES:
+            raise ConfigError(f"voice: harmonic_phonemes must be one of {sorted(PHONEME_CLASSES)}, got "
                               f"{self.harmonic_phonemes!r}")
         needed = {"pitch_mean_hz", "energy_rms", "spectral_centroid_hz", "speaking_rate_sps"}
         if not isinstance(self.baseline, Mapping) or needed - set(self.baseline):

@@ -95,4 +95,15 @@ def load_utterances(data_dir: Path) -> tuple[list[Utterance], dict]:
     return utterances, index
 
 
-__all__ = ["Utterance", "write_shard", "read_shard", "load_index", "load_utterances", "SHARD_MAX_BYTES"]
+def validation_ids(ids: list[str], every: int) -> set[str]:
+    """The ids a training run with ``validation_every = every`` holds out: every ``every``-th in sorted order
+    (none for 0). Shared by training and by recipes that evaluate on those clips."""
+    if every <= 0:
+        return set()
+    if every == 1:
+        raise ValueError("validation_every = 1 would hold out every utterance; use 0 (none) or >= 2")
+    return {uid for k, uid in enumerate(sorted(ids)) if k % every == every - 1}
+
+
+__all__ = ["Utterance", "write_shard", "read_shard", "load_index", "load_utterances", "validation_ids",
+           "SHARD_MAX_BYTES"]

@@ -24,7 +24,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from tts_model.audio import F_MAX, N_FFT, SAMPLE_RATE, mel_filterbank
+from tts_model.audio import F_MAX, N_FFT, SAMPLE_RATE, mel_centres_hz, mel_filterbank
 from tts_model.frontend import PHONEMES
 
 F0_GRID_HZ = np.exp(np.linspace(np.log(50.0), np.log(800.0), 481))
@@ -69,13 +69,11 @@ def ripple_table() -> np.ndarray:
         distance = np.abs(bins[None, :] - position[:, None])
         power += np.interp(distance, offsets, kernel, right=0.0) * active[:, None]
     magnitude = np.sqrt(power)
-    band = bins * bin_hz < F_MAX
-    flat = magnitude[:, band].mean(axis=1, keepdims=True) * np.ones_like(magnitude)
+    flat_level = magnitude[:, bins * bin_hz < F_MAX].mean(axis=1, keepdims=True)  # (G, 1)
     basis = mel_filterbank().astype(np.float64)
-    ripple = np.log(magnitude @ basis.T + 1e-12) - np.log(flat @ basis.T + 1e-12)
-    centres_hz = (basis * (bins * bin_hz)).sum(axis=1) / basis.sum(axis=1)
+    ripple = np.log(magnitude @ basis.T + 1e-12) - np.log(flat_level * basis.sum(axis=1) + 1e-12)
     full_hz, zero_hz = RIPPLE_BAND_HZ
-    band_weight = np.clip((zero_hz - centres_hz) / (zero_hz - full_hz), 0.0, 1.0)
+    band_weight = np.clip((zero_hz - mel_centres_hz()) / (zero_hz - full_hz), 0.0, 1.0)
     return (np.maximum(ripple, RIPPLE_FLOOR) * band_weight[None, :]).astype(np.float32)
 
 

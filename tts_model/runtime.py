@@ -19,7 +19,7 @@ import numpy as np
 from tts_model.config import CONTROL_NAMES, ConfigError, VoiceConfig
 from tts_model.controls import check_control, denormalize_controls, normalize_controls
 from tts_model.frontend import ARPABET, PAUSE, PHONEME_TO_ID, Frontend, FrontendError, spoken_text_word
-from tts_model.harmonics import frame_f0, sharpen
+from tts_model.harmonics import frame_f0, ripple_table, sharpen
 
 VOICES_DIR = Path(__file__).resolve().parent / "voices"
 VOICE_PATH_ENV = "BATON_VOICE_PATH"
@@ -33,7 +33,6 @@ GAIN_RAMP_SAMPLES = 256
 """The gain moves linearly from the previous segment's value over this many samples (no clicks)."""
 PEAK_LIMIT = 0.99
 """The gain never lifts a sample above this (a louder request then falls short instead of clipping)."""
-"""Mel frames of neighbouring segments given to the vocoder on each side (then cut) to avoid edge clicks."""
 _ARPABET = set(ARPABET)
 
 
@@ -144,6 +143,8 @@ class Synthesizer:
             vocoder = OnnxVocoder.load(resolve_vocoder(voice_dir), threads=threads)
         except VocoderError as err:
             raise SynthesisError(str(err)) from None
+        if config.harmonic_strength > 0.0:
+            ripple_table()  # built once per process; here rather than in the first request's time to first audio
         return cls(voice_id=config.voice_id, voice_dir=voice_dir, config=config, acoustic=acoustic,
                    vocoder=vocoder, frontend=Frontend())
 

@@ -31,7 +31,7 @@ import torch.distributed as dist
 from tts_model.batching import ControlDropout, collate, make_batches, prepare_utterance
 from tts_model.checkpoint import load_checkpoint, save_checkpoint
 from tts_model.config import ConfigError, ControlNorm, ModelConfig, _from_dict
-from tts_model.dataset import load_utterances
+from tts_model.dataset import load_utterances, validation_ids
 from tts_model.model import AcousticModel, count_parameters
 
 
@@ -120,13 +120,16 @@ def _learning_rate(config: TrainConfig, step: int) -> float:
     return config.learning_rate * warm * min(1.0, math.sqrt(max(config.warmup_steps, 1) / (step + 1)))
 
 
+def _log(path: Path, record: dict) -> None:
+    """Append one JSON line to the training log and echo it."""
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record) + "\n")
+    print(f"[train] {json.dumps(record)}", flush=True)
+
+
 def split_validation(items: list, every: int) -> tuple[list, list]:
-    """(training items, validation items): every ``every``-th item in id order is held out (0 = none)."""
-    if every <= 0:
-        return items, []
-    if every == 1:
-        raise ValueError("validation_every = 1 would hold out every utterance; use 0 (none) or >= 2")
-    held = {item.id for k, item in enumerate(sorted(items, key=lambda x: x.id)) if k % every == every - 1}
+    """(training items, validation items): the items whose id :func:`~tts_model.dataset.validation_ids` holds out."""
+    held = validation_ids([item.id for item in items], every)
     return [x for x in items if x.id not in held], [x for x in items if x.id in held]
 
 
@@ -216,19 +219,13 @@ def train(config: TrainConfig, root: Path = Path(".")) -> dict[str, Any]:
                 dist.broadcast(flag, 0)
             stop = bool(flag.item())
             if rank == 0 and (step % config.log_every == 0 or stop):
-                record = {"step": step, "minutes": round(elapsed_before + minutes, 2), "lr": _learning_rate(config, step),
-                          **{k: round(v / count, 4) for k, v in sums.items()}}
-                with open(log_path, "a", encoding="utf-8") as handle:
-                    handle.write(json.dumps(record) + "\n")
-                print(f"[train] {json.dumps(record)}", flush=True)
+                _log(log_path, {"step": step, "minutes": round(elapsed_before + minutes, 2),
+                                "lr": _learning_rate(config, step), **{k: round(v / count, 4) for k, v in sums.items()}})
                 sums, count = {}, 0
             if rank == 0 and (stop or (time.time() - last_ckpt) / 60 >= config.checkpoint_minutes):
                 if val_items:
-                    record = {"step": step, "minutes": round(elapsed_before + (time.time() - started) / 60, 2),
-                              "val_mel": round(validation_mel_l1(model, val_items, device), 4)}
-                    with open(log_path, "a", encoding="utf-8") as handle:
-                        handle.write(json.dumps(record) + "\n")
-                    print(f"[train] {json.dumps(record)}", flush=True)
+                    _log(log_path, {"step": step, "minutes": round(elapsed_before + (time.time() - started) / 60, 2),
+                                    "val_mel": round(validation_mel_l1(model, val_items, device), 4)})
                 save_checkpoint(ckpt_dir, model_config, {"model": model.state_dict(), "optimizer": optimizer.state_dict()},
                                 step, extra={"baseline": baseline, "train_config": asdict(config),
                                              "minutes_total": elapsed_before + (time.time() - started) / 60,
