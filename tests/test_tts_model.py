@@ -156,3 +156,57 @@ def test_onnx_matches_torch(tmp_path, model, precision):
         halves = [i for i in inits if i.data_type == onnx.TensorProto.FLOAT16]
         big_floats = [i for i in inits if i.data_type == onnx.TensorProto.FLOAT and numpy_helper.to_array(i).size >= 1024]
         assert halves and not big_floats
+
+
+def _harmonic_model(gain: float = 0.0):
+    from dataclasses import replace
+
+    from tts_model.testing import TEST_MODEL
+
+    model = tiny_acoustic_model(seed=4, config=replace(TEST_MODEL, harmonic_input=True, harmonic_base_hz=200.0))
+    with torch.no_grad():
+        model.harmonic_gain.fill_(gain)
+    return model
+
+
+def test_harmonic_template_follows_pitch_and_voicing():
+    from tts_model.harmonics import F0_GRID_HZ, comb_table
+
+    model = _harmonic_model()
+    names = ["S", "AA1", "AA1", "AA1", "S", "<sp>"]
+    ids = torch.tensor([[PHONEME_TO_ID[p] for p in names]])
+    frames = torch.tensor([[6, 8, 8, 8, 6, 4]])
+    mask = torch.ones(1, len(names))
+    table = comb_table()
+    for pitch_st, f0_hz in ((0.0, 200.0), (12.0, 400.0), (-7.0, 200.0 * 2 ** (-7 / 12))):
+        template = model.harmonic_template(ids, torch.full((1, len(names)), pitch_st), frames, mask)[0].numpy()
+        assert template.shape == (40, 80)
+        row = table[int(np.argmin(np.abs(np.log(F0_GRID_HZ / f0_hz))))]
+        np.testing.assert_allclose(template[10:28], np.broadcast_to(row, (18, 80)), atol=1e-6)  # inside the vowels
+        assert np.all(template[:6] == 0) and np.all(template[30:] == 0)  # S and the pause: unvoiced
+        assert 0 < np.abs(template[6]).sum() < np.abs(template[10]).sum()  # faded in at the vowel's edge
+
+
+def test_harmonic_gain_adds_the_template_to_the_mel():
+    ids, segs, emph, c, m = _inputs({(0, PITCH): 0.5})
+    with torch.no_grad():
+        plain = _harmonic_model(0.0)(ids, segs, emph, c, m)
+        gained = _harmonic_model(0.5)(ids, segs, emph, c, m)
+        frames = plain.durations.round().long()
+        template = _harmonic_model(0.0).harmonic_template(ids, plain.pitch_st, frames, torch.ones_like(emph))
+    assert torch.allclose(gained.mel - plain.mel, 0.5 * template, atol=1e-5)
+    assert template.abs().sum() > 0
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+def test_harmonic_input_model_exports_with_parity(tmp_path, precision):
+    report = export_acoustic(_harmonic_model(0.3), tmp_path / "h.onnx", precision=precision)
+    assert report.mel_max_diff <= 2e-3 and report.duration_max_diff == 0
+
+
+def test_harmonic_input_needs_a_base_pitch():
+    with pytest.raises(ConfigError, match="harmonic_base_hz"):
+        ModelConfig(harmonic_input=True)
+    with pytest.raises(ConfigError, match="true or false"):
+        ModelConfig(harmonic_input="yes", harmonic_base_hz=200.0)
+    assert ModelConfig.from_dict(ModelConfig(harmonic_input=True, harmonic_base_hz=180.0).to_dict()).harmonic_input

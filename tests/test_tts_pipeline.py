@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import torch
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,6 +129,38 @@ def test_validation_split_and_vocoder_pairs(prepared, corpus, tmp_path):
         inner = slice(3, len(u.mel) - 3)
         assert np.abs(audio.log_mel(wave)[inner] - u.mel[inner].astype(np.float32)).max() < 0.05
     assert make_vocoder_pairs.main(args) == 0  # a rerun keeps what is there
+
+
+def test_weight_average_and_harmonic_input_train_and_export(prepared, tmp_path):
+    """ema_decay keeps a weight average that validation and export use; a harmonic_input model trains, gets its
+    base F0 from the data's baseline, exports and synthesises."""
+    from tts_model.checkpoint import load_checkpoint
+    from tts_model.dataset import load_index
+    from tts_model.export import load_trained, main as export_main
+    from tts_model.runtime import Synthesizer
+    from tts_model.testing import tiny_vocoder
+    from tts_model.train import TrainConfig, train
+    from tts_model.vocoder_export import export_onnx
+
+    base = TrainConfig.load(ROOT / "recipes/configs/tiny.toml")
+    config = replace(base, data_dir=str(prepared), out_dir=str(tmp_path / "run"), max_steps=6, log_every=3,
+                     validation_every=2, ema_decay=0.9, model={**base.model, "harmonic_input": True})
+    assert train(config, root=Path("/"))["step"] == 6
+    log = [json.loads(line) for line in (tmp_path / "run/train_log.jsonl").read_text().splitlines()]
+    val = [r for r in log if "val_mel" in r]
+    assert len(val) == 1 and val[0]["val_mel"] != val[0]["val_mel_raw"]  # the average is not the last step
+    model_config, state, _ = load_checkpoint(tmp_path / "run/checkpoint")
+    assert model_config.harmonic_input and model_config.harmonic_base_hz == load_index(prepared)["baseline"]["pitch_mean_hz"]
+    model, _, _ = load_trained(tmp_path / "run/checkpoint")
+    loaded = model.state_dict()
+    assert all(torch.equal(loaded[k], v) for k, v in state["ema"].items())
+    assert any(not torch.equal(state["ema"][k], v) for k, v in state["model"].items())
+    voice = tmp_path / "voice"
+    assert export_main(["--checkpoint", str(tmp_path / "run/checkpoint"), "--voice-dir", str(voice),
+                        "--voice-id", "tiny"]) == 0
+    export_onnx(tiny_vocoder(), voice / "vocoder.onnx")
+    audio = Synthesizer.load(voice, threads=1).synthesize_all([{"word": "The quick fox."}])
+    assert audio.size > 0 and np.isfinite(audio).all()
 
 
 def test_ddp_two_cpu_processes_agree(prepared, tmp_path):

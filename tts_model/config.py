@@ -100,12 +100,24 @@ class ModelConfig:
     n_mels: int = 80
     frame_s: float = 256 / 22050
     control_norm: ControlNorm = field(default_factory=ControlNorm)
+    harmonic_input: bool = False
+    """Give the decoder the harmonic template of each frame's F0 (tts_model.harmonics.comb_table, looked up at
+    the per-phoneme pitch) as an input, and add a learned per-bin share of it to the output mel, so the low
+    bins' harmonic ripple comes from the model instead of being added after it."""
+    harmonic_base_hz: float = 0.0
+    """F0 [Hz] that pitch 0 st means (the voice baseline's pitch_mean_hz); set by training when
+    ``harmonic_input`` is on."""
 
     def __post_init__(self) -> None:
         if isinstance(self.control_norm, Mapping):
             object.__setattr__(self, "control_norm", ControlNorm.from_dict(self.control_norm))
         if self.d_model % self.n_heads:
             raise ConfigError(f"model: d_model {self.d_model} is not divisible by n_heads {self.n_heads}")
+        if not isinstance(self.harmonic_input, bool):
+            raise ConfigError(f"model: harmonic_input must be true or false, got {self.harmonic_input!r}")
+        if self.harmonic_input and not 50.0 <= float(self.harmonic_base_hz) <= 800.0:
+            raise ConfigError(f"model: harmonic_input needs harmonic_base_hz in 50..800 Hz (the voice's pitch_mean_hz), "
+                              f"got {self.harmonic_base_hz!r}")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "ModelConfig":

@@ -164,7 +164,9 @@ def export_voice(model: AcousticModel, voice_dir: Path, voice_id: str, baseline:
 
 
 def load_trained(checkpoint: Path) -> tuple[AcousticModel, dict, dict]:
-    """A training checkpoint directory -> (model in eval mode, voice baseline, meta). Raises CheckpointError."""
+    """A training checkpoint directory -> (model in eval mode, voice baseline, meta). The model holds the
+    checkpoint's moving-average weights when it has them (``ema_decay``), else its raw weights. Raises
+    CheckpointError."""
     from tts_model.checkpoint import CheckpointError, load_checkpoint
 
     config, state, meta = load_checkpoint(checkpoint)
@@ -173,7 +175,7 @@ def load_trained(checkpoint: Path) -> tuple[AcousticModel, dict, dict]:
         raise CheckpointError(f"the checkpoint {checkpoint} has no voice baseline in meta.json 'extra'; train "
                               "with a prepared data set (recipes/prepare_batontts.py writes it)")
     model = AcousticModel(config)
-    model.load_state_dict(state["model"], strict=True)
+    model.load_state_dict(state.get("ema", state["model"]), strict=True)  # the weight average when training kept one
     return model.eval(), baseline, meta
 
 

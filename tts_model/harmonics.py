@@ -49,8 +49,18 @@ FADE_FRAMES = 3
 
 @lru_cache(maxsize=1)
 def ripple_table() -> np.ndarray:
+    """float32 (len(F0_GRID_HZ), n_mels): :func:`comb_table` limited to :data:`RIPPLE_BAND_HZ` (what
+    :func:`sharpen` adds)."""
+    full_hz, zero_hz = RIPPLE_BAND_HZ
+    band_weight = np.clip((zero_hz - mel_centres_hz()) / (zero_hz - full_hz), 0.0, 1.0)
+    return (comb_table() * band_weight[None, :]).astype(np.float32)
+
+
+@lru_cache(maxsize=1)
+def comb_table() -> np.ndarray:
     """float32 (len(F0_GRID_HZ), n_mels): log-mel of a flat-amplitude harmonic comb at each grid F0, minus the
-    log-mel of a flat spectrum with the same mean magnitude below F_MAX, limited to :data:`RIPPLE_BAND_HZ`."""
+    log-mel of a flat spectrum with the same mean magnitude below F_MAX, floored at :data:`RIPPLE_FLOOR`. It fades
+    (not to exactly zero) as the mel filters grow wider than the harmonic spacing."""
     bin_hz = SAMPLE_RATE / N_FFT
     n_bins = N_FFT // 2 + 1
     # Power kernel of one Hann-windowed sinusoid, sampled finely around its peak (main lobe +-2 bins; the side
@@ -72,9 +82,7 @@ def ripple_table() -> np.ndarray:
     flat_level = magnitude[:, bins * bin_hz < F_MAX].mean(axis=1, keepdims=True)  # (G, 1)
     basis = mel_filterbank().astype(np.float64)
     ripple = np.log(magnitude @ basis.T + 1e-12) - np.log(flat_level * basis.sum(axis=1) + 1e-12)
-    full_hz, zero_hz = RIPPLE_BAND_HZ
-    band_weight = np.clip((zero_hz - mel_centres_hz()) / (zero_hz - full_hz), 0.0, 1.0)
-    return (np.maximum(ripple, RIPPLE_FLOOR) * band_weight[None, :]).astype(np.float32)
+    return np.maximum(ripple, RIPPLE_FLOOR).astype(np.float32)
 
 
 def frame_f0(phoneme_ids: np.ndarray, pitch_st: np.ndarray, durations: np.ndarray, base_pitch_hz: float,
@@ -121,4 +129,4 @@ def sharpen(log_mel: np.ndarray, f0_hz: np.ndarray, weight: np.ndarray, strength
     return (log_mel + np.float32(strength) * weight[:, None] * table[index]).astype(np.float32)
 
 
-__all__ = ["F0_GRID_HZ", "PHONEME_CLASSES", "ripple_table", "frame_f0", "sharpen"]
+__all__ = ["F0_GRID_HZ", "PHONEME_CLASSES", "ripple_table", "comb_table", "frame_f0", "sharpen"]

@@ -16,10 +16,12 @@ so each segment's mean and slope match. The decoder is trained on ground-truth p
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from tts_model.config import N_CONTROLS, ModelConfig
 from tts_model.layers import (FFTBlock, VariancePredictor, broadcast, length_regulate, match_segment_line,
@@ -70,6 +72,18 @@ class AcousticModel(nn.Module):
         self.decoder = nn.ModuleList(FFTBlock(d, config.n_heads, config.ff_channels, config.ff_kernel,
                                               config.dropout) for _ in range(config.decoder_layers))
         self.mel_out = nn.Linear(d, config.n_mels)
+        if config.harmonic_input:
+            from tts_model.harmonics import F0_GRID_HZ, PHONEME_CLASSES, comb_table
+
+            voiced = torch.zeros(config.n_phonemes)
+            voiced[sorted(i for i in PHONEME_CLASSES["voiced"] if i < config.n_phonemes)] = 1.0
+            self.register_buffer("harmonic_table", torch.from_numpy(comb_table()))
+            self.register_buffer("harmonic_voiced", voiced)
+            steps_per_st = 1.0 / (12.0 * math.log2(F0_GRID_HZ[1] / F0_GRID_HZ[0]))
+            self.harmonic_st_to_index = (steps_per_st, 12.0 * math.log2(config.harmonic_base_hz / F0_GRID_HZ[0])
+                                         * steps_per_st)
+            self.harmonic_proj = nn.Linear(config.n_mels, d)
+            self.harmonic_gain = nn.Parameter(torch.zeros(config.n_mels))
 
     def encode(self, phoneme_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         x = self.embed(phoneme_ids) * (self.config.d_model ** 0.5)
@@ -138,12 +152,35 @@ class AcousticModel(nn.Module):
         x = x * phone_mask.unsqueeze(-1)
         y, frame_mask = length_regulate(x, frames)
         y = y + sinusoid_positions(y.shape[1], cfg.d_model, y.device) * frame_mask.unsqueeze(-1)
+        template = self.harmonic_template(phoneme_ids, pitch_in, frames, phone_mask) if cfg.harmonic_input else None
+        if template is not None:
+            y = y + self.harmonic_proj(template)
         for block in self.decoder:
             y = block(y, frame_mask)
-        mel = self.mel_out(y) * frame_mask.unsqueeze(-1)
+        mel = self.mel_out(y)
+        if template is not None:
+            mel = mel + self.harmonic_gain * template
+        mel = mel * frame_mask.unsqueeze(-1)
         return AcousticOutput(mel=mel, frame_mask=frame_mask, durations=dur if self.training else frames.float(),
                               log_durations=log_dur, pitch_st=pitch, energy_db=energy, controls=filled,
                               predicted_controls=predicted)
+
+
+    def harmonic_template(self, phoneme_ids: torch.Tensor, pitch_st: torch.Tensor, frames: torch.Tensor,
+                          phone_mask: torch.Tensor) -> torch.Tensor:
+        """Per frame, the comb-table row at that frame's F0, times a voicing weight: (B, F, n_mels).
+
+        F0: the per-phoneme pitch (semitones re ``harmonic_base_hz``) held over each phoneme's frames and
+        smoothed over 5 frames; voicing: 1 in the voiced phoneme class (tts_model.harmonics.PHONEME_CLASSES),
+        smoothed over 3 frames and zero outside voiced phonemes (as in harmonics.frame_f0)."""
+        voiced = self.harmonic_voiced[phoneme_ids] * phone_mask
+        per_frame, _ = length_regulate(torch.stack([pitch_st, voiced], dim=-1), frames)  # (B, F, 2)
+        pitch_f = F.avg_pool1d(F.pad(per_frame[..., 0].unsqueeze(1), (2, 2), mode="replicate"), 5, 1).squeeze(1)
+        hard = per_frame[..., 1]
+        weight = F.avg_pool1d(F.pad(hard.unsqueeze(1), (1, 1)), 3, 1).squeeze(1) * hard
+        scale, offset = self.harmonic_st_to_index
+        index = torch.round(pitch_f * scale + offset).clamp(0, self.harmonic_table.shape[0] - 1).long()
+        return self.harmonic_table[index] * weight.unsqueeze(-1)
 
 
 class ExportWrapper(nn.Module):

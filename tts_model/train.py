@@ -64,6 +64,9 @@ class TrainConfig:
     validation_every: int = 0
     """Hold every n-th utterance (in id order) out of training as a validation set (0 = none). Its
     teacher-forced mel L1 is logged as ``val_mel`` at every checkpoint."""
+    ema_decay: float = 0.0
+    """Keep an exponential moving average of the weights with this decay per step (0 = off; e.g. 0.999). When
+    on, the average is what validation measures and what export uses; ``val_mel_raw`` logs the raw weights."""
 
     @classmethod
     def load(cls, path: Path) -> "TrainConfig":
@@ -134,9 +137,21 @@ def split_validation(items: list, every: int) -> tuple[list, list]:
 
 
 @torch.no_grad()
+def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    """ema <- decay * ema + (1 - decay) * model, for every floating-point parameter and buffer."""
+    current = model.state_dict()
+    for name, value in ema.state_dict().items():
+        if value.dtype.is_floating_point:
+            value.mul_(decay).add_(current[name].detach(), alpha=1.0 - decay)
+        else:
+            value.copy_(current[name])
+
+
+@torch.no_grad()
 def validation_mel_l1(model: AcousticModel, items: list, device: torch.device) -> float:
     """Mean absolute log-mel error per frame and bin, teacher-forced (recorded durations, pitch, energy and
-    every measured control given), with dropout off; the model is left in training mode afterwards."""
+    every measured control given), with dropout off; the model is left in the mode it was in."""
+    was_training = model.training
     model.eval()
     total, frames = 0.0, 0
     for item in items:
@@ -145,7 +160,7 @@ def validation_mel_l1(model: AcousticModel, items: list, device: torch.device) -
         n = item.n_frames
         total += float(torch.abs(out.mel[0, :n].float() - batch["mel"][0, :n]).sum())
         frames += n * batch["mel"].shape[-1]
-    model.train()
+    model.train(was_training)
     return total / max(frames, 1)
 
 
@@ -170,6 +185,8 @@ def train(config: TrainConfig, root: Path = Path(".")) -> dict[str, Any]:
         overrides = dict(config.model)
         norm = ControlNorm.from_dict({**overrides.pop("control_norm", {}), "phone_s": index["phone_s"],
                                       "pause_s": baseline["pause_s"]})
+        if overrides.get("harmonic_input") and not overrides.get("harmonic_base_hz"):
+            overrides["harmonic_base_hz"] = float(baseline["pitch_mean_hz"])
         model_config = ModelConfig.from_dict({**overrides, "control_norm": asdict(norm)})
         state, meta = None, {"step": 0, "extra": {}}
     torch.manual_seed(config.seed)
@@ -181,6 +198,11 @@ def train(config: TrainConfig, root: Path = Path(".")) -> dict[str, Any]:
     if state is not None:
         model.load_state_dict(state["model"], strict=True)
         optimizer.load_state_dict(state["optimizer"])
+    ema = None
+    if config.ema_decay > 0.0 and rank == 0:
+        ema = AcousticModel(model_config).to(device)
+        ema.load_state_dict(state["ema"] if state is not None and "ema" in state else model.state_dict(), strict=True)
+        ema.eval()
     ddp_model = torch.nn.parallel.DistributedDataParallel(model) if _is_dist() else model
     items = [prepare_utterance(u, baseline, model_config.control_norm) for u in utterances]
     items, val_items = split_validation(items, config.validation_every)
@@ -210,6 +232,8 @@ def train(config: TrainConfig, root: Path = Path(".")) -> dict[str, Any]:
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
             step += 1
+            if ema is not None:
+                update_ema(ema, model, min(config.ema_decay, (1.0 + step) / (10.0 + step)))
             count += 1
             for k, v in terms.items():
                 sums[k] = sums.get(k, 0.0) + float(v.detach())
@@ -224,9 +248,15 @@ def train(config: TrainConfig, root: Path = Path(".")) -> dict[str, Any]:
                 sums, count = {}, 0
             if rank == 0 and (stop or (time.time() - last_ckpt) / 60 >= config.checkpoint_minutes):
                 if val_items:
-                    _log(log_path, {"step": step, "minutes": round(elapsed_before + (time.time() - started) / 60, 2),
-                                    "val_mel": round(validation_mel_l1(model, val_items, device), 4)})
-                save_checkpoint(ckpt_dir, model_config, {"model": model.state_dict(), "optimizer": optimizer.state_dict()},
+                    record = {"step": step, "minutes": round(elapsed_before + (time.time() - started) / 60, 2),
+                              "val_mel": round(validation_mel_l1(ema or model, val_items, device), 4)}
+                    if ema is not None:
+                        record["val_mel_raw"] = round(validation_mel_l1(model, val_items, device), 4)
+                    _log(log_path, record)
+                tensors = {"model": model.state_dict(), "optimizer": optimizer.state_dict()}
+                if ema is not None:
+                    tensors["ema"] = ema.state_dict()
+                save_checkpoint(ckpt_dir, model_config, tensors,
                                 step, extra={"baseline": baseline, "train_config": asdict(config),
                                              "minutes_total": elapsed_before + (time.time() - started) / 60,
                                              "data_stats": {k: v for k, v in index["stats"].items() if k != "skipped"}})
