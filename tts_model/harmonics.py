@@ -29,8 +29,12 @@ from tts_model.frontend import PHONEMES
 
 F0_GRID_HZ = np.exp(np.linspace(np.log(50.0), np.log(800.0), 481))
 """F0 values the ripple table holds (0.1 semitone apart, the plan's pitch range)."""
-RIPPLE_FLOOR = -6.0
-"""Lowest ripple value in natural-log units (about -52 dB): below F0 the comb has no energy at all."""
+COMB_FLOOR = -6.0
+"""Lowest value of :func:`comb_table` in natural-log units (about -52 dB): below F0 the comb has no energy at all."""
+RIPPLE_FLOOR = -3.0
+"""Lowest value of the sharpening ripple before it is made zero-mean (about -26 dB): real speech is not silent
+between and below its harmonics, and a deeper floor pulled the low bins of sharpened mels ~0.8 log units below
+the recordings' (docs/training.md, run 4)."""
 _VOWELS = ("AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW")
 _SONORANTS = _VOWELS + ("M", "N", "NG", "L", "R", "W", "Y")
 PHONEME_CLASSES = {
@@ -49,17 +53,20 @@ FADE_FRAMES = 3
 
 @lru_cache(maxsize=1)
 def ripple_table() -> np.ndarray:
-    """float32 (len(F0_GRID_HZ), n_mels): :func:`comb_table` limited to :data:`RIPPLE_BAND_HZ` (what
-    :func:`sharpen` adds)."""
+    """float32 (len(F0_GRID_HZ), n_mels), what :func:`sharpen` adds: :func:`comb_table` floored at
+    :data:`RIPPLE_FLOOR`, minus its mean over :data:`RIPPLE_BAND_HZ` (so sharpening moves harmonics, not the
+    level of the band), limited to that band."""
     full_hz, zero_hz = RIPPLE_BAND_HZ
     band_weight = np.clip((zero_hz - mel_centres_hz()) / (zero_hz - full_hz), 0.0, 1.0)
-    return (comb_table() * band_weight[None, :]).astype(np.float32)
+    ripple = np.maximum(comb_table(), RIPPLE_FLOOR)
+    ripple = ripple - (ripple * band_weight).sum(axis=1, keepdims=True) / band_weight.sum()
+    return (ripple * band_weight[None, :]).astype(np.float32)
 
 
 @lru_cache(maxsize=1)
 def comb_table() -> np.ndarray:
     """float32 (len(F0_GRID_HZ), n_mels): log-mel of a flat-amplitude harmonic comb at each grid F0, minus the
-    log-mel of a flat spectrum with the same mean magnitude below F_MAX, floored at :data:`RIPPLE_FLOOR`. It fades
+    log-mel of a flat spectrum with the same mean magnitude below F_MAX, floored at :data:`COMB_FLOOR`. It fades
     (not to exactly zero) as the mel filters grow wider than the harmonic spacing."""
     bin_hz = SAMPLE_RATE / N_FFT
     n_bins = N_FFT // 2 + 1
@@ -82,7 +89,7 @@ def comb_table() -> np.ndarray:
     flat_level = magnitude[:, bins * bin_hz < F_MAX].mean(axis=1, keepdims=True)  # (G, 1)
     basis = mel_filterbank().astype(np.float64)
     ripple = np.log(magnitude @ basis.T + 1e-12) - np.log(flat_level * basis.sum(axis=1) + 1e-12)
-    return np.maximum(ripple, RIPPLE_FLOOR).astype(np.float32)
+    return np.maximum(ripple, COMB_FLOOR).astype(np.float32)
 
 
 def frame_f0(phoneme_ids: np.ndarray, pitch_st: np.ndarray, durations: np.ndarray, base_pitch_hz: float,
