@@ -15,7 +15,7 @@ from tts_model.harmonics import F0_GRID_HZ, frame_f0, ripple_table, sharpen
 
 
 def test_ripple_peaks_on_harmonics_and_stays_in_its_band():
-    from tts_model.harmonics import RIPPLE_BAND_HZ
+    from tts_model.harmonics import COMB_FLOOR, RIPPLE_BAND_HZ, band_weight, build_ripple
 
     table, centres = ripple_table(), mel_centres_hz()
     row = table[np.argmin(np.abs(F0_GRID_HZ - 150.0))]
@@ -25,8 +25,10 @@ def test_ripple_peaks_on_harmonics_and_stays_in_its_band():
     below_f0 = row[np.argmin(np.abs(centres - 50.0))]
     assert below_f0 == pytest.approx(row.min()) and below_f0 < -1.0  # no energy below F0
     assert not table[:, centres >= RIPPLE_BAND_HZ[1]].any()  # first formant region and above untouched
-    band = np.clip((RIPPLE_BAND_HZ[1] - centres) / (RIPPLE_BAND_HZ[1] - RIPPLE_BAND_HZ[0]), 0.0, 1.0)
-    assert np.abs(table.sum(axis=1) / band.sum()).max() < 1e-5  # zero mean in its band: moves harmonics, not level
+    assert np.abs(table.sum(axis=1) / band_weight().sum()).max() < 1e-5  # zero mean in its band: moves harmonics, not level
+    run3 = build_ripple(COMB_FLOOR, zero_mean=False)  # the first ripple lowered the whole band at speech F0s
+    speech = (F0_GRID_HZ >= 150.0) & (F0_GRID_HZ <= 300.0)
+    assert (run3[speech].sum(axis=1) / band_weight().sum()).max() < -0.5
 
 
 def test_frame_f0_interpolates_between_voiced_phonemes_and_fades_at_edges():
@@ -78,6 +80,7 @@ def test_sharpening_restores_harmonic_detail_of_a_blurred_mel():
     assert error(right) < 0.9 * error(blurred)
     assert error(wrong) > error(blurred)
     assert np.array_equal(sharpen(blurred, ones * f0_hz, ones, 0.0), blurred.astype(np.float32))
+    assert np.array_equal(sharpen(blurred, ones * f0_hz, ones, 0.5, table=ripple_table()), right)
     with pytest.raises(ValueError, match="frames"):
         sharpen(blurred, ones[:-1], ones[:-1], 0.3)
 

@@ -210,3 +210,21 @@ def test_harmonic_input_needs_a_base_pitch():
     with pytest.raises(ConfigError, match="true or false"):
         ModelConfig(harmonic_input="yes", harmonic_base_hz=200.0)
     assert ModelConfig.from_dict(ModelConfig(harmonic_input=True, harmonic_base_hz=180.0).to_dict()).harmonic_input
+
+
+def test_weight_average_moves_by_one_minus_decay():
+    from tts_model.train import WeightAverage
+
+    model = tiny_acoustic_model(seed=1)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    average = WeightAverage(model, decay=0.9)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(1.0)
+    average.update(step=1000)  # past the ramp: decay 0.9
+    params = dict(model.named_parameters())
+    for name, value in average.model.state_dict().items():
+        if name in params:
+            assert torch.allclose(value, before[name] + 0.1, atol=1e-6), name
+    average.update(step=1000)
+    assert torch.allclose(average.model.embed.weight, before["embed.weight"] + 0.19, atol=1e-6)

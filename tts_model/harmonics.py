@@ -10,9 +10,9 @@ below 500 Hz for the real ones removes it, so the fine structure of those bins i
 The fix uses what the model already knows exactly: the per-phoneme pitch it was asked for (``pitch_st``, the
 plan's pitch by construction). For each frame of a voiced phoneme we take the log-mel ripple of an ideal harmonic comb at
 that frame's F0, analysed with the vocoder's own STFT (Hann 1024, hop 256) and filterbank, relative to a
-flat spectrum of the same power, and add ``strength`` times it to the predicted log-mel. Where the mel
-filters are wider than the harmonic spacing the ripple is zero by construction, so the high bins are
-untouched; the model's envelope stays, only the fine structure is added.
+flat spectrum of the same power, floored and made zero-mean over the bins below ~800 Hz (and zero above), and
+add ``strength`` times it to the predicted log-mel. The model's envelope and the band's level stay; only the
+fine structure is added (benchmarks/ripple_bias.py checks the level).
 
 Contract: :func:`frame_f0` turns per-phoneme pitch and durations into a per-frame F0 and voicing weight;
 :func:`sharpen` adds the ripple. Both are pure functions; the ripple table is built once per process.
@@ -51,16 +51,29 @@ FADE_FRAMES = 3
 """The voicing weight is smoothed with a moving average of this many frames, so ripple fades in and out."""
 
 
+def band_weight() -> np.ndarray:
+    """float64 (n_mels,): 1 for mel bins centred below ``RIPPLE_BAND_HZ[0]``, fading linearly to 0 at
+    ``RIPPLE_BAND_HZ[1]``: where sharpening acts."""
+    full_hz, zero_hz = RIPPLE_BAND_HZ
+    return np.clip((zero_hz - mel_centres_hz()) / (zero_hz - full_hz), 0.0, 1.0)
+
+
+def build_ripple(floor: float = RIPPLE_FLOOR, zero_mean: bool = True) -> np.ndarray:
+    """float32 (len(F0_GRID_HZ), n_mels): :func:`comb_table` floored at ``floor``, minus its mean over the band
+    when ``zero_mean`` (so sharpening moves harmonics, not the level of the band), times :func:`band_weight`.
+    The defaults are :func:`ripple_table`; ``floor=COMB_FLOOR, zero_mean=False`` is the ripple of run 3
+    (benchmarks/ripple_bias.py compares them)."""
+    weight = band_weight()
+    ripple = np.maximum(comb_table(), floor)
+    if zero_mean:
+        ripple = ripple - (ripple * weight).sum(axis=1, keepdims=True) / weight.sum()
+    return (ripple * weight[None, :]).astype(np.float32)
+
+
 @lru_cache(maxsize=1)
 def ripple_table() -> np.ndarray:
-    """float32 (len(F0_GRID_HZ), n_mels), what :func:`sharpen` adds: :func:`comb_table` floored at
-    :data:`RIPPLE_FLOOR`, minus its mean over :data:`RIPPLE_BAND_HZ` (so sharpening moves harmonics, not the
-    level of the band), limited to that band."""
-    full_hz, zero_hz = RIPPLE_BAND_HZ
-    band_weight = np.clip((zero_hz - mel_centres_hz()) / (zero_hz - full_hz), 0.0, 1.0)
-    ripple = np.maximum(comb_table(), RIPPLE_FLOOR)
-    ripple = ripple - (ripple * band_weight).sum(axis=1, keepdims=True) / band_weight.sum()
-    return (ripple * band_weight[None, :]).astype(np.float32)
+    """What :func:`sharpen` adds by default: :func:`build_ripple` with its defaults, built once per process."""
+    return build_ripple()
 
 
 @lru_cache(maxsize=1)
@@ -119,7 +132,8 @@ def frame_f0(phoneme_ids: np.ndarray, pitch_st: np.ndarray, durations: np.ndarra
     return f0_hz.astype(np.float32), weight.astype(np.float32)
 
 
-def sharpen(log_mel: np.ndarray, f0_hz: np.ndarray, weight: np.ndarray, strength: float) -> np.ndarray:
+def sharpen(log_mel: np.ndarray, f0_hz: np.ndarray, weight: np.ndarray, strength: float,
+            table: np.ndarray | None = None) -> np.ndarray:
     """``log_mel`` (F, n_mels) plus ``strength * weight * ripple(f0)`` per frame; a new float32 array.
 
     ``f0_hz`` and ``weight``: (F,) from :func:`frame_f0`. F0 outside the table's 50..800 Hz uses the nearest
@@ -130,10 +144,10 @@ def sharpen(log_mel: np.ndarray, f0_hz: np.ndarray, weight: np.ndarray, strength
                          f"{weight.shape}; build them with frame_f0 from the same durations")
     if strength == 0.0:
         return log_mel.copy()
-    table = ripple_table()
+    table = ripple_table() if table is None else table
     index = np.clip(np.rint(np.log(np.maximum(f0_hz, 1e-3) / F0_GRID_HZ[0]) / np.log(F0_GRID_HZ[1] / F0_GRID_HZ[0])),
                     0, F0_GRID_HZ.size - 1).astype(np.int64)
     return (log_mel + np.float32(strength) * weight[:, None] * table[index]).astype(np.float32)
 
 
-__all__ = ["F0_GRID_HZ", "PHONEME_CLASSES", "ripple_table", "comb_table", "frame_f0", "sharpen"]
+__all__ = ["F0_GRID_HZ", "PHONEME_CLASSES", "ripple_table", "build_ripple", "band_weight", "comb_table", "frame_f0", "sharpen"]

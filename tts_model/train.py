@@ -136,15 +136,27 @@ def split_validation(items: list, every: int) -> tuple[list, list]:
     return [x for x in items if x.id not in held], [x for x in items if x.id in held]
 
 
-@torch.no_grad()
-def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
-    """ema <- decay * ema + (1 - decay) * model, for every floating-point parameter and buffer."""
-    current = model.state_dict()
-    for name, value in ema.state_dict().items():
-        if value.dtype.is_floating_point:
-            value.mul_(decay).add_(current[name].detach(), alpha=1.0 - decay)
-        else:
-            value.copy_(current[name])
+class WeightAverage:
+    """Exponential moving average of a model's weights (``ema_decay``), kept in a second model for validation
+    and export. The tensor pairs are collected once; each :meth:`update` is one fused in-place lerp."""
+
+    def __init__(self, model: AcousticModel, decay: float, state: dict | None = None) -> None:
+        self.decay = decay
+        self.model = AcousticModel(model.config).to(next(model.parameters()).device)
+        self.model.load_state_dict(state if state is not None else model.state_dict(), strict=True)
+        self.model.eval()
+        pairs = list(zip(self.model.state_dict().values(), model.state_dict().values()))  # views of the live tensors
+        self._floats = [(a, b) for a, b in pairs if a.dtype.is_floating_point]
+        self._others = [(a, b) for a, b in pairs if not a.dtype.is_floating_point]
+
+    @torch.no_grad()
+    def update(self, step: int) -> None:
+        """average <- average + (1 - decay) * (model - average); the decay ramps up over the first steps."""
+        decay = min(self.decay, (1.0 + step) / (10.0 + step))
+        averages, current = zip(*self._floats)
+        torch._foreach_lerp_(list(averages), list(current), 1.0 - decay)
+        for average, value in self._others:
+            average.copy_(value)
 
 
 @torch.no_grad()
@@ -198,11 +210,7 @@ def train(config: TrainConfig, root: Path = Path(".")) -> dict[str, Any]:
     if state is not None:
         model.load_state_dict(state["model"], strict=True)
         optimizer.load_state_dict(state["optimizer"])
-    ema = None
-    if config.ema_decay > 0.0 and rank == 0:
-        ema = AcousticModel(model_config).to(device)
-        ema.load_state_dict(state["ema"] if state is not None and "ema" in state else model.state_dict(), strict=True)
-        ema.eval()
+    ema = WeightAverage(model, config.ema_decay, (state or {}).get("ema")) if config.ema_decay > 0.0 and rank == 0 else None
     ddp_model = torch.nn.parallel.DistributedDataParallel(model) if _is_dist() else model
     items = [prepare_utterance(u, baseline, model_config.control_norm) for u in utterances]
     items, val_items = split_validation(items, config.validation_every)
@@ -233,7 +241,7 @@ def train(config: TrainConfig, root: Path = Path(".")) -> dict[str, Any]:
             optimizer.step()
             step += 1
             if ema is not None:
-                update_ema(ema, model, min(config.ema_decay, (1.0 + step) / (10.0 + step)))
+                ema.update(step)
             count += 1
             for k, v in terms.items():
                 sums[k] = sums.get(k, 0.0) + float(v.detach())
@@ -249,13 +257,13 @@ def train(config: TrainConfig, root: Path = Path(".")) -> dict[str, Any]:
             if rank == 0 and (stop or (time.time() - last_ckpt) / 60 >= config.checkpoint_minutes):
                 if val_items:
                     record = {"step": step, "minutes": round(elapsed_before + (time.time() - started) / 60, 2),
-                              "val_mel": round(validation_mel_l1(ema or model, val_items, device), 4)}
+                              "val_mel": round(validation_mel_l1(ema.model if ema else model, val_items, device), 4)}
                     if ema is not None:
                         record["val_mel_raw"] = round(validation_mel_l1(model, val_items, device), 4)
                     _log(log_path, record)
                 tensors = {"model": model.state_dict(), "optimizer": optimizer.state_dict()}
                 if ema is not None:
-                    tensors["ema"] = ema.state_dict()
+                    tensors["ema"] = ema.model.state_dict()
                 save_checkpoint(ckpt_dir, model_config, tensors,
                                 step, extra={"baseline": baseline, "train_config": asdict(config),
                                              "minutes_total": elapsed_before + (time.time() - started) / 60,
