@@ -13,7 +13,8 @@ The corpus is a folder with ``metadata.csv`` (``id|raw text|normalised text``, L
    phonemes (counted in ``stats.words_resplit``). Punctuation tokens take the silence after the previous
    phone, and a pause token closes every segment holding its ``pause_after`` silence;
 4. times -> mel-frame boundaries (hop 256 at 22.05 kHz); the mel is cropped to start at the first phone;
-5. per phoneme: mean F0 over voiced frames (the Praat track feature_extract uses), mean power in dB;
+5. per phoneme: mean F0 over voiced frames (the Praat track feature_extract uses), mean power in dB; per mel
+   frame: the track's F0 (NaN where unvoiced), which a ``harmonic_input`` model uses in training;
 6. emphasis flags (pseudo-labels; LJSpeech has none): a word is marked when its pitch is at least 2 st and
    its energy at least 3 dB above the medians of its segment's words.
 
@@ -25,6 +26,7 @@ phoneme. Utterances the aligner or front-end cannot handle are skipped and count
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import sys
@@ -147,12 +149,13 @@ def process(item: tuple[str, str, Path]) -> tuple[str, dict | None, str]:
             pitch_hz[i] = float(np.mean(tracks.f0_hz[sel]))
         energy_db[i] = 10.0 * math.log10(float(np.mean(frame_power[lo:hi])) + 1e-10)
     emphasis = _emphasis(pitch_hz, energy_db, np.asarray(word_of_unit), np.asarray(seg_of_unit), durations)
+    f0_hz = frame_f0_hz(tracks.pitch_times_s, tracks.f0_hz, first, len(mel))
     controls = np.asarray([[seg[name] for name in CONTROL_NAMES] for seg in segments], dtype=np.float32)
     result = {
         "phoneme_ids": np.asarray([PHONEME_TO_ID[u[0]] for u in units], dtype=np.int16),
         "segment_ids": np.asarray(seg_of_unit, dtype=np.int16), "durations": durations.astype(np.int16),
         "pitch_hz": pitch_hz, "energy_db": energy_db, "emphasis": emphasis, "controls": controls,
-        "mel": mel.astype(np.float16),
+        "mel": mel.astype(np.float16), "f0_hz": f0_hz.astype(np.float16),
         "n_vowels": [sum(1 for u, s2 in zip(units, seg_of_unit) if s2 == s and u[0] in _VOWELS)
                      for s in range(len(segments))],
         "n_phones": [sum(1 for u, s2 in zip(units, seg_of_unit) if s2 == s and u[0] in ARPABET)
@@ -160,6 +163,23 @@ def process(item: tuple[str, str, Path]) -> tuple[str, dict | None, str]:
         "resplit": resplit,
     }
     return uid, result, ""
+
+
+def frame_f0_hz(pitch_times_s: np.ndarray, pitch_hz: np.ndarray, first: int, n_frames: int) -> np.ndarray:
+    """The pitch track (times_s, f0_hz with NaN where unvoiced) at the centres of mel frames first ..
+    first + n_frames - 1: the nearest track frame's F0 (NaN when that frame is unvoiced or more than one track
+    step away). float32 (n_frames,)."""
+    centres_s = ((first + np.arange(n_frames)) * audio_mod.HOP_LENGTH + audio_mod.N_FFT / 2
+                 - audio_mod.PAD_SAMPLES) / audio_mod.SAMPLE_RATE
+    out = np.full(n_frames, np.nan, dtype=np.float32)
+    if len(pitch_times_s) == 0 or n_frames == 0:
+        return out
+    step_s = float(np.median(np.diff(pitch_times_s))) if len(pitch_times_s) > 1 else 0.01
+    distance_s = np.abs(pitch_times_s[None, :] - centres_s[:, None])  # (F, track frames): a few MB at most
+    nearest = distance_s.argmin(axis=1)
+    close = distance_s[np.arange(n_frames), nearest] <= step_s
+    out[close] = pitch_hz[nearest[close]]
+    return out
 
 
 def _emphasis(pitch_hz: np.ndarray, energy_db: np.ndarray, words: np.ndarray, segs: np.ndarray,
@@ -208,6 +228,43 @@ def baseline_from(results: list[dict]) -> tuple[dict, float]:
     return baseline, phone_s
 
 
+def _utterance_f0(item: tuple[str, Path, int]) -> tuple[str, np.ndarray]:
+    """(id, audio path, number of mel frames in the shard) -> (id, frame_f0_hz) for :func:`add_frame_f0`."""
+    from feature_extract.audio import load_audio
+    from feature_extract.measure import Tracks
+
+    uid, path, n_frames = item
+    samples, sample_rate = load_audio(path, audio_mod.SAMPLE_RATE)
+    first = audio_mod.n_frames(len(samples)) - n_frames  # the shard's mel is the recording's, cropped at the start
+    tracks = Tracks.compute(samples, sample_rate)
+    return uid, frame_f0_hz(tracks.pitch_times_s, tracks.f0_hz, first, n_frames)
+
+
+def add_frame_f0(data_dir: Path, corpus: Path, jobs: int = 1) -> int:
+    """Give shards prepared before per-frame F0 existed their ``f0_hz`` (same values as a fresh prepare, without
+    re-aligning). Rewrites each shard atomically; returns the number of utterances updated."""
+    from tts_model.dataset import load_index, read_shard
+
+    paths = {uid: path for uid, _, path in read_metadata(corpus)}
+    updated = 0
+    for name in load_index(data_dir)["shards"]:
+        utterances = read_shard(data_dir / name)
+        missing = [u.id for u in utterances if u.id not in paths]
+        if missing:
+            raise FileNotFoundError(f"{len(missing)} utterances of {name} (e.g. {missing[0]}) have no audio in {corpus}")
+        items = [(u.id, paths[u.id], len(u.mel)) for u in utterances]
+        if jobs > 1:
+            with ProcessPoolExecutor(jobs) as pool:
+                f0 = dict(pool.map(_utterance_f0, items, chunksize=4))
+        else:
+            f0 = dict(map(_utterance_f0, items))
+        tmp = data_dir / f"{name}.tmp.npz"
+        write_shard(tmp, [dataclasses.replace(u, f0_hz=f0[u.id]) for u in utterances])
+        tmp.replace(data_dir / name)
+        updated += len(utterances)
+    return updated
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", type=Path, required=True)
@@ -216,10 +273,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="use only the first N clips (0 = all)")
     parser.add_argument("--held-out", nargs="*", default=list(HELD_OUT))
     parser.add_argument("--shard-mib", type=float, default=SHARD_MAX_BYTES / 2 ** 20)
+    parser.add_argument("--add-f0", action="store_true",
+                        help="only add per-frame F0 to the shards already in --out (prepared before it existed)")
     args = parser.parse_args(argv)
     if not (args.corpus / "metadata.csv").is_file():
         print(f"error: {args.corpus}/metadata.csv not found; pass a corpus folder in LJSpeech layout", file=sys.stderr)
         return 2
+    if args.add_f0:
+        try:
+            n = add_frame_f0(args.out, args.corpus, args.jobs)
+        except FileNotFoundError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        print(f"added per-frame F0 to {n} utterances in {args.out}")
+        return 0
     held_out = set(args.held_out)
     rows = [r for r in read_metadata(args.corpus) if r[0] not in held_out]
     if args.limit:
@@ -256,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for uid, r in results:
         utt = Utterance(id=uid, **{k: r[k] for k in ("phoneme_ids", "segment_ids", "durations", "pitch_hz",
-                                                      "energy_db", "emphasis", "controls", "mel")})
+                                                      "energy_db", "emphasis", "controls", "mel", "f0_hz")})
         size = utt.mel.nbytes + 20 * len(utt.phoneme_ids) + utt.controls.nbytes
         if batch and batch_bytes + size > limit:
             flush()

@@ -2,8 +2,9 @@
 
 The validation clips are the ones training held out (``tts_model.dataset.validation_ids``: every
 ``--every``-th prepared utterance in id order), so the model never saw them. For each strength the
-voice renders every clip with a neutral plan (WER by Whisper tiny.en, ``baton.asr``) and with the clip's
-measured plan as it is, shifted by pitch -3 st, energy -6 dB and duration x1.4 (median absolute pitch error
+voice renders every clip with a neutral plan (WER by Whisper tiny.en, and the reference transcript's negative
+log-probability per token under the same model, ``baton.asr.reference_nll``) and with the clip's measured plan
+as it is, shifted by pitch -3 st, energy -6 dB and duration x1.4 (median absolute pitch error
 per segment, as ``recipes/evaluate_batontts.py`` measures it). Write the chosen values into the voice's
 ``voice.json`` (``harmonic_strength``, ``harmonic_phonemes``).
 
@@ -30,7 +31,7 @@ CELLS = {"as measured": ("pitch", 0.0), "pitch -3": ("pitch", -3.0), "energy -6"
 
 
 def main(argv: list[str] | None = None) -> int:
-    from baton.asr import corpus_wer, transcribe
+    from baton.asr import corpus_wer, reference_nll, transcribe
     from evaluate_batontts import adherence, clean_plan, shifted
     from feature_extract import extract_plan
     from feature_extract.audio import load_audio
@@ -62,9 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         recording, sample_rate = load_audio(path, base.sample_rate)
         plans.append((text, clean_plan(extract_plan(recording, sample_rate, text))))
     print(f"{len(plans)} validation clips of {args.data} (every {args.every}th), voice {base.voice_dir}")
-    print("| harmonic_strength | harmonic_phonemes | WER, neutral plans | "
+    print("| harmonic_strength | harmonic_phonemes | WER, neutral plans | Whisper NLL per token, neutral plans | "
           + " | ".join(f"pitch err [st], {c}" for c in CELLS) + " |")
-    print("|---:|---|---:|" + "---:|" * len(CELLS))
+    print("|---:|---|---:|---:|" + "---:|" * len(CELLS))
     settings = [(0.0, "-")] if 0.0 in args.strengths else []
     settings += [(s, p) for s in args.strengths if s != 0.0 for p in args.phonemes]
     for strength, phonemes in settings:
@@ -72,14 +73,18 @@ def main(argv: list[str] | None = None) -> int:
                                      harmonic_phonemes=base.config.harmonic_phonemes if phonemes == "-" else phonemes)
         synth = dataclasses.replace(base, config=config)
         started, pairs, errors = time.time(), [], {c: [] for c in CELLS}
+        nll_sum, token_count = 0.0, 0
         for text, plan in plans:
             wave = synth.synthesize_all([{"word": seg["word"]} for seg in plan])
             pairs.append((text, transcribe(wave, synth.sample_rate, cpu_threads=args.threads)))
+            nll, n_tokens = reference_nll(wave, synth.sample_rate, text, cpu_threads=args.threads)
+            nll_sum, token_count = nll_sum + nll * n_tokens, token_count + n_tokens
             for cell, (kind, amount) in CELLS.items():
                 target = plan if amount == 0.0 else shifted(plan, kind, amount)
                 errors[cell] += [abs(r["pitch_st"]) for r in adherence(synth, target) if "pitch_st" in r]
         cells = " | ".join(f"{np.median(v):.2f}" for v in errors.values())
-        print(f"| {strength:g} | {phonemes} | {100 * corpus_wer(pairs).wer:.1f} % | {cells} |  "
+        print(f"| {strength:g} | {phonemes} | {100 * corpus_wer(pairs).wer:.1f} % | {nll_sum / token_count:.4f} | "
+              f"{cells} |  "
               f"({time.time() - started:.0f} s)",
               flush=True)
     return 0

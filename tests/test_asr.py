@@ -133,6 +133,26 @@ def test_transcribes_an_espeak_clip(tmp_path):
     assert asr.wer(sentence, hypothesis) <= 0.25, hypothesis
 
 
+@needs_whisper
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed (apt install espeak-ng)")
+def test_reference_nll_ranks_text_and_degradation(tmp_path):
+    import soundfile as sf
+
+    sentence = "The weather was cold, so we stayed inside and read books all afternoon."
+    wav = tmp_path / "clip.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(wav), sentence], check=True)
+    wave, sample_rate = sf.read(wav, dtype="float32")
+    right, n_tokens = asr.reference_nll(wave, sample_rate, sentence)
+    wrong, _ = asr.reference_nll(wave, sample_rate, "A green lorry delivered seven pianos to the harbour.")
+    noise = np.random.default_rng(0).normal(0.0, 3.0 * float(np.std(wave)), wave.shape).astype(np.float32)
+    noisy, _ = asr.reference_nll(np.clip(wave + noise, -1, 1), sample_rate, sentence)
+    assert n_tokens >= 12 and right < 1.0  # heard with confidence
+    assert wrong > right + 2.0  # the audio does not support another sentence
+    assert noisy > right + 0.2  # and a degraded copy supports its own sentence less
+    with pytest.raises(ValueError, match="empty"):
+        asr.reference_nll(wave, sample_rate, " ")
+
+
 def test_transcribe_rejects_empty_audio():
     with pytest.raises(ValueError, match="non-empty"):
         asr.transcribe(np.zeros(0, np.float32), 16000)

@@ -97,7 +97,9 @@ def test_generate_edit_and_rerender_in_a_browser(demo_url):
             page.wait_for_selector("#status:has-text('Rendered the plan')")
             cell = page.locator("#plan-table [role=gridcell][data-row='0'][data-col='0']")
             assert "told" in cell.inner_text()
-            assert page.locator("#plot img").first.is_visible()
+            # The plot may paint a moment after the status line (seen on a loaded 2-core box): wait for it, up
+            # to the page's 60 s timeout, rather than checking at once.
+            page.locator("#plot img").first.wait_for(state="visible")
             first_audio = page.locator("#audio a.download-link").get_attribute("href")
             response = page.request.get(first_audio)
             assert response.ok and response.body()[:4] == b"RIFF" and len(response.body()) > 44 + 2205 * 2

@@ -55,6 +55,11 @@ def test_slope_sign_and_correlation():
     assert metrics._sign_ok(5.0, 10.0, 15.0) is None  # too small a request to have a sign
     assert metrics.correlation([1, 2, 3, 4], [2, 4, 6, 8.5]) > 0.99
     assert math.isnan(metrics.correlation([1, 2], [1, 2]))
+    # A constant request that picked up rounding noise (dB of equal energies) has no correlation to report; it
+    # used to come out as +-1e-15 and pull the suite's median towards 0.
+    level_db = [-20.0, -20.0 + 3e-15, -20.0 - 4e-15, -20.0]
+    assert math.isnan(metrics.correlation(level_db, [-21.0, -19.5, -20.2, -20.8]))
+    assert metrics.correlation([-20.0, -20.001, -19.999, -20.0], [1.0, 0.0, 2.0, 1.0]) > 0.99  # small but real
 
 
 def test_directions_follow_the_measured_table():

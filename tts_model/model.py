@@ -95,11 +95,14 @@ class AcousticModel(nn.Module):
     def forward(self, phoneme_ids: torch.Tensor, segment_ids: torch.Tensor, emphasis: torch.Tensor,
                 controls: torch.Tensor, control_mask: torch.Tensor, phone_mask: torch.Tensor | None = None,
                 target_durations: torch.Tensor | None = None, target_pitch_st: torch.Tensor | None = None,
-                target_energy_db: torch.Tensor | None = None) -> AcousticOutput:
+                target_energy_db: torch.Tensor | None = None, target_frame_pitch_st: torch.Tensor | None = None,
+                frame_voiced: torch.Tensor | None = None) -> AcousticOutput:
         """phoneme_ids, segment_ids: int64 (B, T); emphasis: float (B, T) 0/1; controls, control_mask: float
         (B, S, C); phone_mask: float (B, T), 1 = real phoneme (default all ones). Targets (training, teacher
         forcing): durations int64 frames (B, T), pitch in semitones re baseline (B, T), energy in dB re
-        baseline (B, T)."""
+        baseline (B, T); with ``harmonic_input``, optionally the recording's F0 per frame (semitones, (B, F))
+        and where it is voiced (float 0/1, (B, F)), which the harmonic template then uses instead of the
+        per-phoneme pitch wherever the recording is voiced."""
         cfg, norm = self.config, self.config.control_norm
         if phone_mask is None:
             phone_mask = torch.ones_like(phoneme_ids, dtype=torch.float32)
@@ -152,7 +155,8 @@ class AcousticModel(nn.Module):
         x = x * phone_mask.unsqueeze(-1)
         y, frame_mask = length_regulate(x, frames)
         y = y + sinusoid_positions(y.shape[1], cfg.d_model, y.device) * frame_mask.unsqueeze(-1)
-        template = self.harmonic_template(phoneme_ids, pitch_in, frames, phone_mask) if cfg.harmonic_input else None
+        template = (self.harmonic_template(phoneme_ids, pitch_in, frames, phone_mask, target_frame_pitch_st,
+                                           frame_voiced) if cfg.harmonic_input else None)
         if template is not None:
             y = y + self.harmonic_proj(template)
         for block in self.decoder:
@@ -167,15 +171,21 @@ class AcousticModel(nn.Module):
 
 
     def harmonic_template(self, phoneme_ids: torch.Tensor, pitch_st: torch.Tensor, frames: torch.Tensor,
-                          phone_mask: torch.Tensor) -> torch.Tensor:
+                          phone_mask: torch.Tensor, frame_pitch_st: torch.Tensor | None = None,
+                          frame_voiced: torch.Tensor | None = None) -> torch.Tensor:
         """Per frame, the comb-table row at that frame's F0, times a voicing weight: (B, F, n_mels).
 
         F0: the per-phoneme pitch (semitones re ``harmonic_base_hz``) held over each phoneme's frames and
         smoothed over 5 frames; voicing: 1 in the voiced phoneme class (tts_model.harmonics.PHONEME_CLASSES),
-        smoothed over 3 frames and zero outside voiced phonemes (as in harmonics.frame_f0)."""
+        smoothed over 3 frames and zero outside voiced phonemes (as in harmonics.frame_f0). In training,
+        ``frame_pitch_st``/``frame_voiced`` (B, F) replace that F0 with the recording's where it is voiced, so
+        the template's harmonics sit where the target mel's are."""
         voiced = self.harmonic_voiced[phoneme_ids] * phone_mask
         per_frame, _ = length_regulate(torch.stack([pitch_st, voiced], dim=-1), frames)  # (B, F, 2)
         pitch_f = F.avg_pool1d(F.pad(per_frame[..., 0].unsqueeze(1), (2, 2), mode="replicate"), 5, 1).squeeze(1)
+        if frame_pitch_st is not None and frame_voiced is not None:
+            n = pitch_f.shape[1]
+            pitch_f = torch.where(frame_voiced[:, :n] > 0, frame_pitch_st[:, :n], pitch_f)
         hard = per_frame[..., 1]
         weight = F.avg_pool1d(F.pad(hard.unsqueeze(1), (1, 1)), 3, 1).squeeze(1) * hard
         scale, offset = self.harmonic_st_to_index

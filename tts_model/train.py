@@ -88,7 +88,8 @@ def teacher_forced(model: Any, batch: dict[str, torch.Tensor]) -> Any:
     energy as targets (teacher forcing): training, validation and vocoder pairs all render this way."""
     return model(batch["phoneme_ids"], batch["segment_ids"], batch["emphasis"], batch["controls"],
                  batch["control_mask"], phone_mask=batch["phone_mask"], target_durations=batch["target_durations"],
-                 target_pitch_st=batch["target_pitch_st"], target_energy_db=batch["target_energy_db"])
+                 target_pitch_st=batch["target_pitch_st"], target_energy_db=batch["target_energy_db"],
+                 target_frame_pitch_st=batch.get("target_frame_pitch_st"), frame_voiced=batch.get("frame_voiced"))
 
 
 def compute_losses(model: Any, batch: dict[str, torch.Tensor], weights: dict[str, float]) -> dict[str, torch.Tensor]:

@@ -93,14 +93,19 @@ def nanmedian(values: Iterable[float]) -> float:
     return float(np.median(vals)) if vals else math.nan
 
 
+SPREAD_EPS = 1e-9
+"""Relative range below which :func:`correlation` treats a series as constant (rounding noise, not a signal)."""
+
+
 def correlation(x: Sequence[float], y: Sequence[float]) -> float:
-    """Pearson r over pairs where both are finite; NaN with fewer than 3 pairs or no spread."""
+    """Pearson r over pairs where both are finite; NaN with fewer than 3 pairs or no spread (a side whose range
+    is within floating-point noise of its values, e.g. a plan that asks every segment for the same energy)."""
     pairs = [(a, b) for a, b in zip(x, y) if a is not None and b is not None and math.isfinite(a)
              and math.isfinite(b)]
     if len(pairs) < 3:
         return math.nan
     a, b = np.array(pairs, dtype=np.float64).T
-    if a.std() == 0 or b.std() == 0:
+    if any(np.ptp(v) <= SPREAD_EPS * max(1.0, float(np.abs(v).max())) for v in (a, b)):
         return math.nan
     return float(np.corrcoef(a, b)[0, 1])
 

@@ -1,0 +1,119 @@
+"""Is voice A more intelligible than voice B on the validation clips? Paired WER and Whisper-NLL differences.
+
+Each voice (a voice directory, optionally ``@strength`` to override its ``harmonic_strength``) speaks every
+validation clip (``tts_model.dataset.validation_ids``; never the held-out test clips) with a neutral plan:
+the segments of the clip's measured plan, words only, as ``recipes/tune_harmonics.py`` does. Per clip we
+record Whisper tiny.en's word errors and the reference transcript's negative log-probability per token
+(``baton.asr.reference_nll``). The report gives, for each metric, B minus A pooled over the clips and a
+paired standard error from the per-clip differences (errors per reference word; NLL per token), so a
+difference can be read against its noise: |difference / SE| below ~2 is not a ranking.
+
+    python benchmarks/intelligibility_pair.py --data data/ljspeech \
+        --voice tts_model/voices/ljspeech@0 --voice tts_model/voices/ljspeech@0.5
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "recipes"))
+
+
+def voice_arg(text: str) -> tuple[Path, float | None]:
+    path, _, strength = text.partition("@")
+    return Path(path), (float(strength) if strength else None)
+
+
+def paired(a: np.ndarray, b: np.ndarray, weights: np.ndarray) -> tuple[float, float]:
+    """Pooled (b - a) per unit of ``weights`` and its standard error from the per-clip differences
+    (a ratio estimator: sum of differences / sum of weights)."""
+    diff = b - a
+    total = float(weights.sum())
+    mean = float(diff.sum()) / total
+    residual = diff - mean * weights
+    se = float(np.sqrt(len(diff) / max(len(diff) - 1, 1) * np.sum(residual ** 2))) / total
+    return mean, se
+
+
+def main(argv: list[str] | None = None) -> int:
+    from baton.asr import reference_nll, transcribe, wer_counts
+    from feature_extract import extract_plan
+    from feature_extract.audio import load_audio
+    from prepare_batontts import read_metadata
+    from tts_model.dataset import load_index, validation_ids
+    from tts_model.runtime import SynthesisError, Synthesizer
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--voice", action="append", required=True, type=voice_arg,
+                        help="voice directory, optionally @harmonic_strength; give exactly two")
+    parser.add_argument("--data", type=Path, required=True, help="prepared shards the voices were trained from")
+    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared/corpora/ljspeech")
+    parser.add_argument("--every", type=int, default=15, help="the training config's validation_every")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--json", type=Path, help="also write per-clip numbers here")
+    args = parser.parse_args(argv)
+    if len(args.voice) != 2:
+        parser.error(f"give exactly two --voice arguments (A and B), got {len(args.voice)}")
+    try:
+        held = validation_ids(list(load_index(args.data)["utterances"]), args.every)
+    except (FileNotFoundError, ValueError) as err:
+        parser.error(str(err))
+    rows = [r for r in read_metadata(args.corpus) if r[0] in held]
+    if not rows:
+        parser.error(f"no validation clips: {args.data} has no shards, or their ids are not in {args.corpus}")
+    voices = []
+    for path, strength in args.voice:
+        try:
+            synth = Synthesizer.load(path, threads=args.threads)
+        except SynthesisError as err:
+            parser.error(str(err))
+        if strength is not None:
+            synth = dataclasses.replace(synth, config=dataclasses.replace(synth.config, harmonic_strength=strength))
+        voices.append(synth)
+    plans = []
+    for uid, text, path in rows:
+        recording, sample_rate = load_audio(path, voices[0].sample_rate)
+        plans.append((uid, text, [{"word": seg["word"]} for seg in extract_plan(recording, sample_rate, text)]))
+    started = time.time()
+    per_clip = {"id": [r[0] for r in rows], "words": [], "tokens": []}
+    for name, synth in zip("AB", voices):
+        errors, nll = [], []
+        for uid, text, plan in plans:
+            wave = synth.synthesize_all(plan)
+            counts = wer_counts(text, transcribe(wave, synth.sample_rate, cpu_threads=args.threads))
+            value, n_tokens = reference_nll(wave, synth.sample_rate, text, cpu_threads=args.threads)
+            errors.append(counts.errors)
+            nll.append(value * n_tokens)
+            if name == "A":
+                per_clip["words"].append(counts.ref_words)
+                per_clip["tokens"].append(n_tokens)
+        per_clip[f"errors_{name}"], per_clip[f"nll_sum_{name}"] = errors, nll
+    words, tokens = np.asarray(per_clip["words"], float), np.asarray(per_clip["tokens"], float)
+    print(f"{len(rows)} validation clips of {args.data}, {int(words.sum())} words, {int(tokens.sum())} tokens "
+          f"({time.time() - started:.0f} s)")
+    print("| metric | A | B | B - A | paired SE | (B - A) / SE |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for label, key, weights, scale in (("WER [%]", "errors", words, 100.0), ("Whisper NLL per token", "nll_sum", tokens, 1.0)):
+        a, b = np.asarray(per_clip[f"{key}_A"], float), np.asarray(per_clip[f"{key}_B"], float)
+        diff, se = paired(a, b, weights)
+        print(f"| {label} | {scale * a.sum() / weights.sum():.{2 if scale == 1 else 1}f} | "
+              f"{scale * b.sum() / weights.sum():.{2 if scale == 1 else 1}f} | {scale * diff:+.3f} | {scale * se:.3f} | "
+              f"{diff / se if se > 0 else float('nan'):+.1f} |")
+    print("A = " + ", ".join(f"{p}{'' if s is None else f' at strength {s:g}'}" for p, s in [args.voice[0]]))
+    print("B = " + ", ".join(f"{p}{'' if s is None else f' at strength {s:g}'}" for p, s in [args.voice[1]]))
+    if args.json:
+        args.json.write_text(json.dumps(per_clip, indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
