@@ -94,6 +94,24 @@ def test_add_f0_upgrades_old_shards_to_what_prepare_writes(prepared, corpus, tmp
         np.testing.assert_array_equal(a.mel, b.mel)
 
 
+def test_harmonic_input_refuses_shards_without_frame_f0(prepared, tmp_path, capsys):
+    import dataclasses
+
+    from tts_model.dataset import load_utterances, write_shard
+    from tts_model.train import main
+
+    old = tmp_path / "old"
+    shutil.copytree(prepared, old)
+    utterances, index = load_utterances(prepared)
+    write_shard(old / index["shards"][0], [dataclasses.replace(u, f0_hz=None) for u in utterances])
+    config = tmp_path / "h.toml"
+    tiny = (ROOT / "recipes/configs/tiny.toml").read_text(encoding="utf-8")
+    config.write_text(tiny.replace("[model]", "[model]\nharmonic_input = true", 1), encoding="utf-8")
+    assert main([str(config), "--data", str(old), "--out", str(tmp_path / "run"), "--max-steps", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "per-frame F0" in err and "--add-f0" in err and "Traceback" not in err
+
+
 def test_frame_f0_takes_the_nearest_track_frame():
     from prepare_batontts import frame_f0_hz
     from tts_model import audio

@@ -202,6 +202,11 @@ def train(config: TrainConfig, root: Path = Path(".")) -> dict[str, Any]:
             overrides["harmonic_base_hz"] = float(baseline["pitch_mean_hz"])
         model_config = ModelConfig.from_dict({**overrides, "control_norm": asdict(norm)})
         state, meta = None, {"step": 0, "extra": {}}
+    if model_config.harmonic_input and any(u.f0_hz is None for u in utterances):
+        # Without the recording's frame F0 the template is misplaced against the target mel and the model
+        # learns to ignore it (run 4's exp_e, docs/training.md): refuse rather than train that silently.
+        raise ConfigError(f"harmonic_input needs per-frame F0 in the shards, and {data_dir} has none; add it with "
+                          f"python recipes/prepare_batontts.py --corpus <the corpus> --out {data_dir} --add-f0")
     torch.manual_seed(config.seed)
     model = AcousticModel(model_config).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, betas=(0.9, 0.98),
@@ -298,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     config = replace(config, **overrides)
     try:
         summary = train(config)
-    except FileNotFoundError as err:
+    except (FileNotFoundError, ConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.summary:
