@@ -48,8 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     from baton.asr import reference_nll, transcribe, wer_counts
     from feature_extract import extract_plan
     from feature_extract.audio import load_audio
-    from prepare_batontts import read_metadata
-    from tts_model.dataset import load_index, validation_ids
+    from tune_harmonics import validation_rows
     from tts_model.runtime import SynthesisError, Synthesizer
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -64,12 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     if len(args.voice) != 2:
         parser.error(f"give exactly two --voice arguments (A and B), got {len(args.voice)}")
     try:
-        held = validation_ids(list(load_index(args.data)["utterances"]), args.every)
+        rows = validation_rows(args.data, args.corpus, args.every)
     except (FileNotFoundError, ValueError) as err:
         parser.error(str(err))
-    rows = [r for r in read_metadata(args.corpus) if r[0] in held]
-    if not rows:
-        parser.error(f"no validation clips: {args.data} has no shards, or their ids are not in {args.corpus}")
     voices = []
     for path, strength in args.voice:
         try:

@@ -30,13 +30,24 @@ CELLS = {"as measured": ("pitch", 0.0), "pitch -3": ("pitch", -3.0), "energy -6"
          "duration x1.4": ("duration", 1.4)}
 
 
+def validation_rows(data: Path, corpus: Path, every: int) -> list[tuple[str, str, Path]]:
+    """The corpus rows (id, text, audio path) of the clips a training run on ``data`` with ``validation_every =
+    every`` held out. Raises FileNotFoundError/ValueError with the reason when there are none."""
+    from prepare_batontts import read_metadata
+    from tts_model.dataset import load_index, validation_ids
+
+    held = validation_ids(list(load_index(data)["utterances"]), every)
+    rows = [r for r in read_metadata(corpus) if r[0] in held]
+    if not rows:
+        raise ValueError(f"no validation clips: {data} has no shards, or their ids are not in {corpus}")
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     from baton.asr import corpus_wer, reference_nll, transcribe
     from evaluate_batontts import adherence, clean_plan, shifted
     from feature_extract import extract_plan
     from feature_extract.audio import load_audio
-    from prepare_batontts import read_metadata
-    from tts_model.dataset import load_index, validation_ids
     from tts_model.harmonics import PHONEME_CLASSES
     from tts_model.runtime import Synthesizer
 
@@ -51,12 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     try:
-        held = validation_ids(list(load_index(args.data)["utterances"]), args.every)
+        rows = validation_rows(args.data, args.corpus, args.every)
     except (FileNotFoundError, ValueError) as err:
         parser.error(str(err))
-    rows = [r for r in read_metadata(args.corpus) if r[0] in held]
-    if not rows:
-        parser.error(f"no validation clips: {args.data} has no shards, or their ids are not in {args.corpus}")
     base = Synthesizer.load(args.voice, threads=args.threads)
     plans = []
     for _, text, path in rows:

@@ -118,17 +118,23 @@ def test_whisper_model_is_tiny_en():
     assert vocabulary_size == 51864  # English-only Whisper; multilingual has 51865
 
 
-@needs_whisper
-@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed (apt install espeak-ng)")
-def test_transcribes_an_espeak_clip(tmp_path):
+def _espeak_clip(tmp_path: Path) -> tuple[str, np.ndarray, int]:
+    """A spoken test sentence from espeak-ng (en-us, 150 wpm): (text, float32 audio, sample rate)."""
     import soundfile as sf
 
-    # tiny.en gets this espeak-ng (en-us, 150 wpm) sentence word-perfect on the dev box; 0.25 leaves room for
-    # other espeak-ng versions while still failing on a broken resampler or model (WER ~1).
     sentence = "The weather was cold, so we stayed inside and read books all afternoon."
     wav = tmp_path / "clip.wav"
     subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(wav), sentence], check=True)
     wave, sample_rate = sf.read(wav, dtype="float32")
+    return sentence, wave, sample_rate
+
+
+@needs_whisper
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed (apt install espeak-ng)")
+def test_transcribes_an_espeak_clip(tmp_path):
+    # tiny.en gets this espeak-ng (en-us, 150 wpm) sentence word-perfect on the dev box; 0.25 leaves room for
+    # other espeak-ng versions while still failing on a broken resampler or model (WER ~1).
+    sentence, wave, sample_rate = _espeak_clip(tmp_path)
     hypothesis = asr.transcribe(wave, sample_rate)
     assert asr.wer(sentence, hypothesis) <= 0.25, hypothesis
 
@@ -136,12 +142,7 @@ def test_transcribes_an_espeak_clip(tmp_path):
 @needs_whisper
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed (apt install espeak-ng)")
 def test_reference_nll_ranks_text_and_degradation(tmp_path):
-    import soundfile as sf
-
-    sentence = "The weather was cold, so we stayed inside and read books all afternoon."
-    wav = tmp_path / "clip.wav"
-    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(wav), sentence], check=True)
-    wave, sample_rate = sf.read(wav, dtype="float32")
+    sentence, wave, sample_rate = _espeak_clip(tmp_path)
     right, n_tokens = asr.reference_nll(wave, sample_rate, sentence)
     wrong, _ = asr.reference_nll(wave, sample_rate, "A green lorry delivered seven pianos to the harbour.")
     noise = np.random.default_rng(0).normal(0.0, 3.0 * float(np.std(wave)), wave.shape).astype(np.float32)

@@ -169,17 +169,21 @@ def _harmonic_model(gain: float = 0.0):
     return model
 
 
+def _voiced_island():
+    """S, three AA1, S, pause (6, 8, 8, 8, 6, 4 frames = 40): ids, frames, phone mask, each (1, 6)."""
+    names = ["S", "AA1", "AA1", "AA1", "S", "<sp>"]
+    return (torch.tensor([[PHONEME_TO_ID[p] for p in names]]), torch.tensor([[6, 8, 8, 8, 6, 4]]),
+            torch.ones(1, len(names)))
+
+
 def test_harmonic_template_follows_pitch_and_voicing():
     from tts_model.harmonics import F0_GRID_HZ, comb_table
 
     model = _harmonic_model()
-    names = ["S", "AA1", "AA1", "AA1", "S", "<sp>"]
-    ids = torch.tensor([[PHONEME_TO_ID[p] for p in names]])
-    frames = torch.tensor([[6, 8, 8, 8, 6, 4]])
-    mask = torch.ones(1, len(names))
+    ids, frames, mask = _voiced_island()
     table = comb_table()
     for pitch_st, f0_hz in ((0.0, 200.0), (12.0, 400.0), (-7.0, 200.0 * 2 ** (-7 / 12))):
-        template = model.harmonic_template(ids, torch.full((1, len(names)), pitch_st), frames, mask)[0].numpy()
+        template = model.harmonic_template(ids, torch.full(ids.shape, pitch_st), frames, mask)[0].numpy()
         assert template.shape == (40, 80)
         row = table[int(np.argmin(np.abs(np.log(F0_GRID_HZ / f0_hz))))]
         np.testing.assert_allclose(template[10:28], np.broadcast_to(row, (18, 80)), atol=1e-6)  # inside the vowels
@@ -191,16 +195,13 @@ def test_harmonic_template_uses_the_recordings_frame_f0_where_voiced():
     from tts_model.harmonics import F0_GRID_HZ, comb_table
 
     model = _harmonic_model()
-    names = ["S", "AA1", "AA1", "AA1", "S", "<sp>"]
-    ids = torch.tensor([[PHONEME_TO_ID[p] for p in names]])
-    frames = torch.tensor([[6, 8, 8, 8, 6, 4]])
-    mask = torch.ones(1, len(names))
+    ids, frames, mask = _voiced_island()
     frame_st = torch.zeros(1, 40)
     frame_st[0, 14:20] = 12.0  # the recording is an octave up in part of the vowel...
     voiced = torch.zeros(1, 40)
     voiced[0, 6:30] = 1.0
     voiced[0, 22:26] = 0.0  # ...and Praat found no pitch in a few frames
-    per_phoneme = torch.full((1, len(names)), 5.0)
+    per_phoneme = torch.full(ids.shape, 5.0)
     template = model.harmonic_template(ids, per_phoneme, frames, mask, frame_st, voiced)[0].numpy()
     table = comb_table()
 
