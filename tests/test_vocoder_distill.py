@@ -1,0 +1,161 @@
+"""The fast vocoder: per-stage residual blocks in HiFiGANConfig, the student built from the teacher, the
+distillation losses, and recipes/distill_vocoder.py end to end (tiny random teacher, CPU)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tts_model import audio
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("onnx")
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def tiny_teacher(seed: int = 0):
+    from tts_model.vocoder_model import HiFiGANConfig, HiFiGANGenerator
+
+    torch.manual_seed(seed)
+    config = HiFiGANConfig(upsample_initial_channel=16, resblock_kernel_sizes=(3, 5),
+                           resblock_dilation_sizes=((1, 3), (1, 3)))
+    return HiFiGANGenerator(config).eval()
+
+
+def test_stage_blocks_config_validates_and_round_trips():
+    from tts_model.vocoder_model import HiFiGANConfig
+
+    config = HiFiGANConfig(stage_blocks=((1,), (1,), (1,), (0, 1, 2)))
+    assert config.blocks_of(0) == (1,) and config.blocks_of(3) == (0, 1, 2)
+    assert [config.block_offset(s) for s in range(4)] == [0, 1, 2, 3]
+    assert HiFiGANConfig().block_offset(2) == 6
+    assert HiFiGANConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    with pytest.raises(ValueError, match="one per upsampling stage"):
+        HiFiGANConfig(stage_blocks=((1,), (1,)))
+    with pytest.raises(ValueError, match="distinct indices in 0..2"):
+        HiFiGANConfig(stage_blocks=((1,), (3,), (1,), (0,)))
+    with pytest.raises(ValueError, match="distinct indices"):
+        HiFiGANConfig(stage_blocks=((1, 1), (1,), (1,), (0,)))
+    with pytest.raises(ValueError, match="unknown vocoder config keys"):
+        HiFiGANConfig.from_dict({"width": 3})
+
+
+def test_student_with_every_block_is_the_teacher_and_a_reduced_one_copies_its_kept_blocks():
+    from tts_model.vocoder_distill import reduced_stages, student_from_teacher
+
+    teacher = tiny_teacher()
+    mel = torch.randn(1, audio.N_MELS, 12)
+    full = student_from_teacher(teacher, ((0, 1),) * 4).eval()
+    with torch.no_grad():
+        np.testing.assert_array_equal(full(mel).numpy(), teacher(mel).numpy())
+    assert reduced_stages(full.config) == ()
+
+    student = student_from_teacher(teacher, ((1,), (0,), (0, 1), (0, 1))).eval()
+    assert reduced_stages(student.config) == (0, 1)
+    assert len(student.resblocks) == 6
+    # stage 0 keeps block 1 (kernel 5), stage 1 keeps block 0 (kernel 3); stages 2-3 keep both
+    pairs = [(0, 1), (1, 2), (2, 4), (3, 5), (4, 6), (5, 7)]
+    for mine, theirs in pairs:
+        for a, b in zip(student.resblocks[mine].parameters(), teacher.resblocks[theirs].parameters()):
+            assert torch.equal(a, b)
+    with torch.no_grad():
+        assert not np.allclose(student(mel).numpy(), teacher(mel).numpy(), atol=1e-4)
+    with pytest.raises(ValueError, match="every residual block"):
+        student_from_teacher(student)
+
+
+def test_feature_loss_is_zero_for_the_teacher_and_feature_steps_lower_it():
+    from tts_model.vocoder_distill import feature_loss, student_from_teacher, teacher_trace
+
+    teacher = tiny_teacher(1)
+    mel = torch.randn(4, audio.N_MELS, 10)
+    trace, wave = teacher_trace(teacher, mel, (0, 1))
+    with torch.no_grad():
+        np.testing.assert_allclose(wave.numpy(), teacher(mel).numpy(), atol=1e-6)
+    same, per_stage = feature_loss(student_from_teacher(teacher, ((0, 1),) * 4), trace)
+    assert float(same.detach()) == 0.0 and set(per_stage) == {0, 1}
+
+    student = student_from_teacher(teacher, ((1,), (0,), (0, 1), (0, 1)))
+    params = [p for i in (0, 1) for p in student.resblocks[i].parameters()]
+    optimizer = torch.optim.Adam(params, 3e-3)
+    first = None
+    for _ in range(60):
+        loss, _ = feature_loss(student, trace)
+        first = float(loss.detach()) if first is None else first
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert float(feature_loss(student, trace)[0].detach()) < 0.7 * first
+
+
+def test_wave_loss_is_zero_on_identical_waves_and_grows_with_the_difference():
+    from tts_model.vocoder_distill import wave_loss
+    from tts_model.vocoder_train import TorchLogMel
+
+    t = torch.arange(8192) / audio.SAMPLE_RATE
+    target = (0.3 * torch.sin(2 * np.pi * 200 * t))[None]
+    log_mel = TorchLogMel()
+    zero, parts = wave_loss(log_mel, target, target)
+    assert float(zero) < 1e-5 and parts.mel_l1 < 1e-5
+    noise = 0.01 * torch.randn_like(target)
+    small, _ = wave_loss(log_mel, target + noise, target)
+    large, _ = wave_loss(log_mel, target + 10 * noise, target)
+    assert 0 < float(small) < float(large)
+
+
+def test_distill_recipe_runs_resumes_exports_and_refuses_another_architecture(tmp_path):
+    from tts_model.vocoder import OnnxVocoder
+
+    rng = np.random.default_rng(3)
+    pairs = tmp_path / "pairs"
+    pairs.mkdir()
+    for index in range(2):
+        wave = (0.1 * rng.standard_normal(40 * 256)).astype(np.float32)
+        np.savez(pairs / f"clip{index}.npz", mel=audio.log_mel(wave), audio=wave)
+    run = tmp_path / "run"
+    command = [sys.executable, "recipes/distill_vocoder.py", "--pairs", str(pairs), "--run", str(run), "--tiny",
+               "--batch-size", "2", "--segment-frames", "8", "--eval-pairs", str(pairs), "--threads", "1"]
+    env = {"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
+    first = subprocess.run(command + ["--feature-steps", "3", "--wave-steps", "2", "--export", "fp32"], cwd=REPO,
+                           env=env, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr[-2000:]
+    records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    phases = [r["phase"] for r in records if r.get("event") == "end of phase"]
+    assert phases == ["features", "wave"]
+    assert all(np.isfinite(r["heldout_log_mel_l1"]) for r in records if "heldout_log_mel_l1" in r)
+    assert any("stage1" in r for r in records) and any("mel_l1" in r for r in records)
+    meta = json.loads((run / "checkpoint" / "meta.json").read_text())
+    assert meta["phase"] == "done"
+    vocoder = OnnxVocoder.load(run / "vocoder.onnx", threads=1)
+    wave = vocoder.vocode(audio.log_mel((0.1 * rng.standard_normal(30 * 256)).astype(np.float32)))
+    assert wave.shape == (30 * 256,) and np.all(np.isfinite(wave))
+
+    again = subprocess.run(command + ["--feature-steps", "3", "--wave-steps", "2"], cwd=REPO, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "resumed from" in again.stdout and "phase done" in again.stdout
+
+    other = [c for c in command if c != "--tiny"] + ["--feature-steps", "1", "--wave-steps", "1"]
+    mismatch = subprocess.run(other, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert mismatch.returncode != 0 and "another architecture" in mismatch.stderr
+    assert "Traceback" not in mismatch.stderr
+
+
+def test_int8_static_export_quantises_the_first_two_stages_of_a_reduced_generator(tmp_path):
+    import onnx
+
+    from tts_model.vocoder_distill import student_from_teacher
+    from tts_model.vocoder_export import export_onnx
+
+    student = student_from_teacher(tiny_teacher(2), ((1,), (0,), (0, 1), (0, 1))).eval()
+    rng = np.random.default_rng(4)
+    calibration = [audio.log_mel((0.1 * rng.standard_normal(30 * 256)).astype(np.float32)) for _ in range(3)]
+    report = export_onnx(student, tmp_path / "v.onnx", "int8-static", calibration=calibration)
+    quantised = {n.name.split("/")[1] for n in onnx.load(str(report.path)).graph.node if n.op_type == "QLinearConv"}
+    assert quantised == {"resblocks.0", "resblocks.1"}
