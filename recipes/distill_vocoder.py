@@ -9,13 +9,15 @@ needed. Use the mels the vocoder will meet: the acoustic model's teacher-forced 
 held-out clips are always excluded).
 
 Time-boxed and resumable: the run directory's ``checkpoint/`` (pieces of at most 15 MiB, written atomically
-every ``--checkpoint-minutes``) holds the student, its config, the optimiser and the phase; the next run
-continues it. ``--eval-pairs DIR`` prints, at each checkpoint, the log-mel L1 between student and teacher
-waveforms on up to 6 of those mels (use held-out clips). ``--export`` writes ``<run>/vocoder.onnx`` (int8
-weights by default) with the export's parity check.
+every ``--checkpoint-minutes``) holds the student, its config, the optimiser, the phase and the phase's step.
+The next run continues it: a run in the waveform phase gets ``--wave-minutes`` more, ``--wave-steps`` is the
+phase's total, and the command line's learning rate replaces the saved one. ``--eval-pairs DIR`` prints, at each
+checkpoint, the log-mel L1 between student and teacher waveforms on up to 6 of those mels (use held-out clips).
+``--export`` writes ``<run>/vocoder.onnx`` (int8 weights by default) with the export's parity check. On the CPU
+the feature phase did not pay (docs/vocoder.md), so the example skips it.
 
     python recipes/distill_vocoder.py --pairs data/vocoder_pairs_d --corpus ../shared/corpora/ljspeech \
-        --run runs/voc_fast --feature-minutes 30 --wave-minutes 60 --eval-pairs /tmp/ho_pairs_d --export
+        --run runs/voc_fast --feature-minutes 0 --wave-minutes 60 --eval-pairs /tmp/ho_pairs_d --export
     python recipes/distill_vocoder.py --corpus ../shared/corpora/ljspeech --run /tmp/d --tiny --feature-steps 2 \
         --wave-steps 2 --export        # smoke test
 """
@@ -120,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"error: {checkpoint_dir} holds a student with another architecture; use a new --run")
         student.load_state_dict(state["generator"], strict=True)
         phase, step = state["phase"], int(state["step"])
+        if phase not in ("features", "wave"):
+            raise SystemExit(f"error: {checkpoint_dir} is in unknown phase {phase!r}; use a new --run")
         print(f"resumed from {checkpoint_dir}: phase {phase}, step {step}")
 
     def make_optimizer(which: str) -> torch.optim.Optimizer:
@@ -132,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     optimizer = make_optimizer(phase)
     if state is not None and state.get("optimizer") is not None:
         optimizer.load_state_dict(state["optimizer"])
+        for group in optimizer.param_groups:  # the command line's learning rate wins over the saved one
+            group["lr"] = args.feature_lr if phase == "features" else args.wave_lr
     log_mel_fn = TorchLogMel().to(device)
     rng = np.random.default_rng(args.seed + step)
     held = eval_mels(args.eval_pairs)
@@ -164,15 +170,18 @@ def main(argv: list[str] | None = None) -> int:
             log.flush()
             print(entry, flush=True)
 
-        record({"event": "start", "heldout_log_mel_l1": evaluate()})
+        record({"event": "start", "lr": optimizer.param_groups[0]["lr"], "heldout_log_mel_l1": evaluate()})
         student.train()
-        while phase != "done":
+        while True:
             minutes, max_steps = budgets[phase]
             out_of_time = minutes is not None and time.monotonic() - phase_started > 60 * minutes
             if out_of_time or step >= max_steps or (phase == "features" and not stages):
-                record({"event": "end of phase", "heldout_log_mel_l1": evaluate()})
-                phase, step = ("wave", 0) if phase == "features" else ("done", 0)
-                optimizer = make_optimizer(phase) if phase != "done" else optimizer
+                record({"event": "end of phase" if phase == "features" else "end of run",
+                        "heldout_log_mel_l1": evaluate()})
+                if phase == "wave":  # the checkpoint stays in the waveform phase: the next run continues it
+                    break
+                phase, step = "wave", 0
+                optimizer = make_optimizer(phase)
                 phase_started = time.monotonic()
                 continue
             mel, _ = sample_batch(items, args.batch_size, args.segment_frames, rng)

@@ -127,19 +127,22 @@ def test_distill_recipe_runs_resumes_exports_and_refuses_another_architecture(tm
                            env=env, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr[-2000:]
     records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
-    phases = [r["phase"] for r in records if r.get("event") == "end of phase"]
-    assert phases == ["features", "wave"]
+    ends = [(r["phase"], r["event"]) for r in records if str(r.get("event")).startswith("end")]
+    assert ends == [("features", "end of phase"), ("wave", "end of run")]
     assert all(np.isfinite(r["heldout_log_mel_l1"]) for r in records if "heldout_log_mel_l1" in r)
     assert any("stage1" in r for r in records) and any("mel_l1" in r for r in records)
     meta = json.loads((run / "checkpoint" / "meta.json").read_text())
-    assert meta["phase"] == "done"
+    assert meta["phase"] == "wave" and meta["step"] == 2
     vocoder = OnnxVocoder.load(run / "vocoder.onnx", threads=1)
     wave = vocoder.vocode(audio.log_mel((0.1 * rng.standard_normal(30 * 256)).astype(np.float32)))
     assert wave.shape == (30 * 256,) and np.all(np.isfinite(wave))
 
-    again = subprocess.run(command + ["--feature-steps", "3", "--wave-steps", "2"], cwd=REPO, env=env,
-                           capture_output=True, text=True, timeout=300)
-    assert again.returncode == 0 and "resumed from" in again.stdout and "phase done" in again.stdout
+    again = subprocess.run(command + ["--feature-steps", "3", "--wave-steps", "4", "--wave-lr", "1e-5"], cwd=REPO,
+                           env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "resumed from" in again.stdout and "phase wave, step 2" in again.stdout
+    assert json.loads((run / "checkpoint" / "meta.json").read_text())["step"] == 4  # two more waveform steps
+    starts = [r for r in map(json.loads, (run / "log.jsonl").read_text().splitlines()) if r.get("event") == "start"]
+    assert [r["lr"] for r in starts] == [2e-4, 1e-5]  # the resumed run uses the command line's rate, not the saved one
 
     other = [c for c in command if c != "--tiny"] + ["--feature-steps", "1", "--wave-steps", "1"]
     mismatch = subprocess.run(other, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
