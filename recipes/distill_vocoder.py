@@ -41,7 +41,7 @@ from finetune_vocoder import load_checkpoint, load_pairs, sample_batch  # noqa: 
 
 from tts_model.checkpoint import write_pieces  # noqa: E402
 from tts_model.vocoder_distill import (FAST_STAGE_BLOCKS, feature_loss, reduced_stages,  # noqa: E402
-                                       student_from_teacher, teacher_trace, wave_loss)
+                                       student_from_teacher, wave_loss)
 from tts_model.vocoder_export import PRECISIONS, export_onnx  # noqa: E402
 from tts_model.vocoder_model import HiFiGANConfig, HiFiGANGenerator, load_pretrained  # noqa: E402
 from tts_model.vocoder_train import TorchLogMel  # noqa: E402
@@ -98,8 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.manual_seed(args.seed)
-    mels = [mel for mel, _ in load_pairs(args.pairs, args.corpus)]
-    items = [(mel, np.zeros(mel.shape[0] * 256, np.float32)) for mel in mels]  # targets come from the teacher
+    items = load_pairs(args.pairs, args.corpus)  # only the mels are used: the targets come from the teacher
     if args.tiny:
         teacher = HiFiGANGenerator(HiFiGANConfig(upsample_initial_channel=16, resblock_kernel_sizes=(3, 5),
                                                  resblock_dilation_sizes=((1,), (1,)))).eval()
@@ -128,8 +127,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def make_optimizer(which: str) -> torch.optim.Optimizer:
         if which == "features":
-            params = [p for s in stages for b in range(len(student.config.blocks_of(s)))
-                      for p in student.resblocks[student.config.block_offset(s) + b].parameters()]
+            params = [p for s in stages for p in student.blocks(s).parameters()]
             return torch.optim.AdamW(params, args.feature_lr, betas=(0.8, 0.99))
         return torch.optim.AdamW(student.parameters(), args.wave_lr, betas=(0.8, 0.99))
 
@@ -141,8 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     log_mel_fn = TorchLogMel().to(device)
     rng = np.random.default_rng(args.seed + step)
     held = eval_mels(args.eval_pairs)
+    held = [torch.from_numpy(m.T[None].copy()).to(device) for m in held]
     with torch.no_grad():
-        held_targets = [teacher(torch.from_numpy(m.T[None].copy()).to(device)) for m in held]
+        held_targets = [log_mel_fn(teacher(m)) for m in held]  # computed once; each evaluation runs the student only
     args.run.mkdir(parents=True, exist_ok=True)
     last_save = time.monotonic()
 
@@ -151,8 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             return None
         student.eval()
         with torch.no_grad():
-            values = [float((log_mel_fn(student(torch.from_numpy(m.T[None].copy()).to(device))) -
-                             log_mel_fn(t)).abs().mean()) for m, t in zip(held, held_targets)]
+            values = [float((log_mel_fn(student(m)) - t).abs().mean()) for m, t in zip(held, held_targets)]
         student.train()
         return float(np.mean(values))
 
@@ -187,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
             mel, _ = sample_batch(items, args.batch_size, args.segment_frames, rng)
             mel = mel.to(device)
             if phase == "features":
-                trace, _ = teacher_trace(teacher, mel, stages)
+                with torch.no_grad():
+                    trace, _ = teacher.trace(mel, stages)
                 loss, per_stage = feature_loss(student, trace)
                 report = {f"stage{s + 1}": round(v, 4) for s, v in per_stage.items()}
             else:

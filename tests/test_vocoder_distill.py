@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -72,11 +71,12 @@ def test_student_with_every_block_is_the_teacher_and_a_reduced_one_copies_its_ke
 
 
 def test_feature_loss_is_zero_for_the_teacher_and_feature_steps_lower_it():
-    from tts_model.vocoder_distill import feature_loss, student_from_teacher, teacher_trace
+    from tts_model.vocoder_distill import feature_loss, student_from_teacher
 
     teacher = tiny_teacher(1)
     mel = torch.randn(4, audio.N_MELS, 10)
-    trace, wave = teacher_trace(teacher, mel, (0, 1))
+    with torch.no_grad():
+        trace, wave = teacher.trace(mel, (0, 1))
     with torch.no_grad():
         np.testing.assert_allclose(wave.numpy(), teacher(mel).numpy(), atol=1e-6)
     same, per_stage = feature_loss(student_from_teacher(teacher, ((0, 1),) * 4), trace)
@@ -113,12 +113,10 @@ def test_wave_loss_is_zero_on_identical_waves_and_grows_with_the_difference():
 def test_distill_recipe_runs_resumes_exports_and_refuses_another_architecture(tmp_path):
     from tts_model.vocoder import OnnxVocoder
 
+    from tts_model.testing import write_noise_pairs
+
     rng = np.random.default_rng(3)
-    pairs = tmp_path / "pairs"
-    pairs.mkdir()
-    for index in range(2):
-        wave = (0.1 * rng.standard_normal(40 * 256)).astype(np.float32)
-        np.savez(pairs / f"clip{index}.npz", mel=audio.log_mel(wave), audio=wave)
+    pairs = write_noise_pairs(tmp_path / "pairs", count=2, n_frames=40, seed=3)
     run = tmp_path / "run"
     command = [sys.executable, "recipes/distill_vocoder.py", "--pairs", str(pairs), "--run", str(run), "--tiny",
                "--batch-size", "2", "--segment-frames", "8", "--eval-pairs", str(pairs), "--threads", "1"]

@@ -31,12 +31,9 @@ def test_torch_log_mel_matches_numpy():
 
 @pytest.mark.slow
 def test_finetune_runs_resumes_and_exports(tmp_path):
-    rng = np.random.default_rng(1)
-    pairs = tmp_path / "pairs"
-    pairs.mkdir()
-    for index in range(2):
-        wave = (0.1 * rng.standard_normal(20 * 256)).astype(np.float32)
-        np.savez(pairs / f"clip{index}.npz", mel=audio.log_mel(wave), audio=wave)
+    from tts_model.testing import write_noise_pairs
+
+    pairs = write_noise_pairs(tmp_path / "pairs", count=2, n_frames=20, seed=1)
     run = tmp_path / "run"
     command = [sys.executable, "recipes/finetune_vocoder.py", "--pairs", str(pairs), "--run", str(run), "--tiny",
                "--batch-size", "1", "--segment-frames", "8"]

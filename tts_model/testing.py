@@ -43,6 +43,22 @@ def tiny_vocoder(seed: int = 0):
     return HiFiGANGenerator(config).eval()
 
 
+def write_noise_pairs(directory: Path | str, count: int, n_frames: int, seed: int = 0) -> Path:
+    """``count`` vocoder training pairs ``clip<i>.npz`` (``mel`` = log-mel of ``audio``, white noise of
+    ``n_frames`` frames at 0.1 standard deviation) in ``directory``, created; returns it."""
+    import numpy as np
+
+    from tts_model import audio
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for index in range(count):
+        wave = (0.1 * rng.standard_normal(n_frames * audio.HOP_LENGTH)).astype(np.float32)
+        np.savez(directory / f"clip{index}.npz", mel=audio.log_mel(wave), audio=wave)
+    return directory
+
+
 def make_test_voice(directory: Path | str, voice_id: str = "test-voice", seed: int = 0) -> Path:
     """Write a complete tiny voice (voice.json, acoustic.onnx, vocoder.onnx, MODEL_CARD.md) into
     ``directory`` and return it. Takes a few seconds on one CPU core."""

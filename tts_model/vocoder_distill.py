@@ -19,7 +19,6 @@ Training, on the teacher's own outputs (no recordings needed, no discriminators)
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, replace
 
 import torch
@@ -44,11 +43,9 @@ def student_from_teacher(teacher: HiFiGANGenerator, stage_blocks=FAST_STAGE_BLOC
     student.conv_pre.load_state_dict(teacher.conv_pre.state_dict())
     student.ups.load_state_dict(teacher.ups.state_dict())
     student.conv_post.load_state_dict(teacher.conv_post.state_dict())
-    n_kernels = len(teacher.config.resblock_kernel_sizes)
     for stage in range(len(config.upsample_rates)):
-        for slot, block in enumerate(config.blocks_of(stage)):
-            source = teacher.resblocks[stage * n_kernels + block]
-            student.resblocks[config.block_offset(stage) + slot].load_state_dict(copy.deepcopy(source.state_dict()))
+        for mine, block in zip(student.blocks(stage), config.blocks_of(stage)):
+            mine.load_state_dict(teacher.blocks(stage)[block].state_dict())
     return student
 
 
@@ -58,26 +55,9 @@ def reduced_stages(config: HiFiGANConfig) -> tuple[int, ...]:
     return tuple(s for s in range(len(config.upsample_rates)) if config.blocks_of(s) != full)
 
 
-@torch.no_grad()
-def teacher_trace(teacher: HiFiGANGenerator, mel: torch.Tensor, stages: tuple[int, ...]
-                  ) -> tuple[dict[int, tuple[torch.Tensor, torch.Tensor]], torch.Tensor]:
-    """Run ``teacher`` on ``mel`` (batch, 80, frames) -> ({stage: (stage input, stage output)} for ``stages``,
-    waveform (batch, frames * 256))."""
-    slope = teacher.config.leaky_relu_slope
-    x = teacher.conv_pre(mel)
-    trace = {}
-    for stage, upsample in enumerate(teacher.ups):
-        inp = upsample(F.leaky_relu(x, slope))
-        x = teacher.stage_mix(stage, inp)
-        if stage in stages:
-            trace[stage] = (inp, x)
-    wave = torch.tanh(teacher.conv_post(F.leaky_relu(x))).squeeze(1)
-    return trace, wave
-
-
 def feature_loss(student: HiFiGANGenerator, trace: dict[int, tuple[torch.Tensor, torch.Tensor]]
                  ) -> tuple[torch.Tensor, dict[int, float]]:
-    """Sum over traced stages of mean |student stage(teacher input) - teacher output| / mean |teacher output|."""
+    """``trace``: the teacher's ``HiFiGANGenerator.trace`` stage tensors. Sum over traced stages of mean |student stage(teacher input) - teacher output| / mean |teacher output|."""
     total, per_stage = 0.0, {}
     for stage, (inp, target) in trace.items():
         loss = (student.stage_mix(stage, inp) - target).abs().mean() / target.abs().mean().clamp_min(1e-6)
@@ -117,5 +97,5 @@ def wave_loss(log_mel_fn, generated: torch.Tensor, target: torch.Tensor) -> tupl
                              float(wave_l1.detach()))
 
 
-__all__ = ["FAST_STAGE_BLOCKS", "student_from_teacher", "reduced_stages", "teacher_trace", "feature_loss",
+__all__ = ["FAST_STAGE_BLOCKS", "student_from_teacher", "reduced_stages", "feature_loss",
            "stft_loss", "wave_loss", "WaveLosses"]

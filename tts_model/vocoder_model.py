@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -92,9 +92,8 @@ class HiFiGANConfig:
         return sum(len(self.blocks_of(s)) for s in range(stage))
 
     def to_dict(self) -> dict:
-        """JSON-ready form (tuples as lists); ``from_dict`` inverts it."""
-        return {k: ([list(v) if isinstance(v, tuple) else v for v in value] if isinstance(value, tuple) else value)
-                for k, value in self.__dict__.items()}
+        """Plain-data form (for checkpoints and JSON); ``from_dict`` inverts it."""
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> HiFiGANConfig:
@@ -180,16 +179,30 @@ class HiFiGANGenerator(nn.Module):
         self.conv_post = nn.Conv1d(width >> len(config.upsample_rates), 1, 7, padding=3)
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        return self.trace(mel)[1]
+
+    def trace(self, mel: torch.Tensor, stages: tuple[int, ...] = ()
+              ) -> tuple[dict[int, tuple[torch.Tensor, torch.Tensor]], torch.Tensor]:
+        """-> ({stage: (its upsampled input, its block average)} for ``stages``, waveform). ``forward`` is
+        ``trace(mel)[1]``; distillation reads the teacher's stage tensors from here."""
         x = self.conv_pre(mel)
+        traced = {}
         for stage, upsample in enumerate(self.ups):
-            x = self.stage_mix(stage, upsample(F.leaky_relu(x, self.config.leaky_relu_slope)))
+            inp = upsample(F.leaky_relu(x, self.config.leaky_relu_slope))
+            x = self.stage_mix(stage, inp)
+            if stage in stages:
+                traced[stage] = (inp, x)
         x = self.conv_post(F.leaky_relu(x))  # default slope 0.01 here, as the weights were trained
-        return torch.tanh(x).squeeze(1)
+        return traced, torch.tanh(x).squeeze(1)
+
+    def blocks(self, stage: int) -> nn.ModuleList:
+        """The residual blocks of upsampling ``stage``."""
+        start = self.config.block_offset(stage)
+        return self.resblocks[start:start + len(self.config.blocks_of(stage))]
 
     def stage_mix(self, stage: int, x: torch.Tensor) -> torch.Tensor:
         """The average of upsampling ``stage``'s residual blocks applied to its (upsampled) input ``x``."""
-        start = self.config.block_offset(stage)
-        blocks = self.resblocks[start:start + len(self.config.blocks_of(stage))]
+        blocks = self.blocks(stage)
         return sum(block(x) for block in blocks) / len(blocks)
 
 
