@@ -11,10 +11,14 @@ held-out clips are always excluded).
 Time-boxed and resumable: the run directory's ``checkpoint/`` (pieces of at most 15 MiB, written atomically
 every ``--checkpoint-minutes``) holds the student, its config, the optimiser, the phase and the phase's step.
 The next run continues it: a run in the waveform phase gets ``--wave-minutes`` more, ``--wave-steps`` is the
-phase's total, and the command line's learning rate replaces the saved one. ``--eval-pairs DIR`` prints, at each
-checkpoint, the log-mel L1 between student and teacher waveforms on up to 6 of those mels (use held-out clips).
-``--export`` writes ``<run>/vocoder.onnx`` (int8 weights by default) with the export's parity check. On the CPU
-the feature phase did not pay (docs/vocoder.md), so the example skips it.
+phase's total, and the command line's learning rate replaces the saved one. In the waveform phase the run also keeps an exponential moving average of the student's weights
+(``--ema``, saved with the checkpoint); it is what gets evaluated and exported.
+
+``--eval-pairs DIR`` measures, at each checkpoint, the log-mel L1 between student and teacher waveforms on up to
+6 of those mels (use held-out clips), for the raw and the averaged weights, and keeps the averaged weights with
+the lowest value so far in ``<run>/best/``. ``--export`` writes ``<run>/vocoder.onnx`` (int8 weights by default)
+with the export's parity check, from ``best/`` when there is one, else from the averaged weights. On the CPU the
+feature phase did not pay (docs/vocoder.md), so the example skips it.
 
     python recipes/distill_vocoder.py --pairs data/vocoder_pairs_d --corpus ../shared/corpora/ljspeech \
         --run runs/voc_fast --feature-minutes 0 --wave-minutes 60 --eval-pairs /tmp/ho_pairs_d --export
@@ -40,8 +44,8 @@ sys.path.insert(0, str(REPO / "recipes"))
 from finetune_vocoder import load_checkpoint, load_pairs, sample_batch  # noqa: E402
 
 from tts_model.checkpoint import write_pieces  # noqa: E402
-from tts_model.vocoder_distill import (FAST_STAGE_BLOCKS, feature_loss, reduced_stages,  # noqa: E402
-                                       student_from_teacher, wave_loss)
+from tts_model.vocoder_distill import (FAST_STAGE_BLOCKS, WeightAverage, feature_loss,  # noqa: E402
+                                       reduced_stages, student_from_teacher, wave_loss)
 from tts_model.vocoder_export import PRECISIONS, export_onnx  # noqa: E402
 from tts_model.vocoder_model import HiFiGANConfig, HiFiGANGenerator, load_pretrained  # noqa: E402
 from tts_model.vocoder_train import TorchLogMel  # noqa: E402
@@ -59,13 +63,27 @@ def parse_blocks(text: str) -> tuple[tuple[int, ...], ...]:
     return blocks
 
 
-def eval_mels(directory: Path | None) -> list[np.ndarray]:
+def eval_mels(directory: Path | None) -> tuple[list[str], list[np.ndarray]]:
+    """(clip names, mels) of the first EVAL_CLIPS held-out pairs, each cut to EVAL_FRAMES."""
     if directory is None:
-        return []
+        return [], []
     paths = sorted(directory.glob("*.npz"))[:EVAL_CLIPS]
     if not paths:
         raise SystemExit(f"error: --eval-pairs {directory} has no *.npz files")
-    return [np.load(p)["mel"][:EVAL_FRAMES].astype(np.float32) for p in paths]
+    return [p.stem for p in paths], [np.load(p)["mel"][:EVAL_FRAMES].astype(np.float32) for p in paths]
+
+
+def best_so_far(directory: Path, clips: list[str]) -> float:
+    """Held-out L1 of the weights kept in ``directory`` (``<run>/best``), or inf when there are none or they
+    were measured on other clips (then the first evaluation of this run replaces them)."""
+    meta_path = directory / "meta.json"
+    if not meta_path.is_file():
+        return float("inf")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if meta.get("eval_clips") != clips:
+        print(f"note: {directory} was measured on other held-out clips; this run's first evaluation replaces it")
+        return float("inf")
+    return float(meta["heldout_log_mel_l1"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--segment-frames", type=int, default=32, help="crop length in frames (32 = 8192 samples)")
     parser.add_argument("--feature-lr", type=float, default=2e-4)
     parser.add_argument("--wave-lr", type=float, default=5e-5)
+    parser.add_argument("--ema", type=float, default=0.99,
+                        help="decay of the weight average in the waveform phase (0.99: about the last 100 steps; "
+                             "0: the raw weights)")
     parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
     parser.add_argument("--eval-pairs", type=Path, default=None, help="held-out *.npz mels for the progress L1")
     parser.add_argument("--export", choices=PRECISIONS[:3], nargs="?", const="int8", default=None,
@@ -92,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    if not 0.0 <= args.ema < 1.0:
+        parser.error(f"--ema must be in [0, 1), got {args.ema}")
     if args.threads:
         torch.set_num_threads(args.threads)
 
@@ -136,26 +159,57 @@ def main(argv: list[str] | None = None) -> int:
         optimizer.load_state_dict(state["optimizer"])
         for group in optimizer.param_groups:  # the command line's learning rate wins over the saved one
             group["lr"] = args.feature_lr if phase == "features" else args.wave_lr
+    average = None
+    if phase == "wave":
+        average = WeightAverage(student, args.ema)
+        if state is not None and state.get("average") is not None:
+            average.load_state_dict(state["average"])
+    averaged = HiFiGANGenerator(student.config).to(device).eval().requires_grad_(False)
     log_mel_fn = TorchLogMel().to(device)
     rng = np.random.default_rng(args.seed + step)
-    held = eval_mels(args.eval_pairs)
+    clips, held = eval_mels(args.eval_pairs)
+    best_dir = args.run / "best"
+    best_l1 = best_so_far(best_dir, clips) if clips else float("inf")
     held = [torch.from_numpy(m.T[None].copy()).to(device) for m in held]
     with torch.no_grad():
         held_targets = [log_mel_fn(teacher(m)) for m in held]  # computed once; each evaluation runs the student only
     args.run.mkdir(parents=True, exist_ok=True)
     last_save = time.monotonic()
 
-    def evaluate() -> float | None:
-        if not held:
-            return None
-        student.eval()
+    def final_weights() -> HiFiGANGenerator:
+        """The averaged weights in the waveform phase, the raw ones before it."""
+        if average is None:
+            return student
+        averaged.load_state_dict(average.state_dict())
+        return averaged
+
+    def heldout_l1(model: HiFiGANGenerator) -> float:
+        was_training = model.training
+        model.eval()
         with torch.no_grad():
-            values = [float((log_mel_fn(student(m)) - t).abs().mean()) for m, t in zip(held, held_targets)]
-        student.train()
+            values = [float((log_mel_fn(model(m)) - t).abs().mean()) for m, t in zip(held, held_targets)]
+        model.train(was_training)
         return float(np.mean(values))
+
+    def evaluate() -> dict:
+        """Held-out L1 of the raw and the averaged weights; the averaged ones go to best/ when they improve."""
+        nonlocal best_l1
+        if not held:
+            return {}
+        result = {"heldout_log_mel_l1": heldout_l1(student)}
+        if average is not None:
+            model = final_weights()
+            result["heldout_log_mel_l1_average"] = value = heldout_l1(model)
+            if value < best_l1:
+                best_l1 = value
+                write_pieces(best_dir, {"generator": model.state_dict(), "config": student.config.to_dict()},
+                             {"step": step, "heldout_log_mel_l1": value, "eval_clips": clips})
+                result["best"] = True
+        return result
 
     def checkpoint() -> None:
         write_pieces(checkpoint_dir, {"generator": student.state_dict(), "optimizer": optimizer.state_dict(),
+                                      "average": None if average is None else average.state_dict(),
                                       "config": student.config.to_dict(), "phase": phase, "step": step},
                      {"step": step, "phase": phase})
 
@@ -168,18 +222,18 @@ def main(argv: list[str] | None = None) -> int:
             log.flush()
             print(entry, flush=True)
 
-        record({"event": "start", "lr": optimizer.param_groups[0]["lr"], "heldout_log_mel_l1": evaluate()})
+        record({"event": "start", "lr": optimizer.param_groups[0]["lr"], **evaluate()})
         student.train()
         while True:
             minutes, max_steps = budgets[phase]
             out_of_time = minutes is not None and time.monotonic() - phase_started > 60 * minutes
             if out_of_time or step >= max_steps or (phase == "features" and not stages):
-                record({"event": "end of phase" if phase == "features" else "end of run",
-                        "heldout_log_mel_l1": evaluate()})
+                record({"event": "end of phase" if phase == "features" else "end of run", **evaluate()})
                 if phase == "wave":  # the checkpoint stays in the waveform phase: the next run continues it
                     break
                 phase, step = "wave", 0
                 optimizer = make_optimizer(phase)
+                average = WeightAverage(student, args.ema)
                 phase_started = time.monotonic()
                 continue
             mel, _ = sample_batch(items, args.batch_size, args.segment_frames, rng)
@@ -197,18 +251,25 @@ def main(argv: list[str] | None = None) -> int:
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if average is not None:
+                average.update(student)
             step += 1
             if step % 25 == 0 or step == 1:
                 record(report)
             if time.monotonic() - last_save > 60 * args.checkpoint_minutes:
                 checkpoint()
                 last_save = time.monotonic()
-                record({"event": "checkpoint", "heldout_log_mel_l1": evaluate()})
+                record({"event": "checkpoint", **evaluate()})
     checkpoint()
     print(f"checkpoint in {checkpoint_dir}")
     if args.export:
-        report = export_onnx(student.to("cpu").eval(), args.run / "vocoder.onnx", args.export)
-        print(f"exported {report.path} ({report.size_bytes / 1e6:.1f} MB, {args.export}); "
+        model, source = final_weights(), "the averaged weights" if average is not None else "the last weights"
+        if clips and (best_dir / "meta.json").is_file():  # measured by this run's held-out clips
+            best = load_checkpoint(best_dir)
+            model.load_state_dict(best["generator"], strict=True)
+            source = f"{best_dir} (held-out L1 {best_l1:.4f})"
+        report = export_onnx(model.to("cpu").eval(), args.run / "vocoder.onnx", args.export)
+        print(f"exported {report.path} from {source} ({report.size_bytes / 1e6:.1f} MB, {args.export}); "
               f"parity log-mel L1 {report.log_mel_l1:.4f}")
     return 0
 

@@ -110,6 +110,30 @@ def test_wave_loss_is_zero_on_identical_waves_and_grows_with_the_difference():
     assert 0 < float(small) < float(large)
 
 
+def test_weight_average_moves_towards_the_model_by_one_minus_decay_and_refuses_bad_input():
+    from tts_model.vocoder_distill import WeightAverage
+
+    model = torch.nn.BatchNorm1d(3)
+    average = WeightAverage(model, decay=0.75)
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    with torch.no_grad():
+        model.weight.add_(4.0)
+    model.num_batches_tracked.fill_(7)
+    average.update(model)
+    saved = average.state_dict()
+    assert torch.allclose(saved["weight"], start["weight"] + 1.0)  # a quarter of the way
+    assert torch.equal(saved["bias"], start["bias"]) and int(saved["num_batches_tracked"]) == 7
+    saved["weight"].add_(100.0)  # state_dict() is a copy
+    assert torch.allclose(average.state_dict()["weight"], start["weight"] + 1.0)
+    target = torch.nn.BatchNorm1d(3)
+    target.load_state_dict(average.state_dict())
+    assert torch.allclose(target.weight, start["weight"] + 1.0)
+    with pytest.raises(ValueError, match="decay"):
+        WeightAverage(model, decay=1.0)
+    with pytest.raises(ValueError, match="another architecture"):
+        average.load_state_dict(torch.nn.Linear(2, 2).state_dict())
+
+
 def test_distill_recipe_runs_resumes_exports_and_refuses_another_architecture(tmp_path):
     from tts_model.vocoder import OnnxVocoder
 
@@ -131,6 +155,12 @@ def test_distill_recipe_runs_resumes_exports_and_refuses_another_architecture(tm
     assert any("stage1" in r for r in records) and any("mel_l1" in r for r in records)
     meta = json.loads((run / "checkpoint" / "meta.json").read_text())
     assert meta["phase"] == "wave" and meta["step"] == 2
+    averaged = [r for r in records if "heldout_log_mel_l1_average" in r]
+    assert [(r["phase"], r["event"]) for r in averaged] == [("wave", "end of run")]  # no average before it
+    best = json.loads((run / "best" / "meta.json").read_text())
+    assert best["step"] == 2 and best["eval_clips"] == ["clip0", "clip1"]
+    assert best["heldout_log_mel_l1"] == min(r["heldout_log_mel_l1_average"] for r in averaged)
+    assert "from " + str(run / "best") in first.stdout
     vocoder = OnnxVocoder.load(run / "vocoder.onnx", threads=1)
     wave = vocoder.vocode(audio.log_mel((0.1 * rng.standard_normal(30 * 256)).astype(np.float32)))
     assert wave.shape == (30 * 256,) and np.all(np.isfinite(wave))
@@ -139,6 +169,12 @@ def test_distill_recipe_runs_resumes_exports_and_refuses_another_architecture(tm
                            env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "resumed from" in again.stdout and "phase wave, step 2" in again.stdout
     assert json.loads((run / "checkpoint" / "meta.json").read_text())["step"] == 4  # two more waveform steps
+    from tts_model.checkpoint import read_pieces
+
+    state, _ = read_pieces(run / "checkpoint")
+    assert state["average"].keys() == state["generator"].keys()
+    moved = [not torch.equal(state["average"][k], state["generator"][k]) for k in state["generator"]]
+    assert any(moved)  # the average lags the raw weights
     starts = [r for r in map(json.loads, (run / "log.jsonl").read_text().splitlines()) if r.get("event") == "start"]
     assert [r["lr"] for r in starts] == [2e-4, 1e-5]  # the resumed run uses the command line's rate, not the saved one
 
