@@ -151,6 +151,24 @@ def test_missing_and_corrupt_files(voice_dir, tmp_path, monkeypatch):
         Synthesizer.load(tmp_path / "no-such-voice")
 
 
+def test_a_voice_can_share_a_siblings_acoustic_model_and_name_its_own_vocoder(voice_dir, tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.setenv("BATON_CACHE_DIR", str(tmp_path / "empty-cache"))  # no fallback vocoder
+    shutil.copytree(voice_dir, tmp_path / "base")
+    fast = tmp_path / "fast"
+    fast.mkdir()
+    config = json.loads((voice_dir / "voice.json").read_text())
+    config.update(voice_id="fast", acoustic_file="../base/acoustic.onnx", vocoder_file="student.onnx")
+    (fast / "voice.json").write_text(json.dumps(config))
+    with pytest.raises(SynthesisError, match="student.onnx"):  # a named vocoder never falls back to another one
+        Synthesizer.load(fast)
+    shutil.copy(voice_dir / "vocoder.onnx", fast / "student.onnx")
+    synth = Synthesizer.load(fast, threads=1)
+    assert synth.voice_id == "fast" and synth.vocoder.path == fast / "student.onnx"
+    assert synth.synthesize_all([{"word": "hi there"}]).size > 0
+
+
 def test_voice_search_path(voice_dir, monkeypatch):
     monkeypatch.setenv("BATON_VOICE_PATH", str(voice_dir.parent))
     assert "test-voice" in list_voices()
@@ -168,15 +186,33 @@ def test_runtime_does_not_import_torch(voice_dir):
     assert result.stdout.strip() == "False"
 
 
-SHIPPED = ROOT / "tts_model/voices/ljspeech"
+VOICES = ROOT / "tts_model/voices"
+SHIPPED = VOICES / "ljspeech"
 
 
 @pytest.mark.skipif(not (SHIPPED / "voice.json").is_file(), reason="the default voice is not in this checkout")
 def test_shipped_voice_fits_the_budget_and_speaks():
-    sizes = {p.name: p.stat().st_size for p in SHIPPED.iterdir() if p.is_file()}
-    assert sum(sizes.values()) <= 30e6 and sizes["acoustic.onnx"] <= 8e6
+    sizes = {p.relative_to(VOICES): p.stat().st_size for p in VOICES.rglob("*") if p.is_file()}
+    assert sum(sizes.values()) <= 30e6 and sizes[Path("ljspeech/acoustic.onnx")] <= 8e6  # every shipped voice
     synth = Synthesizer.load("ljspeech", threads=1)
     assert synth.voice_id == "ljspeech" and synth.config.licence.startswith("public domain")
     audio = synth.synthesize_all([{"word": "Printing, in the only sense", "duration": 1.5, "pause_after": 0.2}])
     assert audio.size / synth.sample_rate == pytest.approx(1.7, abs=0.08)
     assert 0.005 < float(np.sqrt(np.mean(audio ** 2))) < 0.5
+
+
+@pytest.mark.skipif(not (VOICES / "ljspeech-fast" / "voice.json").is_file(), reason="the fast voice is not in this checkout")
+def test_fast_voice_shares_the_default_acoustic_model_and_has_the_smaller_vocoder():
+    onnx = pytest.importorskip("onnx")
+    fast, default = Synthesizer.load("ljspeech-fast", threads=1), Synthesizer.load("ljspeech", threads=1)
+    assert (fast.voice_dir / fast.config.acoustic_file).resolve() == (SHIPPED / "acoustic.onnx").resolve()
+    assert fast.config.harmonic_strength == default.config.harmonic_strength
+    convs = [sum(n.op_type == "Conv" for n in onnx.load(str(s.vocoder.path)).graph.node) for s in (fast, default)]
+    assert convs[0] < 0.6 * convs[1]  # 1/1/1/012 keeps 6 of V1's 12 residual blocks
+    segments = [{"word": "Printing, in the only sense", "duration": 1.5, "pause_after": 0.2}]
+    audio = fast.synthesize_all(segments)
+    assert audio.size == default.synthesize_all(segments).size
+    assert 0.005 < float(np.sqrt(np.mean(audio ** 2))) < 0.5
+    from baton.pipeline import load_synthesizer
+
+    assert load_synthesizer(None).voice_id == "ljspeech"  # the fast voice is opt-in; the default stays V1

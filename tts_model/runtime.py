@@ -140,7 +140,7 @@ class Synthesizer:
             raise SynthesisError(f"acoustic model {voice_dir / config.acoustic_file} has inputs {names}, not a "
                                  f"BatonTTS acoustic model; {fix}")
         try:
-            vocoder = OnnxVocoder.load(resolve_vocoder(voice_dir), threads=threads)
+            vocoder = OnnxVocoder.load(resolve_vocoder(voice_dir, config.vocoder_file), threads=threads)
         except VocoderError as err:
             raise SynthesisError(str(err)) from None
         if config.harmonic_strength > 0.0:

@@ -44,15 +44,17 @@ def default_cache_path(precision: str = DEFAULT_PRECISION) -> Path:
     return cache_dir() / "vocoder" / f"hifigan_v1_ljspeech_{precision}.onnx"
 
 
-def resolve_vocoder(voice_dir: Path | str | None) -> Path:
-    """The vocoder ONNX file for a voice: ``<voice_dir>/vocoder.onnx`` if present, else the cached export.
+def resolve_vocoder(voice_dir: Path | str | None, filename: str = VOCODER_FILENAME) -> Path:
+    """The vocoder ONNX file for a voice: ``<voice_dir>/<filename>`` (voice.json's ``vocoder_file``) if present,
+    else, for the stock file name only, the cached export of V1.
 
     Raises VocoderError (one line, with the command that fixes it) when neither exists.
     """
     candidates = []
     if voice_dir is not None:
-        candidates.append(Path(voice_dir) / VOCODER_FILENAME)
-    candidates.append(default_cache_path())
+        candidates.append(Path(voice_dir) / filename)
+    if filename == VOCODER_FILENAME:  # a voice that names its own vocoder must not fall back to another one
+        candidates.append(default_cache_path())
     for path in candidates:
         if path.is_file():
             return path
