@@ -42,12 +42,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "recipes"))
 
-from finetune_vocoder import load_checkpoint, load_pairs  # noqa: E402
+from finetune_vocoder import crop_mels, load_checkpoint, load_pairs  # noqa: E402
 
 from tts_model import audio  # noqa: E402
 from tts_model.checkpoint import write_pieces  # noqa: E402
-from tts_model.vocoder_distill import (FAST_STAGE_BLOCKS, WeightAverage, feature_loss,  # noqa: E402
-                                       reduced_stages, student_from_teacher, wave_loss)
+from tts_model.train import WeightAverage  # noqa: E402
+from tts_model.vocoder_distill import (FAST_STAGE_BLOCKS, feature_loss, reduced_stages,  # noqa: E402
+                                       student_from_teacher, wave_loss)
 from tts_model.vocoder_export import PRECISIONS, export_onnx  # noqa: E402
 from tts_model.vocoder_model import HiFiGANConfig, HiFiGANGenerator, load_pretrained  # noqa: E402
 from tts_model.vocoder_train import TorchLogMel  # noqa: E402
@@ -80,18 +81,6 @@ def load_rendered(directory: Path | None) -> list[np.ndarray]:
     if not mels:
         raise SystemExit(f"error: --rendered {directory} has no *.npz files; run recipes/render_vocoder_mels.py")
     return mels
-
-
-def sample_mels(mels: list[np.ndarray], batch_size: int, segment_frames: int, rng: np.random.Generator
-                ) -> torch.Tensor:
-    """Random crops (B, 80, segment_frames), padded with silence; the same draws as finetune_vocoder.sample_batch."""
-    batch = np.full((batch_size, segment_frames, audio.N_MELS), audio.LOG_MEL_SILENCE, np.float32)
-    for row in range(batch_size):
-        mel = mels[rng.integers(len(mels))]
-        start = int(rng.integers(max(len(mel) - segment_frames, 0) + 1))
-        crop = mel[start:start + segment_frames]
-        batch[row, : len(crop)] = crop
-    return torch.from_numpy(batch.transpose(0, 2, 1).copy())
 
 
 def eval_mels(directory: Path | None) -> tuple[list[str], list[np.ndarray]]:
@@ -197,12 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         optimizer.load_state_dict(state["optimizer"])
         for group in optimizer.param_groups:  # the command line's learning rate wins over the saved one
             group["lr"] = args.feature_lr if phase == "features" else args.wave_lr
-    average = None
-    if phase == "wave":
-        average = WeightAverage(student, args.ema)
-        if state is not None and state.get("average") is not None:
-            average.load_state_dict(state["average"])
-    averaged = HiFiGANGenerator(student.config).to(device).eval().requires_grad_(False)
+    average = WeightAverage(student, args.ema, (state or {}).get("average")) if phase == "wave" else None
     log_mel_fn = TorchLogMel().to(device)
     rng = np.random.default_rng(args.seed + step)
     clips, held = eval_mels(args.eval_pairs)
@@ -216,10 +200,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def final_weights() -> HiFiGANGenerator:
         """The averaged weights in the waveform phase, the raw ones before it."""
-        if average is None:
-            return student
-        averaged.load_state_dict(average.state_dict())
-        return averaged
+        return student if average is None else average.model
 
     def heldout_l1(model: HiFiGANGenerator) -> float:
         was_training = model.training
@@ -247,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def checkpoint() -> None:
         write_pieces(checkpoint_dir, {"generator": student.state_dict(), "optimizer": optimizer.state_dict(),
-                                      "average": None if average is None else average.state_dict(),
+                                      "average": None if average is None else average.model.state_dict(),
                                       "config": student.config.to_dict(), "phase": phase, "step": step},
                      {"step": step, "phase": phase})
 
@@ -274,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
                 average = WeightAverage(student, args.ema)
                 phase_started = time.monotonic()
                 continue
-            mel = sample_mels(mels, args.batch_size, args.segment_frames, rng).to(device)
+            mel = crop_mels(mels, args.batch_size, args.segment_frames, rng)[0].to(device)
             if phase == "features":
                 with torch.no_grad():
                     trace, _ = teacher.trace(mel, stages)
@@ -289,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
             loss.backward()
             optimizer.step()
             if average is not None:
-                average.update(student)
+                average.update(step)
             step += 1
             if step % 25 == 0 or step == 1:
                 record(report)

@@ -69,18 +69,29 @@ def load_pairs(pairs_dir: Path | None, corpus: Path | None) -> list[tuple[np.nda
     return items
 
 
+def crop_mels(mels: list[np.ndarray], batch_size: int, segment_frames: int, rng: np.random.Generator
+              ) -> tuple[torch.Tensor, list[tuple[int, int, int]]]:
+    """Random crops of ``mels``: float32 (B, 80, segment_frames), padded with silence, and per row
+    (mel index, start frame, frames cropped)."""
+    batch = np.full((batch_size, segment_frames, audio.N_MELS), audio.LOG_MEL_SILENCE, np.float32)
+    where = []
+    for row in range(batch_size):
+        index = int(rng.integers(len(mels)))
+        start = int(rng.integers(max(len(mels[index]) - segment_frames, 0) + 1))
+        crop = mels[index][start:start + segment_frames]
+        batch[row, : len(crop)] = crop
+        where.append((index, start, len(crop)))
+    return torch.from_numpy(batch.transpose(0, 2, 1).copy()), where
+
+
 def sample_batch(items, batch_size: int, segment_frames: int, rng: np.random.Generator):
     """Random aligned crops: mel float32 (B, 80, segment_frames), audio float32 (B, segment_frames * 256)."""
-    mels = np.full((batch_size, segment_frames, audio.N_MELS), audio.LOG_MEL_SILENCE, np.float32)
+    mels, where = crop_mels([mel for mel, _ in items], batch_size, segment_frames, rng)
     waves = np.zeros((batch_size, audio.n_samples(segment_frames)), np.float32)
-    for row in range(batch_size):
-        mel, wave = items[rng.integers(len(items))]
-        start = int(rng.integers(max(len(mel) - segment_frames, 0) + 1))
-        crop = mel[start:start + segment_frames]
-        mels[row, : len(crop)] = crop
-        piece = wave[audio.n_samples(start): audio.n_samples(start + len(crop))]
+    for row, (index, start, n) in enumerate(where):
+        piece = items[index][1][audio.n_samples(start): audio.n_samples(start + n)]
         waves[row, : len(piece)] = piece
-    return torch.from_numpy(mels.transpose(0, 2, 1).copy()), torch.from_numpy(waves)
+    return mels, torch.from_numpy(waves)
 
 
 def save_checkpoint(directory: Path, state: dict, step: int) -> None:

@@ -111,28 +111,25 @@ def test_wave_loss_is_zero_on_identical_waves_and_grows_with_the_difference():
     assert 0 < float(small) < float(large)
 
 
-def test_weight_average_moves_towards_the_model_by_one_minus_decay_and_refuses_bad_input():
-    from tts_model.vocoder_distill import WeightAverage
+def test_weight_average_moves_a_vocoder_towards_the_model_by_one_minus_decay_and_refuses_bad_input():
+    from tts_model.testing import tiny_vocoder
+    from tts_model.train import WeightAverage  # the acoustic model's average, shared by the distillation
 
-    model = torch.nn.BatchNorm1d(3)
+    model = tiny_vocoder(5)
     average = WeightAverage(model, decay=0.75)
     start = {k: v.clone() for k, v in model.state_dict().items()}
     with torch.no_grad():
-        model.weight.add_(4.0)
-    model.num_batches_tracked.fill_(7)
-    average.update(model)
-    saved = average.state_dict()
-    assert torch.allclose(saved["weight"], start["weight"] + 1.0)  # a quarter of the way
-    assert torch.equal(saved["bias"], start["bias"]) and int(saved["num_batches_tracked"]) == 7
-    saved["weight"].add_(100.0)  # state_dict() is a copy
-    assert torch.allclose(average.state_dict()["weight"], start["weight"] + 1.0)
-    target = torch.nn.BatchNorm1d(3)
-    target.load_state_dict(average.state_dict())
-    assert torch.allclose(target.weight, start["weight"] + 1.0)
+        model.conv_pre.weight.add_(4.0)
+    average.update(step=1000)  # past the decay ramp
+    saved = average.model.state_dict()
+    assert torch.allclose(saved["conv_pre.weight"], start["conv_pre.weight"] + 1.0)  # a quarter of the way
+    assert torch.equal(saved["conv_post.weight"], start["conv_post.weight"])
+    resumed = WeightAverage(model, decay=0.75, state=average.model.state_dict())
+    assert torch.allclose(resumed.model.conv_pre.weight, start["conv_pre.weight"] + 1.0)
     with pytest.raises(ValueError, match="decay"):
         WeightAverage(model, decay=1.0)
-    with pytest.raises(ValueError, match="another architecture"):
-        average.load_state_dict(torch.nn.Linear(2, 2).state_dict())
+    with pytest.raises(RuntimeError):  # another architecture's average does not load
+        WeightAverage(model, decay=0.75, state=tiny_teacher(2).state_dict())
 
 
 def test_distill_recipe_runs_resumes_exports_and_refuses_another_architecture(tmp_path):

@@ -139,11 +139,15 @@ def split_validation(items: list, every: int) -> tuple[list, list]:
 
 class WeightAverage:
     """Exponential moving average of a model's weights (``ema_decay``), kept in a second model for validation
-    and export. The tensor pairs are collected once; each :meth:`update` is one fused in-place lerp."""
+    and export. The tensor pairs are collected once; each :meth:`update` is one fused in-place lerp. Works for
+    any model built from its ``config`` alone (AcousticModel, HiFiGANGenerator); ``state`` resumes a saved
+    average."""
 
-    def __init__(self, model: AcousticModel, decay: float, state: dict | None = None) -> None:
+    def __init__(self, model: torch.nn.Module, decay: float, state: dict | None = None) -> None:
+        if not 0.0 <= decay < 1.0:
+            raise ValueError(f"decay must be in [0, 1), got {decay}")
         self.decay = decay
-        self.model = AcousticModel(model.config).to(next(model.parameters()).device)
+        self.model = type(model)(model.config).to(next(model.parameters()).device)
         self.model.load_state_dict(state if state is not None else model.state_dict(), strict=True)
         self.model.eval()
         pairs = list(zip(self.model.state_dict().values(), model.state_dict().values()))  # views of the live tensors

@@ -97,38 +97,5 @@ def wave_loss(log_mel_fn, generated: torch.Tensor, target: torch.Tensor) -> tupl
                              float(wave_l1.detach()))
 
 
-class WeightAverage:
-    """Exponential moving average of a model's floating-point state (parameters and buffers).
-
-    After each optimiser step ``update(model)`` moves every average ``1 - decay`` of the way towards the model's
-    current value; ``decay`` 0.99 averages over roughly the last 100 steps. With small batches the raw weights
-    wander around the minimum from step to step; their average sits nearer its middle. Non-float entries
-    (counters) are copied. ``state_dict()`` is loadable into a model of the same architecture.
-    """
-
-    def __init__(self, model: torch.nn.Module, decay: float):
-        if not 0.0 <= decay < 1.0:
-            raise ValueError(f"decay must be in [0, 1), got {decay}")
-        self.decay = decay
-        self._average = {k: v.detach().clone() for k, v in model.state_dict().items()}
-
-    @torch.no_grad()
-    def update(self, model: torch.nn.Module) -> None:
-        for name, value in model.state_dict().items():
-            mine = self._average[name]
-            if mine.dtype.is_floating_point:
-                mine.lerp_(value.detach(), 1.0 - self.decay)
-            else:
-                mine.copy_(value)
-
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        return {k: v.clone() for k, v in self._average.items()}
-
-    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
-        if state.keys() != self._average.keys():
-            raise ValueError("the saved average belongs to another architecture")
-        self._average = {k: v.detach().clone().to(self._average[k].device) for k, v in state.items()}
-
-
 __all__ = ["FAST_STAGE_BLOCKS", "student_from_teacher", "reduced_stages", "feature_loss",
-           "stft_loss", "wave_loss", "WaveLosses", "WeightAverage"]
+           "stft_loss", "wave_loss", "WaveLosses"]
