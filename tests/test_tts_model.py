@@ -255,3 +255,122 @@ def test_weight_average_moves_by_one_minus_decay():
             assert torch.allclose(value, before[name] + 0.1, atol=1e-6), name
     average.update(step=1000)
     assert torch.allclose(average.model.embed.weight, before["embed.weight"] + 0.19, atol=1e-6)
+
+
+def test_frame_position_features_count_through_each_phoneme():
+    from tts_model.layers import frame_position_features
+
+    durations = torch.tensor([[2, 0, 4, 1], [3, 1, 0, 0]])
+    features = frame_position_features(durations).numpy()
+    assert features.shape == (2, 7, 3)
+    np.testing.assert_allclose(features[0, :, 0], [0.25, 0.75, 0.125, 0.375, 0.625, 0.875, 0.5], atol=1e-6)
+    np.testing.assert_allclose(features[0, :, 0] + features[0, :, 1], 1.0, atol=1e-6)
+    np.testing.assert_allclose(features[0, 2:6, 2], np.log1p(4.0) / 3.0, atol=1e-6)  # the 4-frame phoneme
+    assert np.all(features[1, 4:] == 0)  # padding frames of the shorter item
+    np.testing.assert_allclose(features[1, :4, 0], [1 / 6, 0.5, 5 / 6, 0.5], atol=1e-6)
+
+
+def _model_with(**options):
+    from dataclasses import replace
+
+    from tts_model.testing import TEST_MODEL
+
+    return tiny_acoustic_model(seed=5, config=replace(TEST_MODEL, **options))
+
+
+def test_frame_position_reaches_the_mel():
+    model = _model_with(frame_position=True)
+    inputs = {k: torch.from_numpy(v) for k, v in parity_inputs(model.config).items()}
+    with torch.no_grad():
+        before = model(**inputs).mel
+        model.position_proj.weight.mul_(3.0)
+        after = model(**inputs).mel
+    assert before.shape == after.shape and float(torch.abs(after - before).max()) > 1e-3
+
+
+def _synthetic_batch(config):
+    from tts_model.batching import collate, prepare_utterance
+    from tts_model.config import CONTROL_NAMES
+    from tts_model.dataset import Utterance
+
+    rng = np.random.default_rng(3)
+    names = ["<sp>", "HH", "AH0", "L", "OW1", "<sp>"]
+    durations = np.array([3, 4, 6, 5, 9, 3])
+    controls = np.full((1, len(CONTROL_NAMES)), np.nan)
+    controls[0, CONTROL_NAMES.index("pitch_mean")] = 210.0
+    utterance = Utterance(id="x", phoneme_ids=np.array([PHONEME_TO_ID[p] for p in names]),
+                          segment_ids=np.zeros(6, dtype=np.int64), durations=durations,
+                          pitch_hz=np.array([np.nan, np.nan, 200.0, 205.0, 220.0, np.nan]),
+                          energy_db=np.array([np.nan, -30.0, -24.0, -25.0, -22.0, np.nan]),
+                          emphasis=np.zeros(6), controls=controls,
+                          mel=rng.normal(-5.0, 1.0, (int(durations.sum()), config.n_mels)).astype(np.float32))
+    return collate([prepare_utterance(utterance, TEST_BASELINE, config.control_norm)], None, rng)
+
+
+def test_postnet_refines_the_decoder_mel_and_both_are_trained():
+    from tts_model.train import compute_losses
+
+    model = _model_with(postnet_layers=3).train()
+    inputs = {k: torch.from_numpy(v) for k, v in parity_inputs(model.config).items()}
+    with torch.no_grad():
+        out = model.eval()(**inputs)
+    assert out.coarse_mel is not None and out.coarse_mel.shape == out.mel.shape
+    assert float(torch.abs(out.mel - out.coarse_mel).max()) > 1e-4
+    assert _model_with().eval()(**inputs).coarse_mel is None  # no postnet, no second mel
+    # the mel loss counts both mels: zero the postnet's output and the loss is twice the single-mel loss
+    batch = _synthetic_batch(model.config)
+    with torch.no_grad():
+        model.postnet.convs[-1].weight.zero_()
+        model.postnet.convs[-1].bias.zero_()
+        with_postnet = compute_losses(model.eval(), batch, {"mel": 1.0})["mel"]
+        plain = _model_with()
+        plain.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("postnet.")})
+        without = compute_losses(plain.eval(), batch, {"mel": 1.0})["mel"]
+    assert abs(float(with_postnet) - 2.0 * float(without)) < 1e-5
+
+
+@pytest.mark.parametrize("options", [{"frame_position": True}, {"postnet_layers": 5, "frame_position": True}])
+def test_position_and_postnet_models_export_with_parity(tmp_path, options):
+    report = export_acoustic(_model_with(**options), tmp_path / "p.onnx", precision="fp16")
+    assert report.mel_max_diff <= 2e-3 and report.duration_max_diff == 0
+
+
+def test_frame_position_and_postnet_options_are_checked():
+    with pytest.raises(ConfigError, match="frame_position must be true or false"):
+        ModelConfig(frame_position=1)
+    for bad in (-1, 9, 2.5, True):
+        with pytest.raises(ConfigError, match="postnet_layers must be an integer 0..8"):
+            ModelConfig(postnet_layers=bad)
+    config = ModelConfig(frame_position=True, postnet_layers=5)
+    assert ModelConfig.from_dict(config.to_dict()) == config
+
+
+def test_ensemble_averages_mels_rendered_on_the_leads_timing():
+    from tts_model.model import AcousticEnsemble
+
+    lead, member = tiny_acoustic_model(seed=6), tiny_acoustic_model(seed=7)
+    ensemble = AcousticEnsemble([lead, member]).eval()
+    inputs = {k: torch.from_numpy(v) for k, v in parity_inputs(lead.config).items()}
+    with torch.no_grad():
+        out, led = ensemble(**inputs), lead(**inputs)
+        alone = member(**inputs)
+        follows = member(**inputs, target_durations=led.durations.long(), target_pitch_st=led.pitch_st,
+                         target_energy_db=led.energy_db)
+    assert torch.equal(out.durations, led.durations) and torch.equal(out.pitch_st, led.pitch_st)
+    assert not torch.equal(alone.durations, led.durations)  # the member alone would time it differently
+    torch.testing.assert_close(out.mel, (led.mel + follows.mel) / 2)
+
+
+def test_ensemble_exports_with_parity_and_refuses_mismatched_members(tmp_path):
+    from dataclasses import replace
+
+    from tts_model.model import AcousticEnsemble
+    from tts_model.testing import TEST_MODEL
+
+    ensemble = AcousticEnsemble([tiny_acoustic_model(seed=6), _model_with(postnet_layers=2, frame_position=True)])
+    report = export_acoustic(ensemble, tmp_path / "e.onnx", precision="fp16")
+    assert report.mel_max_diff <= 2e-3 and report.duration_max_diff == 0
+    with pytest.raises(ValueError, match="at least 2"):
+        AcousticEnsemble([tiny_acoustic_model()])
+    with pytest.raises(ValueError, match="member 2 has n_mels 40"):
+        AcousticEnsemble([tiny_acoustic_model(), tiny_acoustic_model(config=replace(TEST_MODEL, n_mels=40))])

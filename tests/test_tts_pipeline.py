@@ -150,6 +150,16 @@ def test_train_resume_export_synthesize(prepared, tmp_path):
     chunks = list(synth.synthesize([{"word": "The quick fox,"}, {"word": "over the dog.", "pitch_mean": 180.0}]))
     assert len(chunks) == 2 and all(c.audio.size > 0 for c in chunks)
     assert chunks[1].predicted["pitch_mean"] == 180.0
+    # An ensemble of a model with itself renders what the model alone renders, and names both checkpoints.
+    pair = tmp_path / "pair"
+    assert export_main(["--checkpoint", str(ckpt), "--checkpoint", str(ckpt), "--voice-dir", str(pair),
+                        "--voice-id", "tiny"]) == 0
+    assert json.loads((pair / "voice.json").read_text())["provenance"].count("at step 20") == 2
+    shutil.copy(voice / "vocoder.onnx", pair / "vocoder.onnx")
+    plan = [{"word": "The quick fox,"}]
+    alone = list(synth.synthesize(plan))[0].audio
+    together = list(Synthesizer.load(pair, threads=1).synthesize(plan))[0].audio
+    assert alone.shape == together.shape and np.abs(alone - together).max() < 1e-3
 
 
 def test_validation_split_and_vocoder_pairs(prepared, corpus, tmp_path):

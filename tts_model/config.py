@@ -107,6 +107,13 @@ class ModelConfig:
     harmonic_base_hz: float = 0.0
     """F0 [Hz] that pitch 0 st means (the voice baseline's pitch_mean_hz); set by training when
     ``harmonic_input`` is on."""
+    frame_position: bool = False
+    """Tell every decoder frame where it sits in its phoneme: the fraction of the phoneme elapsed at the frame's
+    centre, the fraction left, and the phoneme's length (ln(1 + frames) / 3). Parametric TTS has always fed
+    these; without them the decoder must infer them from runs of identical frames."""
+    postnet_layers: int = 0
+    """Convolutions (kernel 5, ``predictor_channels`` wide, tanh) whose output is added to the decoder's mel, as in
+    Tacotron 2 and FastSpeech 2; 0 = none. Training puts the mel loss on the mel before and after it."""
 
     def __post_init__(self) -> None:
         if isinstance(self.control_norm, Mapping):
@@ -115,6 +122,11 @@ class ModelConfig:
             raise ConfigError(f"model: d_model {self.d_model} is not divisible by n_heads {self.n_heads}")
         if not isinstance(self.harmonic_input, bool):
             raise ConfigError(f"model: harmonic_input must be true or false, got {self.harmonic_input!r}")
+        if not isinstance(self.frame_position, bool):
+            raise ConfigError(f"model: frame_position must be true or false, got {self.frame_position!r}")
+        if not isinstance(self.postnet_layers, int) or isinstance(self.postnet_layers, bool) \
+                or not 0 <= self.postnet_layers <= 8:
+            raise ConfigError(f"model: postnet_layers must be an integer 0..8, got {self.postnet_layers!r}")
         if self.harmonic_input and not 50.0 <= float(self.harmonic_base_hz) <= 800.0:
             raise ConfigError(f"model: harmonic_input needs harmonic_base_hz in 50..800 Hz (the voice's pitch_mean_hz), "
                               f"got {self.harmonic_base_hz!r}")

@@ -33,7 +33,7 @@ import torch
 
 from tts_model.config import N_CONTROLS, ModelConfig, VoiceConfig
 from tts_model.frontend import PHONEMES
-from tts_model.model import AcousticModel, ExportWrapper
+from tts_model.model import AcousticEnsemble, AcousticModel, ExportWrapper
 from tts_model.onnx_weights import MIN_REDUCED_ELEMENTS, reduce_weights
 
 OPSET = 17
@@ -87,7 +87,8 @@ def _fp16_rounded(model: AcousticModel) -> AcousticModel:
     return rounded
 
 
-def export_acoustic(model: AcousticModel, path: Path, precision: str = "fp16", check: bool = True) -> ExportReport:
+def export_acoustic(model: AcousticModel | AcousticEnsemble, path: Path, precision: str = "fp16",
+                    check: bool = True) -> ExportReport:
     """Export ``model`` to ``path`` (ONNX, opset OPSET) and check parity; raises ExportParityError."""
     if precision not in ("fp32", "fp16"):
         raise ValueError(f"precision must be 'fp32' or 'fp16', got {precision!r}")
@@ -152,8 +153,8 @@ def _parity(model: AcousticModel, onnx_path: Path, inputs: dict[str, np.ndarray]
     return mel_diff, control_diff, duration_diff
 
 
-def export_voice(model: AcousticModel, voice_dir: Path, voice_id: str, baseline: dict, licence: str,
-                 provenance: str, precision: str = "fp16") -> ExportReport:
+def export_voice(model: AcousticModel | AcousticEnsemble, voice_dir: Path, voice_id: str, baseline: dict,
+                 licence: str, provenance: str, precision: str = "fp16") -> ExportReport:
     """Write ``acoustic.onnx`` and ``voice.json`` into ``voice_dir`` (the vocoder is written separately)."""
     voice_dir = Path(voice_dir)
     voice_dir.mkdir(parents=True, exist_ok=True)
@@ -183,7 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     from tts_model.checkpoint import CheckpointError
 
     parser = argparse.ArgumentParser(description="Export a BatonTTS checkpoint as a voice directory (ONNX).")
-    parser.add_argument("--checkpoint", type=Path, required=True)
+    parser.add_argument("--checkpoint", type=Path, required=True, action="append",
+                        help="training checkpoint directory; give it more than once to export an ensemble whose "
+                             "first checkpoint leads (durations, pitch, energy) and whose mels are averaged")
     parser.add_argument("--voice-dir", type=Path, required=True)
     parser.add_argument("--voice-id", required=True)
     parser.add_argument("--precision", choices=("fp16", "fp32"), default="fp16")
@@ -191,11 +194,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--provenance", default="")
     args = parser.parse_args(argv)
     try:
-        model, baseline, meta = load_trained(args.checkpoint)
-    except CheckpointError as err:
+        trained = [load_trained(path) for path in args.checkpoint]
+        model, baseline, meta = trained[0]
+        for path, (_, other, _) in zip(args.checkpoint[1:], trained[1:]):
+            if other != baseline:
+                raise CheckpointError(f"{path} was trained with another voice baseline than {args.checkpoint[0]}: "
+                                      "ensemble members must come from the same prepared data")
+        if len(trained) > 1:
+            model = AcousticEnsemble([m for m, _, _ in trained]).eval()
+    except (CheckpointError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    provenance = args.provenance or f"checkpoint {args.checkpoint} at step {meta['step']}"
+    provenance = args.provenance or "; ".join(f"checkpoint {path} at step {m['step']}"
+                                              for path, (_, _, m) in zip(args.checkpoint, trained))
     report = export_voice(model, args.voice_dir, args.voice_id, baseline, args.licence, provenance, args.precision)
     print(f"wrote {report.path} ({report.size_bytes / 1e6:.2f} MB, {report.precision}); parity: mel max|diff| "
           f"{report.mel_max_diff:.1e}, controls {report.control_max_diff:.1e}, durations {report.duration_max_diff}")

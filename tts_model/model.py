@@ -17,15 +17,15 @@ so each segment's mean and slope match. The decoder is trained on ground-truth p
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from tts_model.config import N_CONTROLS, ModelConfig
-from tts_model.layers import (FFTBlock, VariancePredictor, broadcast, length_regulate, match_segment_line,
-                              segment_onehot, segment_sum, sinusoid_positions)
+from tts_model.layers import (FFTBlock, PostNet, VariancePredictor, broadcast, frame_position_features,
+                              length_regulate, match_segment_line, segment_onehot, segment_sum, sinusoid_positions)
 
 # Control vector indices (tts_model.config.CONTROL_NAMES order)
 PITCH, PITCH_SLOPE, ENERGY, ENERGY_SLOPE, CENTROID, DURATION, PAUSE = range(N_CONTROLS)
@@ -49,6 +49,8 @@ class AcousticOutput:
     energy_db: torch.Tensor
     controls: torch.Tensor
     predicted_controls: torch.Tensor
+    coarse_mel: torch.Tensor | None = None
+    """With a postnet: the decoder's mel before it (training puts the mel loss on both)."""
 
 
 class AcousticModel(nn.Module):
@@ -72,6 +74,10 @@ class AcousticModel(nn.Module):
         self.decoder = nn.ModuleList(FFTBlock(d, config.n_heads, config.ff_channels, config.ff_kernel,
                                               config.dropout) for _ in range(config.decoder_layers))
         self.mel_out = nn.Linear(d, config.n_mels)
+        if config.frame_position:
+            self.position_proj = nn.Linear(3, d)
+        if config.postnet_layers:
+            self.postnet = PostNet(config.n_mels, p, config.postnet_layers, config.dropout)
         if config.harmonic_input:
             from tts_model.harmonics import F0_GRID_HZ, PHONEME_CLASSES, comb_table
 
@@ -155,6 +161,8 @@ class AcousticModel(nn.Module):
         x = x * phone_mask.unsqueeze(-1)
         y, frame_mask = length_regulate(x, frames)
         y = y + sinusoid_positions(y.shape[1], cfg.d_model, y.device) * frame_mask.unsqueeze(-1)
+        if cfg.frame_position:
+            y = y + self.position_proj(frame_position_features(frames))
         template = (self.harmonic_template(phoneme_ids, pitch_in, frames, phone_mask, target_frame_pitch_st,
                                            frame_voiced) if cfg.harmonic_input else None)
         if template is not None:
@@ -165,9 +173,12 @@ class AcousticModel(nn.Module):
         if template is not None:
             mel = mel + self.harmonic_gain * template
         mel = mel * frame_mask.unsqueeze(-1)
+        coarse = None
+        if cfg.postnet_layers:
+            coarse, mel = mel, mel + self.postnet(mel, frame_mask)
         return AcousticOutput(mel=mel, frame_mask=frame_mask, durations=dur if self.training else frames.float(),
                               log_durations=log_dur, pitch_st=pitch, energy_db=energy, controls=filled,
-                              predicted_controls=predicted)
+                              predicted_controls=predicted, coarse_mel=coarse)
 
 
     def harmonic_template(self, phoneme_ids: torch.Tensor, pitch_st: torch.Tensor, frames: torch.Tensor,
@@ -209,8 +220,42 @@ class ExportWrapper(nn.Module):
         return out.mel, out.durations.long(), out.controls, out.pitch_st, out.energy_db
 
 
+class AcousticEnsemble(nn.Module):
+    """Several acoustic models trained on the same data, rendering one utterance together: the first (the lead)
+    predicts durations, per-phoneme pitch and energy and fills the controls; every member renders its mel with
+    those as targets, and the mels are averaged. Members trained separately err differently on unseen text, so
+    the average is closer to the recording (docs/training.md, run 8). Same call and output as AcousticModel;
+    exports through ExportWrapper as one graph."""
+
+    _SHARED = ("n_phonemes", "pause_id", "first_phone_id", "n_mels", "frame_s", "control_norm")
+
+    def __init__(self, members: list[AcousticModel]) -> None:
+        super().__init__()
+        if len(members) < 2:
+            raise ValueError(f"an ensemble needs at least 2 acoustic models, got {len(members)}")
+        lead = members[0].config
+        for i, member in enumerate(members[1:], start=2):
+            for name in self._SHARED:
+                if getattr(member.config, name) != getattr(lead, name):
+                    raise ValueError(f"ensemble member {i} has {name} {getattr(member.config, name)!r}, the lead "
+                                     f"has {getattr(lead, name)!r}: members must share phonemes, mel and controls")
+        self.members = nn.ModuleList(members)
+        self.config = lead
+
+    def forward(self, phoneme_ids: torch.Tensor, segment_ids: torch.Tensor, emphasis: torch.Tensor,
+                controls: torch.Tensor, control_mask: torch.Tensor, phone_mask: torch.Tensor | None = None,
+                target_durations: torch.Tensor | None = None, **targets: torch.Tensor) -> AcousticOutput:
+        lead = self.members[0](phoneme_ids, segment_ids, emphasis, controls, control_mask, phone_mask=phone_mask,
+                               target_durations=target_durations, **targets)
+        frames = target_durations if target_durations is not None else lead.durations.round().long()
+        mels = [lead.mel] + [member(phoneme_ids, segment_ids, emphasis, controls, control_mask, phone_mask=phone_mask,
+                                    target_durations=frames, target_pitch_st=lead.pitch_st,
+                                    target_energy_db=lead.energy_db).mel for member in self.members[1:]]
+        return replace(lead, mel=torch.stack(mels).mean(dim=0), coarse_mel=None)
+
+
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-__all__ = ["AcousticModel", "AcousticOutput", "ExportWrapper", "count_parameters"]
+__all__ = ["AcousticEnsemble", "AcousticModel", "AcousticOutput", "ExportWrapper", "count_parameters"]
