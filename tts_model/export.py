@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         trained = [load_trained(path) for path in args.checkpoint]
-        model, baseline, meta = trained[0]
+        model, baseline, _ = trained[0]
         for path, (_, other, _) in zip(args.checkpoint[1:], trained[1:]):
             if other != baseline:
                 raise CheckpointError(f"{path} was trained with another voice baseline than {args.checkpoint[0]}: "

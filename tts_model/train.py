@@ -99,10 +99,12 @@ def compute_losses(model: Any, batch: dict[str, torch.Tensor], weights: dict[str
     cfg = core.config
     out = teacher_forced(model, batch)
     frames = out.frame_mask.unsqueeze(-1)
-    mel_loss = (torch.abs(out.mel.float() - batch["mel"]) * frames).sum() / (frames.sum() * cfg.n_mels).clamp_min(1)
-    if out.coarse_mel is not None:
-        mel_loss = mel_loss + (torch.abs(out.coarse_mel.float() - batch["mel"]) * frames).sum() \
-            / (frames.sum() * cfg.n_mels).clamp_min(1)
+
+    def mel_l1(mel: torch.Tensor) -> torch.Tensor:
+        return (torch.abs(mel.float() - batch["mel"]) * frames).sum() / (frames.sum() * cfg.n_mels).clamp_min(1)
+
+    # with a postnet, the decoder's own mel is trained too
+    mel_loss = sum(mel_l1(mel) for mel in (out.mel, out.coarse_mel) if mel is not None)
     pmask = batch["phone_mask"]
     phones = (batch["phoneme_ids"] >= cfg.first_phone_id).float() * pmask
     spoken = pmask * (batch["phoneme_ids"] != cfg.pause_id).float()
