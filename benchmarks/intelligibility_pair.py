@@ -1,15 +1,19 @@
 """Is voice A more intelligible than voice B on the validation clips? Paired WER and Whisper-NLL differences.
 
 Each voice (a voice directory, optionally ``@strength`` to override its ``harmonic_strength``) speaks every
-validation clip (``tts_model.dataset.validation_ids``; never the held-out test clips) with a neutral plan:
+validation clip (``tts_model.dataset.validation_ids``) with a neutral plan:
 the segments of the clip's measured plan, words only, as ``recipes/tune_harmonics.py`` does. Per clip we
 record Whisper tiny.en's word errors and the reference transcript's negative log-probability per token
 (``baton.asr.reference_nll``). The report gives, for each metric, B minus A pooled over the clips and a
 paired standard error from the per-clip differences (errors per reference word; NLL per token), so a
 difference can be read against its noise: |difference / SE| below ~2 is not a ranking.
 
+Choose between candidates on the validation clips. ``--test`` speaks the 50 held-out test clips instead, for the
+shipping decision between a candidate already chosen and the shipped voice (the evaluation's WER has no SE).
+
     python benchmarks/intelligibility_pair.py --data data/ljspeech \
         --voice tts_model/voices/ljspeech@0 --voice tts_model/voices/ljspeech@0.5
+    python benchmarks/intelligibility_pair.py --test --voice tts_model/voices/ljspeech --voice <candidate>
 """
 
 from __future__ import annotations
@@ -44,6 +48,19 @@ def paired(a: np.ndarray, b: np.ndarray, weights: np.ndarray) -> tuple[float, fl
     return mean, se
 
 
+def test_rows(corpus: Path) -> list[tuple[str, str, Path]]:
+    """The corpus rows (id, text, audio path) of the held-out test clips (wer_ljspeech_heldout.HELDOUT_IDS)."""
+    from prepare_batontts import read_metadata
+    from wer_ljspeech_heldout import HELDOUT_IDS
+
+    held = set(HELDOUT_IDS)
+    rows = [r for r in read_metadata(corpus) if r[0] in held]
+    if len(rows) != len(held):
+        raise ValueError(f"{corpus} has {len(rows)} of the {len(held)} held-out test clips (LJ002-0151..0200); "
+                         "pass the LJSpeech corpus with --corpus")
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     from baton.asr import reference_nll, transcribe, wer_counts
     from feature_extract import extract_plan
@@ -54,7 +71,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--voice", action="append", required=True, type=voice_arg,
                         help="voice directory, optionally @harmonic_strength; give exactly two")
-    parser.add_argument("--data", type=Path, required=True, help="prepared shards the voices were trained from")
+    parser.add_argument("--data", type=Path, help="prepared shards the voices were trained from (for their "
+                        "validation clips)")
+    parser.add_argument("--test", action="store_true",
+                        help="speak the 50 held-out test clips (LJ002-0151..0200) instead of the validation clips: "
+                        "for a shipping decision between voices already chosen, never for choosing")
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared/corpora/ljspeech")
     parser.add_argument("--every", type=int, default=15, help="the training config's validation_every")
     parser.add_argument("--threads", type=int, default=1)
@@ -62,8 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if len(args.voice) != 2:
         parser.error(f"give exactly two --voice arguments (A and B), got {len(args.voice)}")
+    if args.test == (args.data is not None):
+        parser.error("give either --data (the validation clips of a training run) or --test (the held-out test clips)")
     try:
-        rows = validation_rows(args.data, args.corpus, args.every)
+        rows = test_rows(args.corpus) if args.test else validation_rows(args.data, args.corpus, args.every)
     except (FileNotFoundError, ValueError) as err:
         parser.error(str(err))
     voices = []
@@ -94,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
                 per_clip["tokens"].append(n_tokens)
         per_clip[f"errors_{name}"], per_clip[f"nll_sum_{name}"] = errors, nll
     words, tokens = np.asarray(per_clip["words"], float), np.asarray(per_clip["tokens"], float)
-    print(f"{len(rows)} validation clips of {args.data}, {int(words.sum())} words, {int(tokens.sum())} tokens "
+    print(f"{len(rows)} {'test clips of ' + str(args.corpus) if args.test else 'validation clips of ' + str(args.data)}, {int(words.sum())} words, {int(tokens.sum())} tokens "
           f"({time.time() - started:.0f} s)")
     print("| metric | A | B | B - A | paired SE | (B - A) / SE |")
     print("|---|---:|---:|---:|---:|---:|")

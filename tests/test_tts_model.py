@@ -374,3 +374,54 @@ def test_ensemble_exports_with_parity_and_refuses_mismatched_members(tmp_path):
         AcousticEnsemble([tiny_acoustic_model()])
     with pytest.raises(ValueError, match="member 2 has n_mels 40"):
         AcousticEnsemble([tiny_acoustic_model(), tiny_acoustic_model(config=replace(TEST_MODEL, n_mels=40))])
+
+
+def test_adversarial_terms_train_the_model_and_the_discriminator_apart():
+    """loss_weights["adversarial"] adds the model's GAN term to the total; the discriminator's own loss stays
+    out of it and, the model mel being detached there, sends no gradient to the model."""
+    from tts_model.discriminator import MelDiscriminator
+    from tts_model.train import compute_losses
+
+    torch.manual_seed(0)
+    model, disc = tiny_acoustic_model(seed=4).train(), MelDiscriminator()
+    batch = _synthetic_batch(model.config)
+    weights = {"mel": 1.0, "duration": 0.5}
+    plain = compute_losses(model.eval(), batch, weights)
+    terms = compute_losses(model.eval(), batch, {**weights, "adversarial": 0.3}, disc)
+    assert "adversarial" not in plain and "discriminator" not in plain
+    assert float(terms["adversarial"].detach()) > 0 and float(terms["discriminator"].detach()) > 0
+    torch.testing.assert_close(terms["total"], plain["total"] + 0.3 * terms["adversarial"])
+    terms["discriminator"].backward()
+    assert all(p.grad is None for p in model.parameters())
+    assert any(p.grad is not None and float(p.grad.abs().sum()) > 0 for p in disc.parameters())
+    disc.zero_grad(set_to_none=True)
+    terms["adversarial"].backward()
+    decoder_grads = [p.grad for name, p in model.named_parameters() if name.startswith("decoder")]
+    assert decoder_grads and all(g is not None for g in decoder_grads) and sum(float(g.abs().sum()) for g in decoder_grads) > 0
+
+
+def test_discriminator_scores_each_frame_and_ignores_padding():
+    from tts_model.discriminator import MelDiscriminator, discriminator_loss, generator_loss
+
+    torch.manual_seed(0)
+    disc = MelDiscriminator()
+    mel = torch.randn(2, 40, 80)
+    assert disc(mel).shape == (2, 40, 10)  # one score per frame and band of 8 mel bins
+    frames = torch.ones(2, 40)
+    frames[1, 30:] = 0.0
+    changed = mel.clone()
+    changed[1, 30:] = 50.0  # padding: whatever is there must not count, even at the frames next to it
+    assert torch.equal(generator_loss(disc, mel, frames), generator_loss(disc, changed, frames))
+    assert torch.equal(discriminator_loss(disc, mel, mel, frames), discriminator_loss(disc, changed, changed, frames))
+    # it learns to tell real mels from smeared ones: the loss falls well below its starting value
+    real = torch.randn(8, 32, 80) * 1.5 - 5.0
+    fake = torch.nn.functional.avg_pool1d(real.transpose(1, 2), 5, 1, 2).transpose(1, 2)
+    mask = torch.ones(8, 32)
+    optimizer = torch.optim.Adam(disc.parameters(), lr=1e-3)
+    start = float(discriminator_loss(disc, real, fake, mask).detach())
+    for _ in range(40):
+        optimizer.zero_grad()
+        loss = discriminator_loss(disc, real, fake, mask)
+        loss.backward()
+        optimizer.step()
+    assert float(loss.detach()) < 0.5 * start

@@ -247,8 +247,16 @@ def test_weight_average_and_harmonic_input_train_and_export(prepared, tmp_path):
 
 
 def test_ddp_two_cpu_processes_agree(prepared, tmp_path):
+    """Two gloo processes, with the adversarial term on (its discriminator's gradients are averaged by hand):
+    both replicas of the model and of the discriminator stay identical, and a resumed run picks the
+    discriminator up from the checkpoint."""
+    from tts_model.checkpoint import load_checkpoint
+
+    config = tmp_path / "tiny_gan.toml"
+    config.write_text((ROOT / "recipes/configs/tiny.toml").read_text(encoding="utf-8").replace(
+        "[model]", "[loss_weights]\nmel = 1.0\nduration = 0.5\nadversarial = 0.1\n\n[model]"), encoding="utf-8")
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29571",
-               "-m", "tts_model.train", str(ROOT / "recipes/configs/tiny.toml"), "--data", str(prepared),
+               "-m", "tts_model.train", str(config), "--data", str(prepared),
                "--out", str(tmp_path / "ddp"), "--max-steps", "4", "--summary", str(tmp_path / "summary.json")]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -257,7 +265,20 @@ def test_ddp_two_cpu_processes_agree(prepared, tmp_path):
     assert summaries[0]["step"] == summaries[1]["step"] == 4
     # DDP averages gradients, so both replicas hold identical weights after every step
     assert summaries[0]["param_checksum"] == summaries[1]["param_checksum"]
-    assert (tmp_path / "ddp/checkpoint/meta.json").is_file()
+    assert summaries[0]["discriminator_checksum"] == summaries[1]["discriminator_checksum"]
+    _, state, _ = load_checkpoint(tmp_path / "ddp/checkpoint")
+    saved = float(sum(v.double().sum() for v in state["discriminator"].values()))
+    assert abs(saved - summaries[0]["discriminator_checksum"]) < 1e-9
+    log = [json.loads(line) for line in (tmp_path / "ddp/train_log.jsonl").read_text().splitlines()]
+    assert all(r["adversarial"] > 0 and r["discriminator"] > 0 for r in log if "total" in r)
+    from tts_model.train import main as train_main
+
+    assert train_main([str(config), "--data", str(prepared), "--out", str(tmp_path / "ddp"), "--max-steps", "5"]) == 0
+    _, resumed, meta = load_checkpoint(tmp_path / "ddp/checkpoint")
+    # one more Adam step (lr 2e-4) from the saved discriminator: changed, but only a little (a fresh one would
+    # differ everywhere by its random initialisation)
+    moved = [float((resumed["discriminator"][k] - v).abs().max()) for k, v in state["discriminator"].items()]
+    assert meta["step"] == 5 and max(moved) > 0 and max(moved) < 1e-2
 
 
 def test_export_parity_failure_is_reported_and_leaves_no_file(tmp_path, monkeypatch):
@@ -302,3 +323,33 @@ def test_intelligibility_pair_benchmark_runs_and_pairs_clips(prepared, corpus, t
     assert per_clip["nll_sum_A"] != per_clip["nll_sum_B"]  # strength 0.5 changes the test voice's audio
     with pytest.raises(SystemExit):
         intelligibility_pair.main([*args, "--voice", str(voice)])
+    # --test wants the LJSpeech corpus's held-out clips, and it replaces --data rather than joining it
+    two = ["--voice", str(voice), "--voice", str(voice)]
+    for wrong in (["--test", "--corpus", str(corpus)], [*args, "--test"], ["--corpus", str(corpus)]):
+        with pytest.raises(SystemExit):
+            intelligibility_pair.main([*wrong, *two])
+    err = capsys.readouterr().err
+    assert "0 of the 50 held-out test clips" in err and err.count("give either --data") == 2
+
+
+def test_mel_detail_benchmark_reports_every_class(prepared, tmp_path, capsys):
+    """benchmarks/mel_detail.py on a tiny checkpoint: one row per phone class and set, frame shares adding up,
+    and a flux share that compares the model's frame-to-frame change with the recording's."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import mel_detail
+    from tts_model.frontend import PHONEME_TO_ID
+    from tts_model.train import TrainConfig, train
+
+    assert [mel_detail.phone_class(PHONEME_TO_ID[p]) for p in ("AH0", "K", "SH", "NG", "W", "<sp>", ",")] == \
+        ["vowel", "stop", "fricative", "nasal", "approximant", "pause", "pause"]
+    base = TrainConfig.load(ROOT / "recipes/configs/tiny.toml")
+    train(replace(base, data_dir=str(prepared), out_dir=str(tmp_path / "run"), max_steps=2), root=Path("/"))
+    assert mel_detail.main(["--checkpoint", str(tmp_path / "run/checkpoint"), "--data", f"{prepared}:train",
+                            "--data", f"{prepared}:validation", "--every", "2", "--threads", "1"]) == 0
+    rows = [line.split("|")[1:-1] for line in capsys.readouterr().out.splitlines() if line.startswith(f"| {prepared}")]
+    for part, clips in (("train", 2), ("validation", 2)):
+        mine = [r for r in rows if r[0].strip() == f"{prepared}:{part} ({clips})"]
+        assert [r[1].strip() for r in mine][-1] == "all" and {"vowel", "pause"} <= {r[1].strip() for r in mine}
+        shares = [float(r[2].strip(" %")) for r in mine[:-1]]
+        assert abs(sum(shares) - 100.0) < 0.5 and all(float(r[3]) > 0 for r in mine)
+        assert all(0 <= float(r[5].strip(" %")) < 1000 for r in mine)

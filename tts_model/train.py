@@ -32,6 +32,7 @@ from tts_model.batching import ControlDropout, collate, make_batches, prepare_ut
 from tts_model.checkpoint import load_checkpoint, save_checkpoint
 from tts_model.config import ConfigError, ControlNorm, ModelConfig, _from_dict
 from tts_model.dataset import load_utterances, validation_ids
+from tts_model.discriminator import MelDiscriminator, discriminator_loss, generator_loss
 from tts_model.model import AcousticModel, count_parameters
 
 
@@ -59,6 +60,10 @@ class TrainConfig:
     """torch intra-op threads on CPU (0 = leave torch's default)."""
     loss_weights: dict = field(default_factory=lambda: {"mel": 1.0, "duration": 0.5, "pitch": 0.2,
                                                          "energy": 0.2, "controls": 0.2})
+    """Weights of the loss terms. ``adversarial`` > 0 adds a least-squares GAN term on the teacher-forced mel
+    against a :class:`~tts_model.discriminator.MelDiscriminator` trained alongside (0 or absent = off)."""
+    discriminator_learning_rate: float = 2e-4
+    """Adam learning rate of the mel discriminator (used only when ``loss_weights["adversarial"]`` > 0)."""
     control_dropout: dict = field(default_factory=dict)
     """ControlDropout overrides: p_none, p_all, p_each."""
     validation_every: int = 0
@@ -92,9 +97,13 @@ def teacher_forced(model: Any, batch: dict[str, torch.Tensor]) -> Any:
                  target_frame_pitch_st=batch.get("target_frame_pitch_st"), frame_voiced=batch.get("frame_voiced"))
 
 
-def compute_losses(model: Any, batch: dict[str, torch.Tensor], weights: dict[str, float]) -> dict[str, torch.Tensor]:
+def compute_losses(model: Any, batch: dict[str, torch.Tensor], weights: dict[str, float],
+                   discriminator: MelDiscriminator | None = None) -> dict[str, torch.Tensor]:
     """Weighted loss terms for one batch; ``total`` is their sum. Units: mel L1 in log units, the rest MSE
-    in normalised control units (pitch / pitch_st_scale, energy / energy_db_scale, ln(1 + frames))."""
+    in normalised control units (pitch / pitch_st_scale, energy / energy_db_scale, ln(1 + frames)).
+    With a ``discriminator``: ``adversarial`` (the model's least-squares GAN term, part of ``total``) and
+    ``discriminator`` (the discriminator's own loss on the recording's mel and the detached model mel, not
+    part of ``total``; the caller back-propagates it separately)."""
     core = model.module if hasattr(model, "module") else model
     cfg = core.config
     out = teacher_forced(model, batch)
@@ -120,7 +129,11 @@ def compute_losses(model: Any, batch: dict[str, torch.Tensor], weights: dict[str
     ctrl_loss = ((out.predicted_controls.float() - batch["true_controls"]) ** 2 * measured).sum() \
         / measured.sum().clamp_min(1)
     terms = {"mel": mel_loss, "duration": dur_loss, "pitch": pitch_loss, "energy": energy_loss, "controls": ctrl_loss}
+    if discriminator is not None:
+        terms["adversarial"] = generator_loss(discriminator, out.mel, out.frame_mask)
     terms["total"] = sum(weights.get(k, 0.0) * v for k, v in terms.items())
+    if discriminator is not None:
+        terms["discriminator"] = discriminator_loss(discriminator, batch["mel"], out.mel, out.frame_mask)
     return terms
 
 
@@ -226,6 +239,14 @@ def train(config: TrainConfig, root: Path = Path(".")) -> dict[str, Any]:
         model.load_state_dict(state["model"], strict=True)
         optimizer.load_state_dict(state["optimizer"])
     ema = WeightAverage(model, config.ema_decay, (state or {}).get("ema")) if config.ema_decay > 0.0 and rank == 0 else None
+    disc, disc_optimizer = None, None
+    if config.loss_weights.get("adversarial", 0.0) > 0.0:
+        # Not wrapped in DDP (it runs three forwards per step); its gradients are averaged by hand below.
+        disc = MelDiscriminator().to(device)
+        disc_optimizer = torch.optim.AdamW(disc.parameters(), lr=config.discriminator_learning_rate, betas=(0.5, 0.9))
+        if state is not None and "discriminator" in state:  # a run that turns the GAN on later starts it fresh
+            disc.load_state_dict(state["discriminator"], strict=True)
+            disc_optimizer.load_state_dict(state["discriminator_optimizer"])
     ddp_model = torch.nn.parallel.DistributedDataParallel(model) if _is_dist() else model
     items = [prepare_utterance(u, baseline, model_config.control_norm) for u in utterances]
     items, val_items = split_validation(items, config.validation_every)
@@ -249,11 +270,19 @@ def train(config: TrainConfig, root: Path = Path(".")) -> dict[str, Any]:
                 group["lr"] = _learning_rate(config, step)
             ddp_model.train()
             with autocast:
-                terms = compute_losses(ddp_model, batch, config.loss_weights)
+                terms = compute_losses(ddp_model, batch, config.loss_weights, disc)
             optimizer.zero_grad(set_to_none=True)
             terms["total"].backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
+            if disc is not None:
+                disc_optimizer.zero_grad(set_to_none=True)  # drops what the model's GAN term left there
+                terms["discriminator"].backward()
+                if _is_dist():
+                    for p in disc.parameters():
+                        dist.all_reduce(p.grad)
+                        p.grad /= world
+                disc_optimizer.step()
             step += 1
             if ema is not None:
                 ema.update(step)
@@ -279,6 +308,9 @@ def train(config: TrainConfig, root: Path = Path(".")) -> dict[str, Any]:
                 tensors = {"model": model.state_dict(), "optimizer": optimizer.state_dict()}
                 if ema is not None:
                     tensors["ema"] = ema.model.state_dict()
+                if disc is not None:
+                    tensors["discriminator"] = disc.state_dict()
+                    tensors["discriminator_optimizer"] = disc_optimizer.state_dict()
                 save_checkpoint(ckpt_dir, model_config, tensors,
                                 step, extra={"baseline": baseline, "train_config": asdict(config),
                                              "minutes_total": elapsed_before + (time.time() - started) / 60,
@@ -288,9 +320,11 @@ def train(config: TrainConfig, root: Path = Path(".")) -> dict[str, Any]:
                 break
     if _is_dist():
         dist.barrier()
-    checksum = float(sum(p.detach().double().sum() for p in model.parameters()))
-    return {"step": step, "rank": rank, "world": world, "param_checksum": checksum,
-            "minutes": (time.time() - started) / 60}
+    summary = {"step": step, "rank": rank, "world": world, "minutes": (time.time() - started) / 60,
+               "param_checksum": float(sum(p.detach().double().sum() for p in model.parameters()))}
+    if disc is not None:
+        summary["discriminator_checksum"] = float(sum(p.detach().double().sum() for p in disc.parameters()))
+    return summary
 
 
 def main(argv: list[str] | None = None) -> int:
