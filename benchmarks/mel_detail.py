@@ -26,28 +26,31 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tts_model.frontend import PHONEME_TO_ID  # noqa: E402
+from tts_model.frontend import PHONEMES  # noqa: E402
+from tts_model.harmonics import PHONEME_CLASSES  # noqa: E402
 
 CLASSES = {"stop": {"P", "B", "T", "D", "K", "G"},
            "fricative": {"F", "V", "TH", "DH", "S", "Z", "SH", "ZH", "HH", "CH", "JH"},
            "nasal": {"M", "N", "NG"}, "approximant": {"L", "R", "W", "Y"}}
 ORDER = ("vowel", "stop", "fricative", "nasal", "approximant", "pause")
-_NAMES = {index: name for name, index in PHONEME_TO_ID.items()}
 
 
 def phone_class(phoneme_id: int) -> str:
     """vowel / stop / fricative / nasal / approximant, or pause for pauses, punctuation and padding."""
-    base = _NAMES[int(phoneme_id)].rstrip("012")
-    for name, members in CLASSES.items():
-        if base in members:
-            return name
-    return "vowel" if base[:1] in set("AEIOU") else "pause"
+    if int(phoneme_id) in PHONEME_CLASSES["vowels"]:
+        return "vowel"
+    base = PHONEMES[int(phoneme_id)].rstrip("012")
+    return next((name for name, members in CLASSES.items() if base in members), "pause")
+
+
+_CLASS_INDEX = np.array([ORDER.index(phone_class(i)) for i in range(len(PHONEMES))])
+"""Phoneme id -> index into ORDER, so a clip's frames are counted per class in one bincount."""
 
 
 def data_arg(text: str) -> tuple[Path, str]:
     """``DIR`` (every clip) or ``DIR:train`` / ``DIR:validation`` (split by --every)."""
-    path, _, part = text.rpartition(":") if text.endswith((":train", ":validation")) else (text, "", "all")
-    return Path(path), part
+    path, _, part = text.rpartition(":")
+    return (Path(path), part) if part in ("train", "validation") else (Path(text), "all")
 
 
 def measure(model, utterances, baseline) -> dict[str, np.ndarray]:
@@ -63,17 +66,15 @@ def measure(model, utterances, baseline) -> dict[str, np.ndarray]:
         with torch.no_grad():
             mel = teacher_forced(model, collate([item], None, np.random.default_rng(0))).mel[0, :item.n_frames]
         mel, target = mel.float().numpy(), item.mel
-        labels = np.repeat(utterance.phoneme_ids, utterance.durations.astype(int))[: len(mel)]
-        error = np.abs(mel - target).mean(1)
+        classes = _CLASS_INDEX[np.repeat(utterance.phoneme_ids, utterance.durations.astype(int))[: len(mel)]]
         step_model, step_target = np.diff(mel, axis=0), np.diff(target, axis=0)
-        delta = np.abs(step_model - step_target).mean(1)
-        flux_model, flux_target = np.abs(step_model).mean(1), np.abs(step_target).mean(1)
-        for t, phoneme in enumerate(labels):
-            row = sums[phone_class(phoneme)]
-            row[0] += 1
-            row[1] += error[t]
-            if t < len(delta):
-                row[2:] += (delta[t], flux_model[t], flux_target[t])
+        per_frame = [np.ones(len(mel)), np.abs(mel - target).mean(1)]  # frames, L1
+        # delta L1 and the two fluxes exist for every frame but the last
+        per_step = [np.abs(step_model - step_target).mean(1), np.abs(step_model).mean(1), np.abs(step_target).mean(1)]
+        columns = [np.bincount(classes, weights=v, minlength=len(ORDER)) for v in per_frame] + \
+                  [np.bincount(classes[:-1], weights=v, minlength=len(ORDER)) for v in per_step]
+        for k, name in enumerate(ORDER):
+            sums[name] += [column[k] for column in columns]
     return sums
 
 

@@ -9,34 +9,22 @@ stride over mel bins only, so the time axis keeps one score per frame and padded
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 
-@dataclass(frozen=True)
-class DiscriminatorConfig:
-    channels: tuple[int, ...] = (16, 32, 64)
-    """Channels of the strided layers; each halves the mel bins. A last 3 x 3 layer gives one score map."""
-    kernel_frames: int = 5
-    kernel_bins: int = 5
-
-
 class MelDiscriminator(nn.Module):
-    """log-mel (B, F, M) -> scores (B, F, M / 2 ** len(channels)); one score per frame and band."""
+    """log-mel (B, F, M) -> scores (B, F, M / 2 ** len(channels)); one score per frame and band. Training only:
+    its shape is fixed here, not in a config, because it never travels with a voice."""
 
-    def __init__(self, config: DiscriminatorConfig = DiscriminatorConfig()) -> None:
+    def __init__(self, channels: tuple[int, ...] = (16, 32, 64), kernel: int = 5) -> None:
+        """``channels``: the strided layers (each halves the mel bins); a last 3 x 3 layer gives the scores."""
         super().__init__()
-        self.config = config
-        layers, previous = [], 1
-        kt, kf = config.kernel_frames, config.kernel_bins
-        for channels in config.channels:
-            layers.append(nn.Conv2d(previous, channels, (kt, kf), stride=(1, 2), padding=(kt // 2, kf // 2)))
-            previous = channels
-        self.layers = nn.ModuleList(layers)
-        self.out = nn.Conv2d(previous, 1, 3, padding=1)
+        sizes = (1, *channels)
+        self.layers = nn.ModuleList(nn.Conv2d(a, b, kernel, stride=(1, 2), padding=kernel // 2)
+                                    for a, b in zip(sizes[:-1], sizes[1:]))
+        self.out = nn.Conv2d(channels[-1], 1, 3, padding=1)
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         x = mel.unsqueeze(1)
@@ -66,4 +54,4 @@ def discriminator_loss(discriminator: MelDiscriminator, real: torch.Tensor, fake
     return _masked_error(discriminator, real, 1.0, frames) + _masked_error(discriminator, fake.detach(), 0.0, frames)
 
 
-__all__ = ["DiscriminatorConfig", "MelDiscriminator", "generator_loss", "discriminator_loss"]
+__all__ = ["MelDiscriminator", "generator_loss", "discriminator_loss"]
