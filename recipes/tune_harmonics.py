@@ -5,7 +5,7 @@ The validation clips are the ones training held out (``tts_model.dataset.validat
 voice renders every clip with a neutral plan (WER by Whisper tiny.en, and the reference transcript's negative
 log-probability per token under the same model, ``baton.asr.reference_nll``) and with the clip's measured plan
 as it is, shifted by pitch -3 st, energy -6 dB and duration x1.4 (median absolute pitch error
-per segment, as ``recipes/evaluate_batontts.py`` measures it). Write the chosen values into the voice's
+per segment, as ``recipes/evaluate_batontts.py`` measures it; ``--cells`` picks other cells of the gate). Write the chosen values into the voice's
 ``voice.json`` (``harmonic_strength``, ``harmonic_phonemes``).
 
     python recipes/tune_harmonics.py --voice tts_model/voices/ljspeech --data data/ljspeech \
@@ -26,8 +26,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "recipes"))
 
-CELLS = {"as measured": ("pitch", 0.0), "pitch -3": ("pitch", -3.0), "energy -6": ("energy", -6.0),
-         "duration x1.4": ("duration", 1.4)}
+CELLS = {"as measured": ("pitch", 0.0), "pitch -6": ("pitch", -6.0), "pitch -3": ("pitch", -3.0),
+         "pitch +3": ("pitch", 3.0), "pitch +6": ("pitch", 6.0), "energy -6": ("energy", -6.0),
+         "energy +6": ("energy", 6.0), "duration x0.7": ("duration", 0.7), "duration x1.4": ("duration", 1.4)}
+"""Every adherence cell this script can measure: the gate's eight (recipes/evaluate_batontts.py) and the plan as
+measured."""
+DEFAULT_CELLS = ("as measured", "pitch -3", "energy -6", "duration x1.4")
 
 
 def validation_rows(data: Path, corpus: Path, every: int) -> list[tuple[str, str, Path]]:
@@ -59,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strengths", type=float, nargs="+", default=[0.0, 0.3, 0.5])
     parser.add_argument("--phonemes", nargs="+", default=["voiced"], choices=sorted(PHONEME_CLASSES),
                         help="phoneme classes that get harmonics (tts_model.harmonics.PHONEME_CLASSES)")
+    parser.add_argument("--cells", nargs="+", default=list(DEFAULT_CELLS), choices=list(CELLS), metavar="CELL",
+                        help=f"adherence cells to measure the pitch error in, of: {', '.join(map(repr, CELLS))} "
+                             f"(default: {', '.join(map(repr, DEFAULT_CELLS))})")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     try:
@@ -72,22 +79,23 @@ def main(argv: list[str] | None = None) -> int:
         plans.append((text, clean_plan(extract_plan(recording, sample_rate, text))))
     print(f"{len(plans)} validation clips of {args.data} (every {args.every}th), voice {base.voice_dir}")
     print("| harmonic_strength | harmonic_phonemes | WER, neutral plans | Whisper NLL per token, neutral plans | "
-          + " | ".join(f"pitch err [st], {c}" for c in CELLS) + " |")
-    print("|---:|---|---:|---:|" + "---:|" * len(CELLS))
+          + " | ".join(f"pitch err [st], {c}" for c in args.cells) + " |")
+    print("|---:|---|---:|---:|" + "---:|" * len(args.cells))
     settings = [(0.0, "-")] if 0.0 in args.strengths else []
     settings += [(s, p) for s in args.strengths if s != 0.0 for p in args.phonemes]
     for strength, phonemes in settings:
         config = dataclasses.replace(base.config, harmonic_strength=strength,
                                      harmonic_phonemes=base.config.harmonic_phonemes if phonemes == "-" else phonemes)
         synth = dataclasses.replace(base, config=config)
-        started, pairs, errors = time.time(), [], {c: [] for c in CELLS}
+        started, pairs, errors = time.time(), [], {c: [] for c in args.cells}
         nll_sum, token_count = 0.0, 0
         for text, plan in plans:
             wave = synth.synthesize_all([{"word": seg["word"]} for seg in plan])
             pairs.append((text, transcribe(wave, synth.sample_rate, cpu_threads=args.threads)))
             nll, n_tokens = reference_nll(wave, synth.sample_rate, text, cpu_threads=args.threads)
             nll_sum, token_count = nll_sum + nll * n_tokens, token_count + n_tokens
-            for cell, (kind, amount) in CELLS.items():
+            for cell in args.cells:
+                kind, amount = CELLS[cell]
                 target = plan if amount == 0.0 else shifted(plan, kind, amount)
                 errors[cell] += [abs(r["pitch_st"]) for r in adherence(synth, target) if "pitch_st" in r]
         cells = " | ".join(f"{np.median(v):.2f}" for v in errors.values())

@@ -162,6 +162,36 @@ def test_train_resume_export_synthesize(prepared, tmp_path):
     assert alone.shape == together.shape and np.abs(alone - together).max() < 1e-3
 
 
+def test_fine_tune_a_voice_from_its_onnx_weights(prepared, tmp_path, capsys):
+    """A voice exported at step 6 becomes a checkpoint (tts_model.import_voice) that training continues at
+    step 6 with a fresh optimizer; without the checkpoint's weights it would start from scratch."""
+    from tts_model.checkpoint import load_checkpoint
+    from tts_model.export import _fp16_rounded, load_trained, main as export_main
+    from tts_model.import_voice import main as import_main
+    from tts_model.train import TrainConfig, train
+
+    config = replace(TrainConfig.load(ROOT / "recipes/configs/tiny.toml"), data_dir=str(prepared),
+                     out_dir=str(tmp_path / "run"), max_steps=6, log_every=2)
+    assert train(config, root=Path("/"))["step"] == 6
+    voice = tmp_path / "voice"
+    assert export_main(["--checkpoint", str(tmp_path / "run/checkpoint"), "--voice-dir", str(voice),
+                        "--voice-id", "tiny"]) == 0
+    assert json.loads((voice / "voice.json").read_text())["training_step"] == 6
+    ckpt = tmp_path / "tune/checkpoint"
+    assert import_main([str(voice), "--out", str(ckpt)]) == 0
+    _, state, meta = load_checkpoint(ckpt)
+    trained = _fp16_rounded(load_trained(tmp_path / "run/checkpoint")[0]).state_dict()
+    assert meta["step"] == 6 and "optimizer" not in state
+    assert all(torch.equal(state["model"][k], v) for k, v in trained.items())
+    capsys.readouterr()
+    summary = train(replace(config, out_dir=str(tmp_path / "tune"), max_steps=9), root=Path("/"))
+    assert summary["step"] == 9 and "fine-tuning" in capsys.readouterr().out
+    log = [json.loads(line) for line in (tmp_path / "tune/train_log.jsonl").read_text().splitlines()]
+    first = [json.loads(line) for line in (tmp_path / "run/train_log.jsonl").read_text().splitlines()]
+    assert log[0]["step"] == 8 and log[0]["mel"] < first[0]["mel"]  # it starts where the voice was, not from scratch
+    assert load_checkpoint(ckpt)[2]["step"] == 9 and "optimizer" in load_checkpoint(ckpt)[1]
+
+
 def test_validation_split_and_vocoder_pairs(prepared, corpus, tmp_path):
     """validation_every holds utterances out and logs their teacher-forced mel L1; make_vocoder_pairs writes
     (teacher-forced mel, recording) pairs whose audio lines up frame by frame with the prepared mel."""

@@ -163,6 +163,9 @@ class VoiceConfig:
     harmonic_phonemes: str = "voiced"
     """Which phonemes get the ripple: "vowels", "sonorants" (and nasals, liquids, glides) or "voiced" (and the
     voiced fricatives); see tts_model.harmonics.PHONEME_CLASSES."""
+    training_step: int = 0
+    """The training step of the checkpoint the acoustic model was exported from (0 = unknown). A fine-tune that
+    starts from the voice (tts_model.import_voice) resumes its learning-rate schedule there."""
 
     def __post_init__(self) -> None:
         if isinstance(self.model, Mapping):
@@ -173,6 +176,8 @@ class VoiceConfig:
         if isinstance(self.harmonic_strength, bool) or not isinstance(self.harmonic_strength, (int, float)) \
                 or not 0.0 <= float(self.harmonic_strength) <= 2.0:
             raise ConfigError(f"voice: harmonic_strength must be a number in 0..2, got {self.harmonic_strength!r}")
+        if isinstance(self.training_step, bool) or not isinstance(self.training_step, int) or self.training_step < 0:
+            raise ConfigError(f"voice: training_step must be a whole number >= 0, got {self.training_step!r}")
         if self.harmonic_phonemes not in PHONEME_CLASSES:
             raise ConfigError(f"voice: harmonic_phonemes must be one of {sorted(PHONEME_CLASSES)}, got "
                               f"{self.harmonic_phonemes!r}")

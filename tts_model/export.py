@@ -124,6 +124,12 @@ def export_acoustic(model: AcousticModel | AcousticEnsemble, path: Path, precisi
     return ExportReport(path, precision, path.stat().st_size, mel_diff, control_diff, duration_diff)
 
 
+def parity_check(model: AcousticModel, onnx_path: Path) -> tuple[float, float, int]:
+    """Run ``model`` (torch) and ``onnx_path`` (onnxruntime) on :func:`parity_inputs` -> (mel max|diff|,
+    controls max|diff|, durations max|diff|); raises ExportParityError beyond the tolerances."""
+    return _parity(model.float().eval(), Path(onnx_path), parity_inputs(model.config))
+
+
 def _parity(model: AcousticModel, onnx_path: Path, inputs: dict[str, np.ndarray]) -> tuple[float, float, int]:
     import onnxruntime as ort
 
@@ -154,13 +160,13 @@ def _parity(model: AcousticModel, onnx_path: Path, inputs: dict[str, np.ndarray]
 
 
 def export_voice(model: AcousticModel | AcousticEnsemble, voice_dir: Path, voice_id: str, baseline: dict,
-                 licence: str, provenance: str, precision: str = "fp16") -> ExportReport:
+                 licence: str, provenance: str, precision: str = "fp16", training_step: int = 0) -> ExportReport:
     """Write ``acoustic.onnx`` and ``voice.json`` into ``voice_dir`` (the vocoder is written separately)."""
     voice_dir = Path(voice_dir)
     voice_dir.mkdir(parents=True, exist_ok=True)
     report = export_acoustic(model, voice_dir / "acoustic.onnx", precision=precision)
     VoiceConfig(voice_id=voice_id, model=model.config, baseline=dict(baseline), phonemes=PHONEMES,
-                licence=licence, provenance=provenance).save(voice_dir / "voice.json")
+                licence=licence, provenance=provenance, training_step=int(training_step)).save(voice_dir / "voice.json")
     return report
 
 
@@ -207,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     provenance = args.provenance or "; ".join(f"checkpoint {path} at step {m['step']}"
                                               for path, (_, _, m) in zip(args.checkpoint, trained))
-    report = export_voice(model, args.voice_dir, args.voice_id, baseline, args.licence, provenance, args.precision)
+    report = export_voice(model, args.voice_dir, args.voice_id, baseline, args.licence, provenance, args.precision,
+                          training_step=trained[0][2]["step"])
     print(f"wrote {report.path} ({report.size_bytes / 1e6:.2f} MB, {report.precision}); parity: mel max|diff| "
           f"{report.mel_max_diff:.1e}, controls {report.control_max_diff:.1e}, durations {report.duration_max_diff}")
     return 0

@@ -4,7 +4,8 @@
     torchrun --nproc_per_node 2 -m tts_model.train recipes/configs/ljspeech.toml
 
 DDP backend: nccl on GPU, gloo on CPU; bf16 autocast on GPU. The run resumes from ``<out>/checkpoint``
-when it exists (model, optimizer, step, elapsed minutes). Checkpoints are saved in pieces of at most 15 MiB
+when it exists (model, optimizer, step, elapsed minutes); to fine-tune a shipped voice, write that checkpoint
+from the voice first (``python -m tts_model.import_voice <voice dir> --out <out>/checkpoint``). Checkpoints are saved in pieces of at most 15 MiB
 (:mod:`tts_model.checkpoint`) every ``checkpoint_minutes`` and at the end; ``--max-minutes`` stops the run
 cleanly after a final checkpoint. Progress goes to ``<out>/train_log.jsonl`` (one JSON object per log step)
 and stdout. Training config (this file's :class:`TrainConfig`) stays with the recipe; the model config
@@ -237,7 +238,8 @@ def train(config: TrainConfig, root: Path = Path(".")) -> dict[str, Any]:
     elapsed_before = float(meta["extra"].get("minutes_total", 0.0))
     if state is not None:
         model.load_state_dict(state["model"], strict=True)
-        optimizer.load_state_dict(state["optimizer"])
+        if "optimizer" in state:  # absent in a checkpoint made from a voice (tts_model.import_voice): fresh Adam
+            optimizer.load_state_dict(state["optimizer"])
     ema = WeightAverage(model, config.ema_decay, (state or {}).get("ema")) if config.ema_decay > 0.0 and rank == 0 else None
     disc, disc_optimizer = None, None
     if config.loss_weights.get("adversarial", 0.0) > 0.0:
@@ -255,8 +257,12 @@ def train(config: TrainConfig, root: Path = Path(".")) -> dict[str, Any]:
     log_path = out_dir / "train_log.jsonl"
     if rank == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
+        start = "from scratch"
+        if resume:
+            start = (f"resuming at step {step}" if "optimizer" in state else
+                     f"fine-tuning {meta['extra'].get('imported_from', 'an imported voice')} from step {step}")
         print(f"[train] {len(items)} utterances, {count_parameters(model) / 1e6:.2f} M parameters, world {world}, "
-              f"device {device}, {'resuming at step ' + str(step) if resume else 'from scratch'}"
+              f"device {device}, {start}"
               f"{f', {len(val_items)} held for validation' if val_items else ''}", flush=True)
     started = last_ckpt = time.time()
     sums: dict[str, float] = {}
