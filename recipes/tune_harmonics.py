@@ -1,15 +1,18 @@
-"""Choose a voice's ``harmonic_strength`` on its validation clips (never on the held-out test clips).
+"""Choose a voice's ``harmonic_strength`` and ``pitch_control_gain`` on its validation clips (never on the
+held-out test clips).
 
 The validation clips are the ones training held out (``tts_model.dataset.validation_ids``: every
-``--every``-th prepared utterance in id order), so the model never saw them. For each strength the
+``--every``-th prepared utterance in id order), so the model never saw them. For each setting the
 voice renders every clip with a neutral plan (WER by Whisper tiny.en, and the reference transcript's negative
 log-probability per token under the same model, ``baton.asr.reference_nll``) and with the clip's measured plan
-as it is, shifted by pitch -3 st, energy -6 dB and duration x1.4 (median absolute pitch error
-per segment, as ``recipes/evaluate_batontts.py`` measures it; ``--cells`` picks other cells of the gate). Write the chosen values into the voice's
-``voice.json`` (``harmonic_strength``, ``harmonic_phonemes``).
+as it is, shifted by pitch -3 st, energy -6 dB and duration x1.4 (median absolute pitch error per segment, as
+``recipes/evaluate_batontts.py`` measures it; ``--cells`` picks other cells of the gate). Write the chosen
+values into the voice's ``voice.json`` (``harmonic_strength``, ``harmonic_phonemes``, ``pitch_control_gain``).
 
     python recipes/tune_harmonics.py --voice tts_model/voices/ljspeech --data data/ljspeech \
         --corpus ../shared/corpora/ljspeech --strengths 0 0.5 --phonemes vowels voiced
+    python recipes/tune_harmonics.py --voice tts_model/voices/ljspeech --data data/ljspeech --strengths 0.5 \
+        --pitch-gains 1 1.1 --cells "pitch -6" "pitch +6"
 """
 
 from __future__ import annotations
@@ -66,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cells", nargs="+", default=list(DEFAULT_CELLS), choices=list(CELLS), metavar="CELL",
                         help=f"adherence cells to measure the pitch error in, of: {', '.join(map(repr, CELLS))} "
                              f"(default: {', '.join(map(repr, DEFAULT_CELLS))})")
+    parser.add_argument("--pitch-gains", type=float, nargs="+", default=None, metavar="GAIN",
+                        help="pitch_control_gain values to try with each setting (default: the voice's own)")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     try:
@@ -78,13 +83,14 @@ def main(argv: list[str] | None = None) -> int:
         recording, sample_rate = load_audio(path, base.sample_rate)
         plans.append((text, clean_plan(extract_plan(recording, sample_rate, text))))
     print(f"{len(plans)} validation clips of {args.data} (every {args.every}th), voice {base.voice_dir}")
-    print("| harmonic_strength | harmonic_phonemes | WER, neutral plans | Whisper NLL per token, neutral plans | "
-          + " | ".join(f"pitch err [st], {c}" for c in args.cells) + " |")
-    print("|---:|---|---:|---:|" + "---:|" * len(args.cells))
+    print("| harmonic_strength | harmonic_phonemes | pitch_control_gain | WER, neutral plans | Whisper NLL per token, "
+          "neutral plans | " + " | ".join(f"pitch err [st], {c}" for c in args.cells) + " |")
+    print("|---:|---|---:|---:|---:|" + "---:|" * len(args.cells))
     settings = [(0.0, "-")] if 0.0 in args.strengths else []
     settings += [(s, p) for s in args.strengths if s != 0.0 for p in args.phonemes]
-    for strength, phonemes in settings:
-        config = dataclasses.replace(base.config, harmonic_strength=strength,
+    gains = args.pitch_gains or [base.config.pitch_control_gain]
+    for (strength, phonemes), gain in [(setting, g) for setting in settings for g in gains]:
+        config = dataclasses.replace(base.config, harmonic_strength=strength, pitch_control_gain=gain,
                                      harmonic_phonemes=base.config.harmonic_phonemes if phonemes == "-" else phonemes)
         synth = dataclasses.replace(base, config=config)
         started, pairs, errors = time.time(), [], {c: [] for c in args.cells}
@@ -99,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
                 target = plan if amount == 0.0 else shifted(plan, kind, amount)
                 errors[cell] += [abs(r["pitch_st"]) for r in adherence(synth, target) if "pitch_st" in r]
         cells = " | ".join(f"{np.median(v):.2f}" for v in errors.values())
-        print(f"| {strength:g} | {phonemes} | {100 * corpus_wer(pairs).wer:.1f} % | {nll_sum / token_count:.4f} | "
+        print(f"| {strength:g} | {phonemes} | {gain:g} | {100 * corpus_wer(pairs).wer:.1f} % | {nll_sum / token_count:.4f} | "
               f"{cells} |  "
               f"({time.time() - started:.0f} s)",
               flush=True)

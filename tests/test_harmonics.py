@@ -116,3 +116,50 @@ def test_runtime_sharpens_only_when_the_voice_asks(tmp_path):
     low_change = change[:, mel_centres_hz() < 500.0].max()
     assert low_change > 0.5  # ripple added in the low bins
     assert change[:, mel_centres_hz() > 1000.0].max() == 0.0  # not in the high ones
+
+
+def test_pitch_control_gain_calibrates_the_model_input_and_sharpens_at_the_planned_pitch(tmp_path, monkeypatch):
+    """pitch_control_gain g: the acoustic model renders a given pitch of x semitones as if x * g were asked
+    (exactly what gain 1 renders for the expanded plan), while the harmonic template stays on the planned
+    contour; segments without a pitch and the reported plan values are untouched."""
+    import dataclasses
+
+    import tts_model.runtime as runtime
+    from tts_model.runtime import Synthesizer
+    from tts_model.testing import make_test_voice
+
+    voice = make_test_voice(tmp_path / "v")
+    data = json.loads((voice / "voice.json").read_text())
+    for bad in (0.4, 2.5, "1.1", True):
+        with pytest.raises(ConfigError, match="pitch_control_gain"):
+            VoiceConfig.from_dict({**data, "pitch_control_gain": bad})
+    base = Synthesizer.load(voice, threads=1)
+    base_hz = base.config.baseline["pitch_mean_hz"]
+    gain, shift_st = 1.25, -6.0
+    asked = [{"word": "Shall we go?", "pitch_mean": base_hz * 2 ** (shift_st / 12)}, {"word": "Yes."}]
+    expanded = [{"word": "Shall we go?", "pitch_mean": base_hz * 2 ** (gain * shift_st / 12)}, {"word": "Yes."}]
+    calibrated = dataclasses.replace(base, config=dataclasses.replace(base.config, pitch_control_gain=gain))
+    mel_cal, frames_cal, predicted = calibrated.render_mel(asked)
+    mel_exp, frames_exp, _ = base.render_mel(expanded)
+    assert np.array_equal(frames_cal, frames_exp) and np.allclose(mel_cal, mel_exp, atol=1e-5)
+    assert predicted[0]["pitch_mean"] == asked[0]["pitch_mean"]  # the plan as asked, not as fed
+
+    seen = {}
+    real_frame_f0 = runtime.frame_f0
+
+    def spy(phoneme_ids, pitch_st, durations, *args):
+        seen[len(seen)] = (np.array(pitch_st), np.array(durations), np.array(phoneme_ids))
+        return real_frame_f0(phoneme_ids, pitch_st, durations, *args)
+
+    monkeypatch.setattr(runtime, "frame_f0", spy)
+    for synth in (base, calibrated):
+        sharp = dataclasses.replace(synth, config=dataclasses.replace(synth.config, harmonic_strength=0.5))
+        sharp.render_mel(asked if synth is calibrated else expanded)
+    (exp_st, exp_dur, ids), (cal_st, cal_dur, _) = seen[0], seen[1]
+    phones = (ids >= base.config.model.first_phone_id) & (np.cumsum(ids == base.config.model.pause_id) == 0)
+    # The template's contour is the model's contour for the expanded plan, moved back by the added semitones.
+    assert np.array_equal(exp_dur, cal_dur)
+    np.testing.assert_allclose(cal_st[phones], exp_st[phones] - (gain - 1.0) * shift_st, atol=1e-3)
+    second = np.cumsum(ids == base.config.model.pause_id) >= 1
+    np.testing.assert_allclose(cal_st[second & (ids != base.config.model.pause_id)],
+                               exp_st[second & (ids != base.config.model.pause_id)], atol=1e-6)

@@ -21,6 +21,8 @@ from tts_model.controls import check_control, denormalize_controls, normalize_co
 from tts_model.frontend import ARPABET, PAUSE, PHONEME_TO_ID, Frontend, FrontendError, spoken_text_word
 from tts_model.harmonics import frame_f0, ripple_table, sharpen
 
+_PITCH = CONTROL_NAMES.index("pitch_mean")
+
 VOICES_DIR = Path(__file__).resolve().parent / "voices"
 VOICE_PATH_ENV = "BATON_VOICE_PATH"
 CONTEXT_FRAMES = 16
@@ -193,8 +195,16 @@ class Synthesizer:
         With the voice's ``harmonic_strength`` > 0 the mel is sharpened at the planned F0 (tts_model.harmonics)."""
         inputs = self.prepare(segments)
         feeds = {k: inputs[k] for k in ("phoneme_ids", "segment_ids", "emphasis", "controls", "control_mask")}
+        pitch_gain = float(self.config.pitch_control_gain)
+        if pitch_gain != 1.0:  # calibration: the model renders far-from-baseline pitch compressed towards it
+            feeds["controls"] = feeds["controls"].copy()
+            feeds["controls"][..., _PITCH] *= np.float32(pitch_gain)  # normalised semitones re baseline
         mel, durations, filled, pitch_st = self.acoustic.run(["mel", "durations", "filled_controls", "pitch_st"],
                                                              feeds)
+        if pitch_gain != 1.0:  # sharpen at the planned pitch contour, not the calibrated one, where the plan gave it
+            added_st = (feeds["controls"][0, :, _PITCH] - inputs["controls"][0, :, _PITCH]) \
+                * self.config.model.control_norm.pitch_st_scale * inputs["control_mask"][0, :, _PITCH]
+            pitch_st = pitch_st - added_st[inputs["segment_ids"][0]][None].astype(np.float32)
         seg_frames = np.bincount(inputs["segment_ids"][0], weights=durations[0],
                                  minlength=len(segments)).astype(np.int64)
         predicted = denormalize_controls(filled[0], inputs["n_phones"], self.config.baseline,
