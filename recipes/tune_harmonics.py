@@ -6,7 +6,8 @@ The validation clips are the ones training held out (``tts_model.dataset.validat
 voice renders every clip with a neutral plan (WER by Whisper tiny.en, and the reference transcript's negative
 log-probability per token under the same model, ``baton.asr.reference_nll``) and with the clip's measured plan
 as it is, shifted by pitch -3 st, energy -6 dB and duration x1.4 (median absolute pitch error per segment, as
-``recipes/evaluate_batontts.py`` measures it; ``--cells`` picks other cells of the gate). Write the chosen
+``recipes/evaluate_batontts.py`` measures it, and the signed median, which shows a bias; ``--cells`` picks
+other cells of the gate). Write the chosen
 values into the voice's ``voice.json`` (``harmonic_strength``, ``harmonic_phonemes``, ``pitch_control_gain``).
 
     python recipes/tune_harmonics.py --voice tts_model/voices/ljspeech --data data/ljspeech \
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         plans.append((text, clean_plan(extract_plan(recording, sample_rate, text))))
     print(f"{len(plans)} validation clips of {args.data} (every {args.every}th), voice {base.voice_dir}")
     print("| harmonic_strength | harmonic_phonemes | pitch_control_gain | WER, neutral plans | Whisper NLL per token, "
-          "neutral plans | " + " | ".join(f"pitch err [st], {c}" for c in args.cells) + " |")
+          "neutral plans | " + " | ".join(f"pitch err [st], {c}: median abs (signed)" for c in args.cells) + " |")
     print("|---:|---|---:|---:|---:|" + "---:|" * len(args.cells))
     settings = [(0.0, "-")] if 0.0 in args.strengths else []
     settings += [(s, p) for s in args.strengths if s != 0.0 for p in args.phonemes]
@@ -103,8 +104,8 @@ def main(argv: list[str] | None = None) -> int:
             for cell in args.cells:
                 kind, amount = CELLS[cell]
                 target = plan if amount == 0.0 else shifted(plan, kind, amount)
-                errors[cell] += [abs(r["pitch_st"]) for r in adherence(synth, target) if "pitch_st" in r]
-        cells = " | ".join(f"{np.median(v):.2f}" for v in errors.values())
+                errors[cell] += [r["pitch_st"] for r in adherence(synth, target) if "pitch_st" in r]
+        cells = " | ".join(f"{np.median(np.abs(v)):.2f} ({np.median(v):+.2f})" for v in errors.values())
         print(f"| {strength:g} | {phonemes} | {gain:g} | {100 * corpus_wer(pairs).wer:.1f} % | {nll_sum / token_count:.4f} | "
               f"{cells} |  "
               f"({time.time() - started:.0f} s)",
