@@ -7,8 +7,8 @@ voice renders every clip with a neutral plan (WER by Whisper tiny.en, and the re
 log-probability per token under the same model, ``baton.asr.reference_nll``) and with the clip's measured plan
 as it is, shifted by pitch -3 st, energy -6 dB and duration x1.4 (median absolute pitch error per segment, as
 ``recipes/evaluate_batontts.py`` measures it, and the signed median, which shows a bias; ``--cells`` picks
-other cells of the gate). Write the chosen
-values into the voice's ``voice.json`` (``harmonic_strength``, ``harmonic_phonemes``, ``pitch_control_gain``).
+other cells of the gate). Write the chosen values into the voice's ``voice.json`` (``harmonic_strength``,
+``harmonic_phonemes``, ``pitch_control_gain``).
 
     python recipes/tune_harmonics.py --voice tts_model/voices/ljspeech --data data/ljspeech \
         --corpus ../shared/corpora/ljspeech --strengths 0 0.5 --phonemes vowels voiced
