@@ -202,21 +202,20 @@ def test_shipped_voice_fits_the_budget_and_speaks():
 
 
 @pytest.mark.skipif(not (VOICES / "ljspeech-fast" / "voice.json").is_file(), reason="the fast voice is not in this checkout")
-def test_fast_voice_shares_the_default_acoustic_model_and_has_the_smaller_vocoder():
+def test_fast_voice_keeps_its_own_acoustic_model_and_has_the_smaller_vocoder():
     onnx = pytest.importorskip("onnx")
     fast, default = Synthesizer.load("ljspeech-fast", threads=1), Synthesizer.load("ljspeech", threads=1)
-    # run 10 gated the fast vocoder with run 9's acoustic model and the pitch calibration: one file for both voices
-    assert (fast.voice_dir / fast.config.acoustic_file).resolve() == (SHIPPED / "acoustic.onnx").resolve()
-    assert not (fast.voice_dir / "acoustic.onnx").exists()
+    # run 9 replaced the default voice's acoustic model; the fast voice keeps run 4's, which its gate measured
+    assert (fast.voice_dir / fast.config.acoustic_file).resolve() == (fast.voice_dir / "acoustic.onnx").resolve()
+    assert (fast.voice_dir / "acoustic.onnx").read_bytes() != (SHIPPED / "acoustic.onnx").read_bytes()
     assert fast.config.model == default.config.model and fast.config.baseline == default.config.baseline
     assert fast.config.harmonic_strength == default.config.harmonic_strength
-    assert fast.config.pitch_control_gain == default.config.pitch_control_gain == 1.2
-    assert fast.config.training_step == default.config.training_step
     convs = [sum(n.op_type == "Conv" for n in onnx.load(str(s.vocoder.path)).graph.node) for s in (fast, default)]
     assert convs[0] < 0.6 * convs[1]  # 1/1/1/012 keeps 6 of V1's 12 residual blocks
     segments = [{"word": "Printing, in the only sense", "duration": 1.5, "pause_after": 0.2}]
     audio = fast.synthesize_all(segments)
-    assert audio.size == default.synthesize_all(segments).size  # one acoustic model: the same frames
+    # the plan fixes the timing; the two acoustic models may round it to frames differently by a frame or two
+    assert abs(audio.size - default.synthesize_all(segments).size) <= 4 * 256
     assert audio.size / fast.sample_rate == pytest.approx(1.7, abs=0.08)
     assert 0.005 < float(np.sqrt(np.mean(audio ** 2))) < 0.5
     from baton.pipeline import load_synthesizer
