@@ -9,8 +9,7 @@ voice's ``acoustic.onnx`` is. Every weight of the model is in it as an initializ
   consumes one is named after the module's scope (``/model/encoder.0/attn/qkv/MatMul``), which gives the
   parameter (``encoder.0.attn.qkv.weight``);
 - parameters equal to another one (LayerNorms still at their initial ones and zeros) are stored once and
-  aliased through ``Identity`` nodes named after the parameter; merged anonymous ones are found through the
-  nodes of their module that read them.
+  aliased through ``Identity`` nodes named after the parameter.
 
 :func:`model_from_voice` rebuilds an :class:`~tts_model.model.AcousticModel`, loads it strictly (every
 parameter found exactly once) and then checks it against onnxruntime with the exporter's own parity check
@@ -51,7 +50,7 @@ def _stored_arrays(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
         name = init.name
         if init.data_type == TensorProto.FLOAT16 and name.endswith("_fp16"):
             name = name.removesuffix("_fp16")
-        elif init.data_type == TensorProto.INT8 or name.endswith(("_scale", "_zero")):
+        elif init.data_type == TensorProto.INT8:
             raise VoiceImportError(f"initializer {init.name} is int8-quantised; only fp32 and fp16 acoustic models "
                                    "can be imported (tts_model.export writes those)")
         arrays[name] = values.astype(np.float32) if np.issubdtype(values.dtype, np.floating) else values
@@ -78,38 +77,22 @@ def _module_of(node_name: str) -> str:
     return ".".join(path)
 
 
-_ROLES = {("MatMul", 1): "weight", ("Gemm", 1): "weight", ("Gemm", 2): "bias", ("Conv", 1): "weight",
-          ("Conv", 2): "bias", ("LayerNormalization", 1): "weight", ("LayerNormalization", 2): "bias",
-          ("Gather", 0): "weight", ("Add", 0): "bias", ("Add", 1): "bias"}
-"""(op, input position) -> which parameter of the node's module an initializer there is."""
-
-
-def _by_scope(graph: onnx.GraphProto, arrays: dict[str, np.ndarray], modules: dict[str, torch.nn.Module]
-              ) -> dict[str, list[np.ndarray]]:
-    """Parameter name -> the arrays that nodes inside its module read in that parameter's role.
-
-    Needed for anonymous Linear weights, and for parameters the exporter merged with an equal one (two
-    LayerNorms that still hold their initial ones and zeros share one initializer)."""
-    found: dict[str, list[np.ndarray]] = {}
+def _linear_weights(graph: onnx.GraphProto, arrays: dict[str, np.ndarray], linear: set[str]
+                    ) -> dict[str, np.ndarray]:
+    """``<module>.weight`` -> the (transposed) anonymous initializer that the module's MatMul reads."""
+    found: dict[str, np.ndarray] = {}
     for node in graph.node:
-        if not node.name.startswith("/" + _PREFIX.rstrip(".") + "/"):
+        if node.op_type != "MatMul" or node.input[1] not in arrays:
             continue
-        for position, name in enumerate(node.input):
-            role = _ROLES.get((node.op_type, position))
-            if name not in arrays or role is None:
-                continue
-            module_name = _module_of(node.name)
-            module = modules.get(module_name)
-            if module is None or (node.op_type == "Add" and not isinstance(module, torch.nn.Linear)):
-                if node.op_type == "MatMul":
-                    raise VoiceImportError(f"initializer {name} feeds {node.name}, which is not inside one module of "
-                                           "the acoustic model; the voice was exported by another version of tts_model")
-                continue
-            values = arrays[name]
-            if node.op_type == "MatMul" or (node.op_type == "Gemm" and not any(
-                    a.name == "transB" and a.i for a in node.attribute)):
-                values = values.T
-            found.setdefault(f"{module_name}.{role}", []).append(values)
+        module = _module_of(node.name)
+        if module not in linear:
+            raise VoiceImportError(f"initializer {node.input[1]} feeds {node.name}, which is not one nn.Linear of the "
+                                   "acoustic model; the voice was exported by another version of tts_model")
+        values = arrays[node.input[1]].T
+        key = module + ".weight"
+        if key in found and not np.array_equal(found[key], values):
+            raise VoiceImportError(f"{key}: two MatMul nodes of {module} read different weights")
+        found[key] = values
     return found
 
 
@@ -124,17 +107,12 @@ def state_dict_from_onnx(path: Path, model: AcousticModel) -> dict[str, torch.Te
     for name, values in arrays.items():
         if name.startswith(_PREFIX) and name[len(_PREFIX):] in wanted:
             state[name[len(_PREFIX):]] = torch.from_numpy(np.ascontiguousarray(values))
-    for key, candidates in _by_scope(graph, arrays, dict(model.named_modules())).items():
-        if key in state or key not in wanted:
-            continue
-        shaped = [c for c in candidates if tuple(c.shape) == tuple(wanted[key].shape)]
-        if not shaped or any(not np.array_equal(c, shaped[0]) for c in shaped):
-            raise VoiceImportError(f"{key}: {path} holds {len(candidates)} candidate arrays that do not agree with "
-                                   "each other or with the model config's shape")
-        state[key] = torch.from_numpy(np.ascontiguousarray(shaped[0]))
-    for key, reference in wanted.items():  # constant buffers (not weights) are rebuilt from the config
-        if key not in state and key in dict(model.named_buffers()):
-            state[key] = reference
+    linear = {name for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)}
+    for key, values in _linear_weights(graph, arrays, linear).items():
+        state.setdefault(key, torch.from_numpy(np.ascontiguousarray(values)))
+    buffers = {name for name, _ in model.named_buffers()}
+    for key in buffers - set(state):  # constant buffers (not weights) are rebuilt from the config
+        state[key] = wanted[key]
     missing = sorted(set(wanted) - set(state))
     if missing:
         raise VoiceImportError(f"{path} lacks the weights {missing[:5]}{' ...' if len(missing) > 5 else ''}; the "

@@ -202,8 +202,8 @@ class Synthesizer:
         mel, durations, filled, pitch_st = self.acoustic.run(["mel", "durations", "filled_controls", "pitch_st"],
                                                              feeds)
         if pitch_gain != 1.0:  # sharpen at the planned pitch contour, not the calibrated one, where the plan gave it
-            added_st = (feeds["controls"][0, :, _PITCH] - inputs["controls"][0, :, _PITCH]) \
-                * self.config.model.control_norm.pitch_st_scale * inputs["control_mask"][0, :, _PITCH]
+            added_st = (pitch_gain - 1.0) * self.config.model.control_norm.pitch_st_scale \
+                * inputs["controls"][0, :, _PITCH] * inputs["control_mask"][0, :, _PITCH]
             pitch_st = pitch_st - added_st[inputs["segment_ids"][0]][None].astype(np.float32)
         seg_frames = np.bincount(inputs["segment_ids"][0], weights=durations[0],
                                  minlength=len(segments)).astype(np.int64)

@@ -5,8 +5,8 @@
 
 DDP backend: nccl on GPU, gloo on CPU; bf16 autocast on GPU. The run resumes from ``<out>/checkpoint``
 when it exists (model, optimizer, step, elapsed minutes); to fine-tune a shipped voice, write that checkpoint
-from the voice first (``python -m tts_model.import_voice <voice dir> --out <out>/checkpoint``). Checkpoints are saved in pieces of at most 15 MiB
-(:mod:`tts_model.checkpoint`) every ``checkpoint_minutes`` and at the end; ``--max-minutes`` stops the run
+from the voice first (``python -m tts_model.import_voice <voice dir> --out <out>/checkpoint``). Checkpoints
+are saved in pieces of at most 15 MiB (:mod:`tts_model.checkpoint`) every ``checkpoint_minutes`` and at the end; ``--max-minutes`` stops the run
 cleanly after a final checkpoint. Progress goes to ``<out>/train_log.jsonl`` (one JSON object per log step)
 and stdout. Training config (this file's :class:`TrainConfig`) stays with the recipe; the model config
 travels with the weights.
