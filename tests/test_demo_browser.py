@@ -76,6 +76,20 @@ def demo_url(tmp_path_factory, test_voice_dir):
             proc.kill()
 
 
+def edit_cell(page, cell, value: str) -> None:
+    """Type ``value`` into a plan-table cell and wait until the cell shows it, then give the table's change
+    event a moment to reach the app: clicking "render" straight after Enter sometimes sent the plan without
+    the edit (seen on the 2-core CI box)."""
+    from playwright.sync_api import expect
+
+    cell.dblclick()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(value)
+    page.keyboard.press("Enter")
+    expect(cell.locator("span[data-editable]")).to_have_text(value)
+    page.wait_for_timeout(500)
+
+
 def test_generate_edit_and_rerender_in_a_browser(demo_url):
     from playwright.sync_api import sync_playwright
 
@@ -106,10 +120,7 @@ def test_generate_edit_and_rerender_in_a_browser(demo_url):
 
             # Edit segment 0's pitch and render the edited plan: the server echoes back the plan it used.
             pitch = page.locator("#plan-table [role=gridcell][data-row='0'][data-col='1']")
-            pitch.dblclick()
-            page.keyboard.press("Control+A")
-            page.keyboard.type("171")
-            page.keyboard.press("Enter")
+            edit_cell(page, pitch, "171")
             page.locator("#render-edited").click()
             page.wait_for_selector("#status:has-text('Rendered the edited plan')")
             assert pitch.inner_text().strip() == "171"
@@ -118,10 +129,7 @@ def test_generate_edit_and_rerender_in_a_browser(demo_url):
             assert page.request.get(second_audio).body()[:4] == b"RIFF"
 
             # A user error (an impossible pitch) shows a message instead of breaking the page.
-            pitch.dblclick()
-            page.keyboard.press("Control+A")
-            page.keyboard.type("790")
-            page.keyboard.press("Enter")
+            edit_cell(page, pitch, "790")
             page.locator("#render-edited").click()
             page.wait_for_selector("text=this voice renders")
             browser.close()
