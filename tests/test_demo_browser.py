@@ -77,15 +77,15 @@ def demo_url(tmp_path_factory, test_voice_dir):
 
 
 def edit_cell(page, cell, value: str) -> None:
-    """Type ``value`` into a plan-table cell and wait until the cell shows it, then give the table's change
-    event a moment to reach the app: clicking "render" straight after Enter sometimes sent the plan without
-    the edit (seen on the 2-core CI box)."""
+    """Replace a plan-table cell's text with ``value`` and wait until the cell shows it. Typing after Control+A
+    sometimes appended to the old value instead ("171790", seen on the 2-core CI box), so the cell's editor is
+    filled; the short wait lets the table's change event reach the app before the next click."""
     from playwright.sync_api import expect
 
     cell.dblclick()
-    page.keyboard.press("Control+A")
-    page.keyboard.type(value)
-    page.keyboard.press("Enter")
+    editor = cell.locator("input, textarea").first  # fill() replaces the text; Control+A did not always select it
+    editor.fill(value)
+    editor.press("Enter")
     expect(cell.locator("span[data-editable]")).to_have_text(value)
     page.wait_for_timeout(500)
 
