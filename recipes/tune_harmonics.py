@@ -1,4 +1,4 @@
-"""Choose a voice's ``harmonic_strength`` and ``pitch_control_gain`` on its validation clips (never on the
+"""Choose a voice's ``harmonic_strength`` and pitch calibration gains on its validation clips (never on the
 held-out test clips).
 
 The validation clips are the ones training held out (``tts_model.dataset.validation_ids``: every
@@ -8,12 +8,12 @@ log-probability per token under the same model, ``baton.asr.reference_nll``) and
 as it is, shifted by pitch -3 st, energy -6 dB and duration x1.4 (median absolute pitch error per segment, as
 ``recipes/evaluate_batontts.py`` measures it, and the signed median, which shows a bias; ``--cells`` picks
 other cells of the gate). Write the chosen values into the voice's ``voice.json`` (``harmonic_strength``,
-``harmonic_phonemes``, ``pitch_control_gain``).
+``harmonic_phonemes``, ``pitch_control_gain_down``, ``pitch_control_gain_up``).
 
     python recipes/tune_harmonics.py --voice tts_model/voices/ljspeech --data data/ljspeech \
         --corpus ../shared/corpora/ljspeech --strengths 0 0.5 --phonemes vowels voiced
     python recipes/tune_harmonics.py --voice tts_model/voices/ljspeech --data data/ljspeech --strengths 0.5 \
-        --pitch-gains 1 1.1 --cells "pitch -6" "pitch +6"
+        --pitch-gains 1 1.2/1 --cells "pitch -6" "pitch +6" --skip-wer
 """
 
 from __future__ import annotations
@@ -51,6 +51,17 @@ def validation_rows(data: Path, corpus: Path, every: int) -> list[tuple[str, str
     return rows
 
 
+def gain_pair(text: str) -> tuple[float, float]:
+    """``"1.2/1"`` -> (1.2, 1.0); ``"1.1"`` -> (1.1, 1.1). Raises argparse.ArgumentTypeError."""
+    try:
+        values = tuple(float(v) for v in text.split("/"))
+    except ValueError:
+        values = ()
+    if len(values) not in (1, 2):
+        raise argparse.ArgumentTypeError(f"expected DOWN/UP or one gain for both, e.g. 1.2/1, got {text!r}")
+    return (values[0], values[-1])
+
+
 def main(argv: list[str] | None = None) -> int:
     from baton.asr import corpus_wer, reference_nll, transcribe
     from evaluate_batontts import adherence, clean_plan, shifted
@@ -70,8 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cells", nargs="+", default=list(DEFAULT_CELLS), choices=list(CELLS), metavar="CELL",
                         help=f"adherence cells to measure the pitch error in, of: {', '.join(map(repr, CELLS))} "
                              f"(default: {', '.join(map(repr, DEFAULT_CELLS))})")
-    parser.add_argument("--pitch-gains", type=float, nargs="+", default=None, metavar="GAIN",
-                        help="pitch_control_gain values to try with each setting (default: the voice's own)")
+    parser.add_argument("--pitch-gains", type=gain_pair, nargs="+", default=None, metavar="DOWN[/UP]",
+                        help="pitch calibration gains to try with each setting: pitch_control_gain_down/"
+                             "pitch_control_gain_up, one number for both (default: the voice's own)")
+    parser.add_argument("--skip-wer", action="store_true",
+                        help="skip the neutral-plan WER and NLL (the pitch gains do not change neutral renders)")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     try:
@@ -84,29 +98,32 @@ def main(argv: list[str] | None = None) -> int:
         recording, sample_rate = load_audio(path, base.sample_rate)
         plans.append((text, clean_plan(extract_plan(recording, sample_rate, text))))
     print(f"{len(plans)} validation clips of {args.data} (every {args.every}th), voice {base.voice_dir}")
-    print("| harmonic_strength | harmonic_phonemes | pitch_control_gain | WER, neutral plans | Whisper NLL per token, "
+    print("| harmonic_strength | harmonic_phonemes | pitch gain down/up | WER, neutral plans | Whisper NLL per token, "
           "neutral plans | " + " | ".join(f"pitch err [st], {c}: median abs (signed)" for c in args.cells) + " |")
     print("|---:|---|---:|---:|---:|" + "---:|" * len(args.cells))
     settings = [(0.0, "-")] if 0.0 in args.strengths else []
     settings += [(s, p) for s in args.strengths if s != 0.0 for p in args.phonemes]
-    gains = args.pitch_gains or [base.config.pitch_control_gain]
+    gains = args.pitch_gains or [(base.config.pitch_control_gain_down, base.config.pitch_control_gain_up)]
     for (strength, phonemes), gain in [(setting, g) for setting in settings for g in gains]:
-        config = dataclasses.replace(base.config, harmonic_strength=strength, pitch_control_gain=gain,
+        config = dataclasses.replace(base.config, harmonic_strength=strength, pitch_control_gain_down=gain[0],
+                                     pitch_control_gain_up=gain[1],
                                      harmonic_phonemes=base.config.harmonic_phonemes if phonemes == "-" else phonemes)
         synth = dataclasses.replace(base, config=config)
         started, pairs, errors = time.time(), [], {c: [] for c in args.cells}
         nll_sum, token_count = 0.0, 0
         for text, plan in plans:
-            wave = synth.synthesize_all([{"word": seg["word"]} for seg in plan])
-            pairs.append((text, transcribe(wave, synth.sample_rate, cpu_threads=args.threads)))
-            nll, n_tokens = reference_nll(wave, synth.sample_rate, text, cpu_threads=args.threads)
-            nll_sum, token_count = nll_sum + nll * n_tokens, token_count + n_tokens
+            if not args.skip_wer:
+                wave = synth.synthesize_all([{"word": seg["word"]} for seg in plan])
+                pairs.append((text, transcribe(wave, synth.sample_rate, cpu_threads=args.threads)))
+                nll, n_tokens = reference_nll(wave, synth.sample_rate, text, cpu_threads=args.threads)
+                nll_sum, token_count = nll_sum + nll * n_tokens, token_count + n_tokens
             for cell in args.cells:
                 kind, amount = CELLS[cell]
                 target = plan if amount == 0.0 else shifted(plan, kind, amount)
                 errors[cell] += [r["pitch_st"] for r in adherence(synth, target) if "pitch_st" in r]
         cells = " | ".join(f"{np.median(np.abs(v)):.2f} ({np.median(v):+.2f})" for v in errors.values())
-        print(f"| {strength:g} | {phonemes} | {gain:g} | {100 * corpus_wer(pairs).wer:.1f} % | {nll_sum / token_count:.4f} | "
+        wer_nll = "- | -" if args.skip_wer else f"{100 * corpus_wer(pairs).wer:.1f} % | {nll_sum / token_count:.4f}"
+        print(f"| {strength:g} | {phonemes} | {gain[0]:g}/{gain[1]:g} | {wer_nll} | "
               f"{cells} |  "
               f"({time.time() - started:.0f} s)",
               flush=True)

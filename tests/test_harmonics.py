@@ -118,10 +118,11 @@ def test_runtime_sharpens_only_when_the_voice_asks(tmp_path):
     assert change[:, mel_centres_hz() > 1000.0].max() == 0.0  # not in the high ones
 
 
-def test_pitch_control_gain_calibrates_the_model_input_and_sharpens_at_the_planned_pitch(tmp_path, monkeypatch):
-    """pitch_control_gain g: the acoustic model renders a given pitch of x semitones as if x * g were asked
-    (exactly what gain 1 renders for the expanded plan), while the harmonic template stays on the planned
-    contour; segments without a pitch and the reported plan values are untouched."""
+def test_pitch_control_gains_calibrate_the_model_input_and_sharpen_at_the_planned_pitch(tmp_path, monkeypatch):
+    """pitch_control_gain_down g and _up h: the acoustic model renders a given pitch x semitones below the
+    baseline as if x * g were asked and one above it as x * h (exactly what gains 1 render for the expanded
+    plan), while the harmonic template stays on the planned contour; segments without a pitch and the reported
+    plan values are untouched."""
     import dataclasses
 
     import tts_model.runtime as runtime
@@ -130,19 +131,29 @@ def test_pitch_control_gain_calibrates_the_model_input_and_sharpens_at_the_plann
 
     voice = make_test_voice(tmp_path / "v")
     data = json.loads((voice / "voice.json").read_text())
-    for bad in (0.4, 2.5, "1.1", True):
-        with pytest.raises(ConfigError, match="pitch_control_gain"):
-            VoiceConfig.from_dict({**data, "pitch_control_gain": bad})
+    for name in ("pitch_control_gain_down", "pitch_control_gain_up"):
+        for bad in (0.4, 2.5, "1.1", True):
+            with pytest.raises(ConfigError, match=name):
+                VoiceConfig.from_dict({**data, name: bad})
     base = Synthesizer.load(voice, threads=1)
     base_hz = base.config.baseline["pitch_mean_hz"]
-    gain, shift_st = 1.25, -6.0
-    asked = [{"word": "Shall we go?", "pitch_mean": base_hz * 2 ** (shift_st / 12)}, {"word": "Yes."}]
-    expanded = [{"word": "Shall we go?", "pitch_mean": base_hz * 2 ** (gain * shift_st / 12)}, {"word": "Yes."}]
-    calibrated = dataclasses.replace(base, config=dataclasses.replace(base.config, pitch_control_gain=gain))
+    down, up, low_st, high_st = 1.25, 0.8, -6.0, 4.0
+
+    def plan(low_gain: float, high_gain: float) -> list[dict]:
+        return [{"word": "Shall we go?", "pitch_mean": base_hz * 2 ** (low_gain * low_st / 12)}, {"word": "Yes."},
+                {"word": "Now.", "pitch_mean": base_hz * 2 ** (high_gain * high_st / 12)}]
+
+    asked, expanded = plan(1.0, 1.0), plan(down, up)
+    calibrated = dataclasses.replace(base, config=dataclasses.replace(
+        base.config, pitch_control_gain_down=down, pitch_control_gain_up=up))
     mel_cal, frames_cal, predicted = calibrated.render_mel(asked)
     mel_exp, frames_exp, _ = base.render_mel(expanded)
     assert np.array_equal(frames_cal, frames_exp) and np.allclose(mel_cal, mel_exp, atol=1e-5)
-    assert predicted[0]["pitch_mean"] == asked[0]["pitch_mean"]  # the plan as asked, not as fed
+    assert [p["pitch_mean"] for p in predicted[::2]] == [a["pitch_mean"] for a in asked[::2]]  # as asked, not fed
+    only_down = dataclasses.replace(base, config=dataclasses.replace(base.config, pitch_control_gain_down=down))
+    assert np.allclose(only_down.render_mel(asked)[0], base.render_mel(plan(down, 1.0))[0], atol=1e-5)
+    uncalibrated = base.render_mel(asked)[0]  # the gains do change the render
+    assert uncalibrated.shape != mel_cal.shape or not np.allclose(mel_cal, uncalibrated, atol=1e-3)
 
     seen = {}
     real_frame_f0 = runtime.frame_f0
@@ -156,10 +167,22 @@ def test_pitch_control_gain_calibrates_the_model_input_and_sharpens_at_the_plann
         sharp = dataclasses.replace(synth, config=dataclasses.replace(synth.config, harmonic_strength=0.5))
         sharp.render_mel(asked if synth is calibrated else expanded)
     (exp_st, exp_dur, ids), (cal_st, cal_dur, _) = seen[0], seen[1]
-    phones = (ids >= base.config.model.first_phone_id) & (np.cumsum(ids == base.config.model.pause_id) == 0)
+    segment = np.cumsum(ids == base.config.model.pause_id)  # each segment's phones end with a pause
+    phones = ids >= base.config.model.first_phone_id
     # The template's contour is the model's contour for the expanded plan, moved back by the added semitones.
     assert np.array_equal(exp_dur, cal_dur)
-    np.testing.assert_allclose(cal_st[phones], exp_st[phones] - (gain - 1.0) * shift_st, atol=1e-3)
-    second = np.cumsum(ids == base.config.model.pause_id) >= 1
-    np.testing.assert_allclose(cal_st[second & (ids != base.config.model.pause_id)],
-                               exp_st[second & (ids != base.config.model.pause_id)], atol=1e-6)
+    for index, added_st in ((0, (down - 1.0) * low_st), (1, 0.0), (2, (up - 1.0) * high_st)):
+        here = phones & (segment == index)
+        assert here.any()
+        np.testing.assert_allclose(cal_st[here], exp_st[here] - added_st, atol=1e-3)
+
+
+def test_tune_harmonics_reads_gain_pairs():
+    import argparse
+
+    from recipes.tune_harmonics import gain_pair
+
+    assert gain_pair("1.2/1") == (1.2, 1.0) and gain_pair("1.1") == (1.1, 1.1)
+    for bad in ("", "a/1", "1/1/1", "1,2"):
+        with pytest.raises(argparse.ArgumentTypeError, match="DOWN/UP"):
+            gain_pair(bad)

@@ -163,11 +163,14 @@ class VoiceConfig:
     harmonic_phonemes: str = "voiced"
     """Which phonemes get the ripple: "vowels", "sonorants" (and nasals, liquids, glides) or "voiced" (and the
     voiced fricatives); see tts_model.harmonics.PHONEME_CLASSES."""
-    pitch_control_gain: float = 1.0
-    """Runtime calibration of the pitch control: a given segment pitch, in semitones from the baseline, is
-    multiplied by this before the acoustic model sees it, because the model renders far-from-baseline pitch
-    compressed towards it; the harmonic sharpening stays at the planned pitch. 1 = off. Chosen per voice on its
-    validation clips (recipes/tune_harmonics.py --pitch-gains; docs/training.md)."""
+    pitch_control_gain_down: float = 1.0
+    """Runtime calibration of the pitch control below the baseline: a given segment pitch that lies x < 0
+    semitones from the baseline reaches the acoustic model as x * this gain, because the model renders
+    far-from-baseline pitch compressed towards it (most at the low end); the harmonic sharpening stays at the
+    planned pitch. 1 = off. Chosen per voice on its validation clips (recipes/tune_harmonics.py --pitch-gains;
+    docs/training.md)."""
+    pitch_control_gain_up: float = 1.0
+    """The same calibration for given pitches above the baseline. 1 = off."""
     training_step: int = 0
     """The training step of the checkpoint the acoustic model was exported from (0 = unknown). A fine-tune that
     starts from the voice (tts_model.import_voice) resumes its learning-rate schedule there."""
@@ -181,9 +184,10 @@ class VoiceConfig:
         if isinstance(self.harmonic_strength, bool) or not isinstance(self.harmonic_strength, (int, float)) \
                 or not 0.0 <= float(self.harmonic_strength) <= 2.0:
             raise ConfigError(f"voice: harmonic_strength must be a number in 0..2, got {self.harmonic_strength!r}")
-        if isinstance(self.pitch_control_gain, bool) or not isinstance(self.pitch_control_gain, (int, float)) \
-                or not 0.5 <= float(self.pitch_control_gain) <= 2.0:
-            raise ConfigError(f"voice: pitch_control_gain must be a number in 0.5..2, got {self.pitch_control_gain!r}")
+        for name in ("pitch_control_gain_down", "pitch_control_gain_up"):
+            gain = getattr(self, name)
+            if isinstance(gain, bool) or not isinstance(gain, (int, float)) or not 0.5 <= float(gain) <= 2.0:
+                raise ConfigError(f"voice: {name} must be a number in 0.5..2, got {gain!r}")
         if isinstance(self.training_step, bool) or not isinstance(self.training_step, int) or self.training_step < 0:
             raise ConfigError(f"voice: training_step must be a whole number >= 0, got {self.training_step!r}")
         if self.harmonic_phonemes not in PHONEME_CLASSES:
