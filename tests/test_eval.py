@@ -204,3 +204,28 @@ def test_a_failing_item_is_reported_and_retried(tmp_path):
     assert (tmp_path / "out" / "items" / "ok.json").is_file()
     assert not (tmp_path / "out" / "items" / "bad.json").exists()  # not cached: retried next time
     assert "rate &#x27;warp&#x27;" in (tmp_path / "out" / "report.html").read_text()
+
+
+def test_pitch_error_by_shift_bins_requested_shifts_and_signs_the_error(tmp_path, capsys):
+    from benchmarks.pitch_error_by_shift import bin_label, main as by_shift
+
+    assert [bin_label(s) for s in (-6, -2, 0, 1.5, 3, 9)] == [
+        "< -4", "-4..-1.5", "-1.5..+1.5", "+1.5..+4", "+1.5..+4", "> +4"]
+
+    def seg(asked_st, got_st):
+        return {"requested": {"pitch_mean": 200 * 2 ** (asked_st / 12)},
+                "measured": {"pitch_mean": 200 * 2 ** (got_st / 12) if got_st is not None else None}}
+
+    report = {"baseline": {"pitch_mean_hz": 200.0}, "items": [
+        {"segments": [seg(6, 5), seg(5, 4.5), seg(0.5, 0.7), seg(3, None)]},
+        {"segments": [{"requested": {"duration": 1.0}, "measured": {"duration": 1.0}}, seg(-5, -4)]}]}
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(report))
+    assert by_shift([str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "4 segments" in lines[0]
+    assert lines[3:] == ["| < -4 | 1 | 1.00 | +1.00 |", "| -1.5..+1.5 | 1 | 0.20 | +0.20 |",
+                         "| > +4 | 2 | 0.75 | -0.75 |"]
+    path.write_text("{}")
+    assert by_shift([str(path)]) == 2
+    assert "not a readable baton eval report.json" in capsys.readouterr().err
