@@ -12,7 +12,7 @@ mels, frame-aligned with the recording), the recording and the vocoded mel are t
 * ``model mel, sharpened S``: ``tts_model.harmonics.sharpen`` at strength S with the recording's own Praat F0
   (an oracle F0; at run time the plan's F0 is used), voiced frames only (``--sharpen``).
 
-    python benchmarks/suboctave.py --pairs /tmp/ho_pairs_b --vocoder tts_model/voices/ljspeech/vocoder.onnx \
+    python benchmarks/suboctave.py --pairs /tmp/ho_pairs_b --vocoder tts_model/voices/ljspeech-v1/vocoder.onnx \
         --limit 8 --swap-below-hz 500 1000 --sharpen 0.3 0.5
 """
 

@@ -9,7 +9,7 @@ between the two rows is what the decoder and vocoder lose.
     python recipes/make_vocoder_pairs.py --checkpoint runs/ljspeech_cpu/checkpoint --data <prepared> \
         --corpus ../shared/corpora/ljspeech --out /tmp/pairs
     python benchmarks/wer_teacher_forced.py --pairs /tmp/pairs --corpus ../shared/corpora/ljspeech \
-        --vocoder tts_model/voices/ljspeech/vocoder.onnx --resynth [--limit 50]
+        --vocoder tts_model/voices/ljspeech-v1/vocoder.onnx --resynth [--limit 50]
 """
 
 from __future__ import annotations
