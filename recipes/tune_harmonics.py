@@ -32,9 +32,10 @@ sys.path.insert(0, str(ROOT / "recipes"))
 
 CELLS = {"as measured": ("pitch", 0.0), "pitch -6": ("pitch", -6.0), "pitch -3": ("pitch", -3.0),
          "pitch +3": ("pitch", 3.0), "pitch +6": ("pitch", 6.0), "energy -6": ("energy", -6.0),
-         "energy +6": ("energy", 6.0), "duration x0.7": ("duration", 0.7), "duration x1.4": ("duration", 1.4)}
-"""Every adherence cell this script can measure: the gate's eight (recipes/evaluate_batontts.py) and the plan as
-measured."""
+         "energy +6": ("energy", 6.0), "duration x0.7": ("duration", 0.7), "duration x1.4": ("duration", 1.4),
+         "pitch +9": ("pitch", 9.0), "pitch +12": ("pitch", 12.0)}
+"""Every adherence cell this script can measure: the gate's eight (recipes/evaluate_batontts.py), the plan as
+measured, and the large upward shifts that emotional plans ask for (pitch +9 and +12, beyond the gate)."""
 DEFAULT_CELLS = ("as measured", "pitch -3", "energy -6", "duration x1.4")
 
 

@@ -383,3 +383,13 @@ def test_mel_detail_benchmark_reports_every_class(prepared, tmp_path, capsys):
         shares = [float(r[2].strip(" %")) for r in mine[:-1]]
         assert abs(sum(shares) - 100.0) < 0.5 and all(float(r[3]) > 0 for r in mine)
         assert all(0 <= float(r[5].strip(" %")) < 1000 for r in mine)
+
+
+def test_rate_wer_scales_the_voices_own_durations_and_pauses_but_not_the_last_pause():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from rate_wer import scaled_plan
+
+    words = [{"word": "Printing, in"}, {"word": "the only sense."}]
+    predicted = [{"duration": 1.0, "pause_after": 0.2, "pitch_mean": 200.0}, {"duration": 2.0, "pause_after": 0.5}]
+    assert scaled_plan(words, predicted, 1.5) == [{"word": "Printing, in", "duration": 1.5, "pause_after": 0.2 * 1.5},
+                                                  {"word": "the only sense.", "duration": 3.0}]

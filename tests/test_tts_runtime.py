@@ -149,6 +149,8 @@ def test_missing_and_corrupt_files(voice_dir, tmp_path, monkeypatch):
         Synthesizer.load(broken)
     with pytest.raises(SynthesisError, match="not found"):
         Synthesizer.load(tmp_path / "no-such-voice")
+    with pytest.raises(SynthesisError, match="'ljspeech-fast' is no longer shipped: .*'ljspeech-v1'; available: "):
+        Synthesizer.load("ljspeech-fast")
 
 
 def test_a_voice_can_share_a_siblings_acoustic_model_and_name_its_own_vocoder(voice_dir, tmp_path, monkeypatch):

@@ -70,6 +70,11 @@ def list_voices() -> list[str]:
     return found
 
 
+RETIRED_VOICES = {"ljspeech-fast": "its distilled vocoder is now the default voice 'ljspeech', with a newer acoustic "
+                                    "model, and HiFi-GAN V1 is 'ljspeech-v1'"}
+"""Voice ids that shipped once and are gone: what replaced them, for the not-found error."""
+
+
 def find_voice(voice_id: str) -> Path:
     """The directory of voice ``voice_id`` (a name on the search path, or a path to a voice directory)."""
     direct = Path(voice_id)
@@ -80,6 +85,9 @@ def find_voice(voice_id: str) -> Path:
         if (candidate / "voice.json").is_file():
             return candidate
     available = ", ".join(list_voices()) or "none installed"
+    if voice_id in RETIRED_VOICES:
+        raise SynthesisError(f"voice '{voice_id}' is no longer shipped: {RETIRED_VOICES[voice_id]}; available: "
+                             f"{available}")
     raise SynthesisError(f"voice '{voice_id}' not found; available: {available} (add directories to "
                          f"${VOICE_PATH_ENV} or pass a voice directory path)")
 
