@@ -282,13 +282,13 @@ def cmd_voices(args: argparse.Namespace) -> int:
               "voices",
               file=sys.stderr)
         return EXIT_ERROR
-    for voice_id in voices:
-        print(_describe_voice(voice_id, runtime))
+    for index, voice_id in enumerate(voices):  # the first is what --voice defaults to (baton.pipeline)
+        print(_describe_voice(voice_id, runtime, default=index == 0))
     return 0
 
 
-def _describe_voice(voice_id: str, runtime: Any) -> str:
-    """'<id>  <folder>  <pitch> Hz, <rate> syll/s, licence <licence>' from the voice's voice.json."""
+def _describe_voice(voice_id: str, runtime: Any, default: bool = False) -> str:
+    """'<id> [(default)]  <folder>  <pitch> Hz, <rate> syll/s, licence <licence>' from the voice's voice.json."""
     import json
 
     path = runtime.find_voice(voice_id)
@@ -302,7 +302,7 @@ def _describe_voice(voice_id: str, runtime: Any) -> str:
     for key in ("licence", "license"):
         if isinstance(config.get(key), str):
             parts.append(f"licence: {config[key]}")
-    return f"{voice_id}  {path}" + ("  " + ", ".join(parts) if parts else "")
+    return f"{voice_id}{' (default)' if default else ''}  {path}" + ("  " + ", ".join(parts) if parts else "")
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

@@ -156,6 +156,10 @@ def test_voices_lists_the_test_voice(capsys, voice_path):
     assert main(["voices"]) == 0
     out = capsys.readouterr().out
     assert "test-voice" in out and str(voice_path) in out and "205 Hz" in out
+    from baton.pipeline import load_synthesizer
+
+    marked = [line for line in out.splitlines() if " (default)  " in line]
+    assert len(marked) == 1 and marked[0].startswith(load_synthesizer(None).voice_id + " (default)")
 
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (apt install espeak-ng)")
