@@ -166,6 +166,11 @@ def test_a_voice_can_share_a_siblings_acoustic_model_and_name_its_own_vocoder(vo
     with pytest.raises(SynthesisError, match="student.onnx"):  # a named vocoder never falls back to another one
         Synthesizer.load(fast)
     shutil.copy(voice_dir / "vocoder.onnx", fast / "student.onnx")
+    lonely = tmp_path / "lonely"  # the sibling folder is missing: the error says where the shared file belongs
+    shutil.copytree(fast, lonely)
+    (lonely / "voice.json").write_text(json.dumps({**config, "acoustic_file": "../gone/acoustic.onnx"}))
+    with pytest.raises(SynthesisError, match=r"gone/acoustic.onnx is missing; this voice shares it .* side by side"):
+        Synthesizer.load(lonely)
     synth = Synthesizer.load(fast, threads=1)
     assert synth.voice_id == "fast" and synth.vocoder.path == fast / "student.onnx"
     assert synth.synthesize_all([{"word": "hi there"}]).size > 0

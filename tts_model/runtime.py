@@ -144,7 +144,11 @@ class Synthesizer:
             config = VoiceConfig.load(voice_dir / "voice.json")
         except (ConfigError, TypeError, ValueError) as err:
             raise SynthesisError(f"voice config {voice_dir / 'voice.json'} is invalid ({err}); {fix}") from None
-        acoustic = _session(voice_dir / config.acoustic_file, threads, "acoustic model", fix)
+        shared = Path(config.acoustic_file).parent != Path(".")  # e.g. ljspeech-v1 uses ../ljspeech/acoustic.onnx
+        acoustic = _session(voice_dir / config.acoustic_file, threads, "acoustic model",
+                            f"this voice shares it with the voice folder {(voice_dir / config.acoustic_file).parent} "
+                            f"(voice.json 'acoustic_file'), so keep the two folders side by side, or reinstall"
+                            if shared else fix)
         names = [i.name for i in acoustic.get_inputs()]
         if names != ["phoneme_ids", "segment_ids", "emphasis", "controls", "control_mask"]:
             raise SynthesisError(f"acoustic model {voice_dir / config.acoustic_file} has inputs {names}, not a "
