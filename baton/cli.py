@@ -282,8 +282,11 @@ def cmd_voices(args: argparse.Namespace) -> int:
               "voices",
               file=sys.stderr)
         return EXIT_ERROR
-    for index, voice_id in enumerate(voices):  # the first is what --voice defaults to (baton.pipeline)
-        print(_describe_voice(voice_id, runtime, default=index == 0))
+    from baton.pipeline import default_voice_id
+
+    default = default_voice_id()
+    for voice_id in voices:
+        print(_describe_voice(voice_id, runtime, default=voice_id == default))
     return 0
 
 

@@ -247,20 +247,25 @@ class Pipeline:
 
 
 def load_synthesizer(voice: str | None = None) -> Synthesizer:
-    """Load a voice by id or directory (None = the first shipped voice) with tts_model.runtime."""
+    """Load a voice by id or directory (None = :func:`default_voice_id`) with tts_model.runtime."""
     from pathlib import Path
 
     from tts_model import runtime
 
     if voice is not None and Path(voice).is_dir():
         return runtime.Synthesizer.load(Path(voice))
-    if voice is None:
-        voices = runtime.list_voices()
-        if not voices:
-            raise runtime.SynthesisError(
-                "no voice is installed; reinstall batonvoice, or set BATON_VOICE_PATH to a folder of voices")
-        voice = _voice_id(voices[0])
-    return runtime.Synthesizer.load(runtime.find_voice(voice))
+    return runtime.Synthesizer.load(runtime.find_voice(default_voice_id() if voice is None else voice))
+
+
+def default_voice_id() -> str:
+    """The voice used when none is named: the first installed one. Raises SynthesisError when there is none."""
+    from tts_model import runtime
+
+    voices = runtime.list_voices()
+    if not voices:
+        raise runtime.SynthesisError(
+            "no voice is installed; reinstall batonvoice, or set BATON_VOICE_PATH to a folder of voices")
+    return _voice_id(voices[0])
 
 
 def _voice_id(entry: Any) -> str:

@@ -22,14 +22,14 @@ EDGES_ST = (-4.0, -1.5, 1.5, 4.0)
 """Bin edges of the requested shift [st]: below -4, -4..-1.5, -1.5..+1.5, +1.5..+4, above +4."""
 
 
+LABELS = [f"< {EDGES_ST[0]:+g}"] + [f"{lo:+g}..{hi:+g}" for lo, hi in zip(EDGES_ST, EDGES_ST[1:])] \
+    + [f"> {EDGES_ST[-1]:+g}"]
+"""Bin labels, low to high."""
+
+
 def bin_label(shift_st: float) -> str:
     """The bin of a requested shift, e.g. ``"+1.5..+4"``."""
-    index = int(np.searchsorted(EDGES_ST, shift_st, side="right"))
-    if index == 0:
-        return f"< {EDGES_ST[0]:+g}"
-    if index == len(EDGES_ST):
-        return f"> {EDGES_ST[-1]:+g}"
-    return f"{EDGES_ST[index - 1]:+g}..{EDGES_ST[index]:+g}"
+    return LABELS[int(np.searchsorted(EDGES_ST, shift_st, side="right"))]
 
 
 def segment_errors(report: dict) -> list[tuple[float, float]]:
@@ -47,9 +47,8 @@ def segment_errors(report: dict) -> list[tuple[float, float]]:
 
 def table(pairs: list[tuple[float, float]]) -> list[tuple[str, int, float, float]]:
     """Rows (bin, segments, median |error|, median error) for the bins that have segments, low to high."""
-    order = [bin_label(EDGES_ST[0] - 1)] + [bin_label(e + 1e-6) for e in EDGES_ST]
     rows = []
-    for label in order:
+    for label in LABELS:
         errors = [e for shift, e in pairs if bin_label(shift) == label]
         if errors:
             rows.append((label, len(errors), float(np.median(np.abs(errors))), float(np.median(errors))))

@@ -33,45 +33,27 @@ def scaled_plan(words: list[dict], predicted: list[dict], factor: float) -> list
 
 
 def main(argv: list[str] | None = None) -> int:
-    from baton.asr import corpus_wer, reference_nll, transcribe
-    from evaluate_batontts import clean_plan
-    from feature_extract import extract_plan
-    from feature_extract.audio import load_audio
     from tts_model.runtime import Synthesizer
-    from tune_harmonics import validation_rows
+    from tune_harmonics import add_validation_args, validation_plans, whisper_scores
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--voice", type=Path, required=True)
-    parser.add_argument("--data", type=Path, required=True, help="prepared shards the voice was trained from")
-    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared/corpora/ljspeech")
-    parser.add_argument("--every", type=int, default=15, help="the training config's validation_every")
+    add_validation_args(parser)
     parser.add_argument("--factors", type=float, nargs="+", default=[0.0, 1.0, 1.1, 1.2],
                         help="duration factors; 0 = the words-only plan with nothing given")
-    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
-    try:
-        rows = validation_rows(args.data, args.corpus, args.every)
-    except (FileNotFoundError, ValueError) as err:
-        parser.error(str(err))
     synth = Synthesizer.load(args.voice, threads=args.threads)
-    clips = []
-    for _, text, path in rows:
-        recording, sample_rate = load_audio(path, synth.sample_rate)
-        clips.append((text, [{"word": s["word"]} for s in clean_plan(extract_plan(recording, sample_rate, text))]))
+    clips = [(text, [{"word": s["word"]} for s in plan])
+             for text, plan in validation_plans(parser, args, synth.sample_rate)]
     print(f"{len(clips)} validation clips of {args.data}, voice {synth.voice_dir}")
     print("| duration factor | WER | Whisper NLL per token |")
     print("|---:|---:|---:|")
     for factor in args.factors:
-        started, pairs, nll_sum, token_count = time.time(), [], 0.0, 0
-        for text, words in clips:
-            plan = words if factor == 0 else scaled_plan(words, synth.render_mel(words)[2], factor)
-            wave = synth.synthesize_all(plan)
-            pairs.append((text, transcribe(wave, synth.sample_rate, cpu_threads=args.threads)))
-            nll, n_tokens = reference_nll(wave, synth.sample_rate, text, cpu_threads=args.threads)
-            nll_sum, token_count = nll_sum + nll * n_tokens, token_count + n_tokens
+        started = time.time()
+        renders = ((text, synth.synthesize_all(
+            words if factor == 0 else scaled_plan(words, synth.render_mel(words)[2], factor))) for text, words in clips)
+        wer, nll = whisper_scores(renders, synth.sample_rate, args.threads)
         label = "words only" if factor == 0 else f"x{factor:g}"
-        print(f"| {label} | {100 * corpus_wer(pairs).wer:.1f} % | {nll_sum / token_count:.4f} |  "
-              f"({time.time() - started:.0f} s)", flush=True)
+        print(f"| {label} | {100 * wer:.1f} % | {nll:.4f} |  ({time.time() - started:.0f} s)", flush=True)
     return 0
 
 

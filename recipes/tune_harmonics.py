@@ -23,6 +23,7 @@ import dataclasses
 import sys
 import time
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
@@ -52,6 +53,45 @@ def validation_rows(data: Path, corpus: Path, every: int) -> list[tuple[str, str
     return rows
 
 
+def add_validation_args(parser: argparse.ArgumentParser) -> None:
+    """The options that pick a voice and its validation clips (shared with benchmarks/rate_wer.py)."""
+    parser.add_argument("--voice", type=Path, required=True)
+    parser.add_argument("--data", type=Path, required=True, help="prepared shards the voice was trained from")
+    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared/corpora/ljspeech")
+    parser.add_argument("--every", type=int, default=15, help="the training config's validation_every")
+    parser.add_argument("--threads", type=int, default=2)
+
+
+def validation_plans(parser: argparse.ArgumentParser, args: argparse.Namespace, sample_rate: int
+                     ) -> list[tuple[str, list[dict]]]:
+    """(transcript, measured plan) of every validation clip of ``args``; a missing clip set is a usage error."""
+    from evaluate_batontts import clean_plan
+    from feature_extract import extract_plan
+    from feature_extract.audio import load_audio
+
+    try:
+        rows = validation_rows(args.data, args.corpus, args.every)
+    except (FileNotFoundError, ValueError) as err:
+        parser.error(str(err))
+    plans = []
+    for _, text, path in rows:
+        recording, rate = load_audio(path, sample_rate)
+        plans.append((text, clean_plan(extract_plan(recording, rate, text))))
+    return plans
+
+
+def whisper_scores(renders: Iterable[tuple[str, np.ndarray]], sample_rate: int, threads: int) -> tuple[float, float]:
+    """(corpus WER, Whisper NLL per token of the reference) over (transcript, audio) pairs."""
+    from baton.asr import corpus_wer, reference_nll, transcribe
+
+    pairs, nll_sum, token_count = [], 0.0, 0
+    for text, wave in renders:
+        pairs.append((text, transcribe(wave, sample_rate, cpu_threads=threads)))
+        nll, n_tokens = reference_nll(wave, sample_rate, text, cpu_threads=threads)
+        nll_sum, token_count = nll_sum + nll * n_tokens, token_count + n_tokens
+    return corpus_wer(pairs).wer, nll_sum / max(token_count, 1)
+
+
 def gain_pair(text: str) -> tuple[float, float]:
     """``"1.2/1"`` -> (1.2, 1.0); ``"1.1"`` -> (1.1, 1.1). Raises argparse.ArgumentTypeError."""
     try:
@@ -64,18 +104,12 @@ def gain_pair(text: str) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from baton.asr import corpus_wer, reference_nll, transcribe
-    from evaluate_batontts import adherence, clean_plan, shifted
-    from feature_extract import extract_plan
-    from feature_extract.audio import load_audio
+    from evaluate_batontts import adherence, shifted
     from tts_model.harmonics import PHONEME_CLASSES
     from tts_model.runtime import Synthesizer
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--voice", type=Path, required=True)
-    parser.add_argument("--data", type=Path, required=True, help="prepared shards the voice was trained from")
-    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared/corpora/ljspeech")
-    parser.add_argument("--every", type=int, default=15, help="the training config's validation_every")
+    add_validation_args(parser)
     parser.add_argument("--strengths", type=float, nargs="+", default=[0.0, 0.3, 0.5])
     parser.add_argument("--phonemes", nargs="+", default=["voiced"], choices=sorted(PHONEME_CLASSES),
                         help="phoneme classes that get harmonics (tts_model.harmonics.PHONEME_CLASSES)")
@@ -87,17 +121,9 @@ def main(argv: list[str] | None = None) -> int:
                              "pitch_control_gain_up, one number for both (default: the voice's own)")
     parser.add_argument("--skip-wer", action="store_true",
                         help="skip the neutral-plan WER and NLL (the pitch gains do not change neutral renders)")
-    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
-    try:
-        rows = validation_rows(args.data, args.corpus, args.every)
-    except (FileNotFoundError, ValueError) as err:
-        parser.error(str(err))
     base = Synthesizer.load(args.voice, threads=args.threads)
-    plans = []
-    for _, text, path in rows:
-        recording, sample_rate = load_audio(path, base.sample_rate)
-        plans.append((text, clean_plan(extract_plan(recording, sample_rate, text))))
+    plans = validation_plans(parser, args, base.sample_rate)
     print(f"{len(plans)} validation clips of {args.data} (every {args.every}th), voice {base.voice_dir}")
     print("| harmonic_strength | harmonic_phonemes | pitch gain down/up | WER, neutral plans | Whisper NLL per token, "
           "neutral plans | " + " | ".join(f"pitch err [st], {c}: median abs (signed)" for c in args.cells) + " |")
@@ -110,20 +136,18 @@ def main(argv: list[str] | None = None) -> int:
                                      pitch_control_gain_up=gain[1],
                                      harmonic_phonemes=base.config.harmonic_phonemes if phonemes == "-" else phonemes)
         synth = dataclasses.replace(base, config=config)
-        started, pairs, errors = time.time(), [], {c: [] for c in args.cells}
-        nll_sum, token_count = 0.0, 0
-        for text, plan in plans:
-            if not args.skip_wer:
-                wave = synth.synthesize_all([{"word": seg["word"]} for seg in plan])
-                pairs.append((text, transcribe(wave, synth.sample_rate, cpu_threads=args.threads)))
-                nll, n_tokens = reference_nll(wave, synth.sample_rate, text, cpu_threads=args.threads)
-                nll_sum, token_count = nll_sum + nll * n_tokens, token_count + n_tokens
+        started, errors = time.time(), {c: [] for c in args.cells}
+        for _, plan in plans:
             for cell in args.cells:
                 kind, amount = CELLS[cell]
                 target = plan if amount == 0.0 else shifted(plan, kind, amount)
                 errors[cell] += [r["pitch_st"] for r in adherence(synth, target) if "pitch_st" in r]
         cells = " | ".join(f"{np.median(np.abs(v)):.2f} ({np.median(v):+.2f})" for v in errors.values())
-        wer_nll = "- | -" if args.skip_wer else f"{100 * corpus_wer(pairs).wer:.1f} % | {nll_sum / token_count:.4f}"
+        wer_nll = "- | -"
+        if not args.skip_wer:
+            wer, nll = whisper_scores(((text, synth.synthesize_all([{"word": seg["word"]} for seg in plan]))
+                                       for text, plan in plans), synth.sample_rate, args.threads)
+            wer_nll = f"{100 * wer:.1f} % | {nll:.4f}"
         print(f"| {strength:g} | {phonemes} | {gain[0]:g}/{gain[1]:g} | {wer_nll} | "
               f"{cells} |  "
               f"({time.time() - started:.0f} s)",

@@ -207,19 +207,18 @@ class Synthesizer:
         With the voice's ``harmonic_strength`` > 0 the mel is sharpened at the planned F0 (tts_model.harmonics)."""
         inputs = self.prepare(segments)
         feeds = {k: inputs[k] for k in ("phoneme_ids", "segment_ids", "emphasis", "controls", "control_mask")}
-        gains = (float(self.config.pitch_control_gain_down), float(self.config.pitch_control_gain_up))
-        calibrated = gains != (1.0, 1.0)
-        if calibrated:  # the model renders far-from-baseline pitch compressed towards it
-            pitch = inputs["controls"][..., _PITCH]  # normalised semitones re baseline; 0 where not given
-            gain = np.where(pitch < 0.0, gains[0], gains[1]).astype(np.float32)
+        down, up = float(self.config.pitch_control_gain_down), float(self.config.pitch_control_gain_up)
+        added = None
+        if (down, up) != (1.0, 1.0):  # the model renders far-from-baseline pitch compressed towards it
+            pitch = inputs["controls"][0, :, _PITCH]  # normalised semitones re baseline; 0 where not given
+            added = (pitch * (np.where(pitch < 0.0, down, up) - 1.0)).astype(np.float32)
             feeds["controls"] = feeds["controls"].copy()
-            feeds["controls"][..., _PITCH] = pitch * gain
+            feeds["controls"][0, :, _PITCH] += added
         mel, durations, filled, pitch_st = self.acoustic.run(["mel", "durations", "filled_controls", "pitch_st"],
                                                              feeds)
-        if calibrated:  # sharpen at the planned pitch contour, not the calibrated one, where the plan gave it
-            added_st = (gain[0] - 1.0) * self.config.model.control_norm.pitch_st_scale \
-                * inputs["controls"][0, :, _PITCH] * inputs["control_mask"][0, :, _PITCH]
-            pitch_st = pitch_st - added_st[inputs["segment_ids"][0]][None].astype(np.float32)
+        if added is not None:  # sharpen at the planned pitch contour, not the calibrated one
+            added_st = self.config.model.control_norm.pitch_st_scale * added
+            pitch_st = pitch_st - added_st[inputs["segment_ids"][0]][None]
         seg_frames = np.bincount(inputs["segment_ids"][0], weights=durations[0],
                                  minlength=len(segments)).astype(np.int64)
         predicted = denormalize_controls(filled[0], inputs["n_phones"], self.config.baseline,
