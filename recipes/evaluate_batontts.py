@@ -7,10 +7,11 @@
   plan (the segments' words as measured from the recording, every field left to the model), next to the
   WER of the original recordings under the same ASR and normalisation.
 * Plan adherence (first ``--adherence`` clips): the plan measured from the recording (feature_extract),
-  shifted (pitch -6/-3/+3/+6 st, energy -6/+6 dB, duration x0.7/x1.4), rendered, and each segment measured
-  over its own span of the output (known from the per-segment chunks, pause excluded). Per cell: median
-  absolute pitch error [st], energy error [dB], duration error [%], and pitch-slope sign agreement over
-  segments whose requested |slope| >= 15 Hz/s.
+  shifted (pitch -6/-3/+3/+6 st, energy -6/+6 dB, duration x0.7/x1.4, and, beyond issue 3's cells, spectral
+  centroid x0.8/x1.25), rendered, and each segment measured over its own span of the output (known from the
+  per-segment chunks, pause excluded). Per cell: median absolute pitch error [st], energy error [dB], duration
+  error [%], spectral-centroid error [st], and pitch-slope sign agreement over segments whose requested
+  |slope| >= 15 Hz/s.
 """
 
 from __future__ import annotations
@@ -30,6 +31,14 @@ sys.path.insert(0, str(ROOT / "recipes"))
 
 SHIFTS = (("pitch", -6), ("pitch", -3), ("pitch", 3), ("pitch", 6), ("energy", -6), ("energy", 6),
           ("duration", 0.7), ("duration", 1.4))
+"""Issue 3's adherence cells: (field, shift). Pitch in semitones, energy in dB, duration a factor."""
+CENTROID_SHIFTS = (("centroid", 0.8), ("centroid", 1.25))
+"""Cells beyond issue 3's: the spectral centroid scaled by a factor (no bar; reported)."""
+FACTOR_KINDS = ("duration", "centroid")
+
+
+def cell_name(kind: str, amount: float) -> str:
+    return f"{kind} x{amount:g}" if kind in FACTOR_KINDS else f"{kind} {amount:+g}"
 
 
 def clean_plan(plan: list[dict]) -> list[dict]:
@@ -48,6 +57,8 @@ def shifted(plan: list[dict], kind: str, amount: float) -> list[dict]:
             seg["energy_rms"] = min(seg["energy_rms"] * 10 ** (amount / 20), 1.0)
         elif kind == "duration" and seg.get("duration") is not None:
             seg["duration"] = seg["duration"] * amount
+        elif kind == "centroid" and seg.get("spectral_centroid") is not None:
+            seg["spectral_centroid"] = seg["spectral_centroid"] * amount
         out.append(seg)
     return out
 
@@ -70,6 +81,8 @@ def adherence(synth, plan: list[dict]) -> list[dict]:
             row["slope_agree"] = float(np.sign(got["pitch_slope"]) == np.sign(seg["pitch_slope"]))
         if seg.get("energy_rms") and math.isfinite(got["energy_rms"]):
             row["energy_db"] = 20 * math.log10(got["energy_rms"] / seg["energy_rms"])
+        if seg.get("spectral_centroid") and math.isfinite(got["spectral_centroid"]):
+            row["centroid_st"] = 12 * math.log2(got["spectral_centroid"] / seg["spectral_centroid"])
         if seg.get("duration"):
             row["duration_pct"] = 100 * (n / synth.sample_rate - seg["duration"]) / seg["duration"]
         rows.append(row)
@@ -94,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [r for r in read_metadata(args.corpus) if r[0] in set(HELD_OUT)][: args.limit]
     synth = Synthesizer.load(args.voice, threads=args.threads)
     started = time.time()
-    pairs_orig, pairs_synth, cells = [], [], {f"{k} {a:+g}" if k != "duration" else f"duration x{a}": [] for k, a in SHIFTS}
+    pairs_orig, pairs_synth, cells = [], [], {cell_name(k, a): [] for k, a in SHIFTS + CENTROID_SHIFTS}
     synth_s = audio_s = 0.0
     for i, (uid, text, path) in enumerate(rows):
         audio, sample_rate = load_audio(path, synth.sample_rate)
@@ -107,9 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         pairs_orig.append((text, transcribe(audio, sample_rate, cpu_threads=args.threads)))
         pairs_synth.append((text, transcribe(wave, synth.sample_rate, cpu_threads=args.threads)))
         if i < args.adherence:
-            for kind, amount in SHIFTS:
-                name = f"{kind} {amount:+g}" if kind != "duration" else f"duration x{amount}"
-                cells[name] += adherence(synth, shifted(plan, kind, amount))
+            for kind, amount in SHIFTS + CENTROID_SHIFTS:
+                cells[cell_name(kind, amount)] += adherence(synth, shifted(plan, kind, amount))
     wer_orig, wer_synth = corpus_wer(pairs_orig), corpus_wer(pairs_synth)
     table = {}
     for name, seg_rows in cells.items():
@@ -118,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             return float(np.median(values)) if values else float("nan")
         agree = [r["slope_agree"] for r in seg_rows if "slope_agree" in r]
         table[name] = {"segments": len(seg_rows), "pitch_err_st": med("pitch_st"), "energy_err_db": med("energy_db"),
-                       "duration_err_pct": med("duration_pct"),
+                       "duration_err_pct": med("duration_pct"), "centroid_err_st": med("centroid_st"),
                        "slope_sign_agree": float(np.mean(agree)) if agree else float("nan")}
     report = {"voice": str(args.voice), "clips": len(rows), "wer_original": wer_orig.wer, "wer_synth": wer_synth.wer,
               "rtf_neutral": synth_s / max(audio_s, 1e-9), "adherence": table, "minutes": (time.time() - started) / 60,

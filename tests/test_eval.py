@@ -47,6 +47,13 @@ def test_adherence_of_a_known_signal():
     off = [{**exact[0], "pitch_mean": 150.0 * 2 ** (2 / 12)}, exact[1]]  # asked 2 st higher than rendered
     rows = metrics.adherence(off, measured)["segments"]
     assert rows[0]["pitch_error_st"] == pytest.approx(-2.0, abs=0.2)
+    # Spectral centroid: asked 3 st brighter than the first segment came out -> -3 st error there, none asked
+    # for the second -> NaN, which the item's mean leaves out.
+    brighter = [{**exact[0], "spectral_centroid": measured[0]["spectral_centroid"] * 2 ** (3 / 12)}, exact[1]]
+    result = metrics.adherence(brighter, measured)
+    assert result["segments"][0]["centroid_error_st"] == pytest.approx(-3.0, abs=1e-6)
+    assert np.isnan(result["segments"][1]["centroid_error_st"])
+    assert result["summary"]["centroid_mae_st"] == pytest.approx(3.0, abs=1e-6)
 
 
 def test_slope_sign_and_correlation():

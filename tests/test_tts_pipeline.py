@@ -393,3 +393,31 @@ def test_rate_wer_scales_the_voices_own_durations_and_pauses_but_not_the_last_pa
     predicted = [{"duration": 1.0, "pause_after": 0.2, "pitch_mean": 200.0}, {"duration": 2.0, "pause_after": 0.5}]
     assert scaled_plan(words, predicted, 1.5) == [{"word": "Printing, in", "duration": 1.5, "pause_after": 0.2 * 1.5},
                                                   {"word": "the only sense.", "duration": 3.0}]
+
+
+def test_tune_centroid_fits_on_training_clips_checks_on_validation_and_writes(prepared, corpus, tmp_path, capsys):
+    """recipes/tune_centroid.py on the fixture data (every 2nd clip is validation): it fits on the training
+    clips only, prints the validation table for the voice's setting and the fitted one, and --write stores a
+    calibration that the voice then loads with."""
+    import tune_centroid
+    from tts_model.config import VoiceConfig
+    from tts_model.testing import make_test_voice
+
+    voice = make_test_voice(tmp_path / "voice")
+    trained = tune_centroid.training_rows(prepared, corpus, 2, 10)
+    assert [r[0] for r in trained] == ["TST-0001", "TST-0003"]  # TST-0002/4 are validation, TST-0005 held out
+    args = ["--voice", str(voice), "--data", str(prepared), "--corpus", str(corpus), "--every", "2",
+            "--skip-wer", "--threads", "1", "--write"]
+    code = tune_centroid.main(args)
+    out, err = capsys.readouterr()
+    assert "fit on 2 training clips" in out
+    if code == 0:
+        assert "2 validation clips" in out and "| off |" in out
+        calibration = VoiceConfig.load(voice / "voice.json").centroid_calibration
+        assert calibration is not None and f"| {calibration[0]:g}, {calibration[1]:+g} (utterance) |" in out
+        assert VoiceConfig.load(voice / "voice.json").centroid_scope == "utterance"
+    else:  # a random tiny voice may not be trackable; then nothing is written and the reason is given
+        assert code == 1 and "nothing written" in err
+        assert VoiceConfig.load(voice / "voice.json").centroid_calibration is None
+    with pytest.raises(SystemExit):
+        tune_centroid.main([*args[:-1], "--tilts", "0.3"])

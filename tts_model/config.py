@@ -10,9 +10,10 @@ Unknown keys are an error everywhere (``from_dict``), so a typo in a config neve
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping, TypeVar
+from typing import Any, Mapping, Optional, Sequence, TypeVar
 
 from tts_model.frontend import ARPABET, PAUSE, PHONEMES
 from tts_model.harmonics import PHONEME_CLASSES
@@ -171,6 +172,19 @@ class VoiceConfig:
     docs/training.md)."""
     pitch_control_gain_up: float = 1.0
     """The same calibration for given pitches above the baseline. 1 = off."""
+    centroid_calibration: Optional[tuple[float, float]] = None
+    """Runtime centroid tilt (tts_model.tilt): (slope, offset_st) such that the spectral centroid measured on
+    the vocoded audio is slope * (the centroid estimated from the mel) + offset_st, both in semitones re the
+    baseline centroid. With it, each segment's mel is tilted until its rendered centroid is the plan's (or, where
+    the plan leaves it out, the model's own prediction). None = off. Fitted per voice on training clips by
+    recipes/tune_centroid.py (docs/training.md, run 13)."""
+    centroid_max_tilt: float = 0.8
+    """Largest centroid tilt, in natural-log units per octave (0.8 is about 7 dB per octave)."""
+    centroid_scope: str = "utterance"
+    """What one centroid tilt covers: "utterance" (one tilt per synthesis call, so that the segments' centroids
+    meet the plan's on average, weighted by spoken frames, and keep their own differences) or "segment" (each
+    segment to its own number: right for plans measured from speech, but it flattens the phonemes' differences
+    under a conductor's plan, which asks one centroid for every segment; docs/training.md, run 13)."""
     training_step: int = 0
     """The training step of the checkpoint the acoustic model was exported from (0 = unknown). A fine-tune that
     starts from the voice (tts_model.import_voice) resumes its learning-rate schedule there."""
@@ -188,6 +202,19 @@ class VoiceConfig:
             gain = getattr(self, name)
             if isinstance(gain, bool) or not isinstance(gain, (int, float)) or not 0.5 <= float(gain) <= 2.0:
                 raise ConfigError(f"voice: {name} must be a number in 0.5..2, got {gain!r}")
+        if self.centroid_calibration is not None:
+            cal = self.centroid_calibration
+            if isinstance(cal, (str, bytes)) or not isinstance(cal, Sequence) or len(cal) != 2 \
+                    or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) for v in cal) \
+                    or not 0.2 <= float(cal[0]) <= 5.0:
+                raise ConfigError("voice: centroid_calibration must be null or [slope, offset_st] with a slope in "
+                                  f"0.2..5, got {cal!r}; refit it with recipes/tune_centroid.py")
+            object.__setattr__(self, "centroid_calibration", (float(cal[0]), float(cal[1])))
+        tilt = self.centroid_max_tilt
+        if isinstance(tilt, bool) or not isinstance(tilt, (int, float)) or not 0.0 < float(tilt) <= 2.0:
+            raise ConfigError(f"voice: centroid_max_tilt must be a number in (0, 2], got {tilt!r}")
+        if self.centroid_scope not in ("segment", "utterance"):
+            raise ConfigError(f"voice: centroid_scope must be 'segment' or 'utterance', got {self.centroid_scope!r}")
         if isinstance(self.training_step, bool) or not isinstance(self.training_step, int) or self.training_step < 0:
             raise ConfigError(f"voice: training_step must be a whole number >= 0, got {self.training_step!r}")
         if self.harmonic_phonemes not in PHONEME_CLASSES:

@@ -20,6 +20,7 @@ from tts_model.config import CONTROL_NAMES, ConfigError, VoiceConfig
 from tts_model.controls import check_control, denormalize_controls, normalize_controls
 from tts_model.frontend import ARPABET, PAUSE, PHONEME_TO_ID, Frontend, FrontendError, spoken_text_word
 from tts_model.harmonics import frame_f0, ripple_table, sharpen
+from tts_model.tilt import follow_centroid
 
 _PITCH = CONTROL_NAMES.index("pitch_mean")
 
@@ -204,7 +205,8 @@ class Synthesizer:
 
     def render_mel(self, segments: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray, list[dict]]:
         """Acoustic model only: -> (log-mel float32 (F, 80), frames per segment int (S,), predicted controls).
-        With the voice's ``harmonic_strength`` > 0 the mel is sharpened at the planned F0 (tts_model.harmonics)."""
+        With the voice's ``harmonic_strength`` > 0 the mel is sharpened at the planned F0 (tts_model.harmonics);
+        with a ``centroid_calibration`` each segment is tilted to the plan's spectral centroid (tts_model.tilt)."""
         inputs = self.prepare(segments)
         feeds = {k: inputs[k] for k in ("phoneme_ids", "segment_ids", "emphasis", "controls", "control_mask")}
         down, up = float(self.config.pitch_control_gain_down), float(self.config.pitch_control_gain_up)
@@ -228,12 +230,19 @@ class Synthesizer:
         if not np.all(np.isfinite(mel)):
             raise SynthesisError("the acoustic model produced non-finite values; the voice file is damaged, "
                                  "re-export it")
+        mel = mel[0]
         strength = float(self.config.harmonic_strength)
         if strength > 0.0:
             f0_hz, weight = frame_f0(inputs["phoneme_ids"][0], pitch_st[0], durations[0],
                                      float(self.config.baseline["pitch_mean_hz"]), self.config.harmonic_phonemes)
-            return sharpen(mel[0], f0_hz, weight, strength), seg_frames, predicted
-        return mel[0], seg_frames, predicted
+            mel = sharpen(mel, f0_hz, weight, strength)
+        if self.config.centroid_calibration is not None:
+            pause_frames = [int(round(p["pause_after"] * self.sample_rate / self.config.hop_length)) for p in predicted]
+            mel, _ = follow_centroid(mel, seg_frames, np.maximum(seg_frames - np.array(pause_frames), 0),
+                                     [p["spectral_centroid"] for p in predicted], self.config.centroid_calibration,
+                                     float(self.config.baseline["spectral_centroid_hz"]),
+                                     float(self.config.centroid_max_tilt), self.config.centroid_scope)
+        return mel, seg_frames, predicted
 
     def synthesize(self, segments: Sequence[Mapping[str, Any]], seed: int | None = None) -> Iterator[SynthChunk]:
         """Yield one :class:`SynthChunk` per segment, in order. ``seed`` is accepted for API stability; this

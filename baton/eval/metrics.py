@@ -115,7 +115,8 @@ def adherence(requested: Sequence[Mapping[str, Any]], measured: Sequence[Mapping
 
     ``requested``: the values the model was asked for (the plan where it set a value, else what the model
     predicted for itself). Returns per-segment errors and the item summary:
-    pitch/energy mean absolute error [st, dB], duration mean absolute error [%], slope sign agreement
+    pitch/energy/spectral-centroid mean absolute error [st, dB, st], duration mean absolute error [%], slope
+    sign agreement
     [fraction] and across-segment correlations of pitch and energy.
     """
     rows = []
@@ -123,6 +124,7 @@ def adherence(requested: Sequence[Mapping[str, Any]], measured: Sequence[Mapping
         rows.append({
             "pitch_error_st": _st(got.get("pitch_mean"), req.get("pitch_mean")),
             "energy_error_db": _db(got.get("energy_rms"), req.get("energy_rms")),
+            "centroid_error_st": _st(got.get("spectral_centroid"), req.get("spectral_centroid")),
             "duration_error_pct": (100.0 * (got["duration"] - req["duration"]) / req["duration"]
                                    if req.get("duration") and math.isfinite(got.get("duration", math.nan))
                                    else math.nan),
@@ -132,6 +134,7 @@ def adherence(requested: Sequence[Mapping[str, Any]], measured: Sequence[Mapping
     summary = {
         "pitch_mae_st": nanmean(abs(r["pitch_error_st"]) for r in rows),
         "energy_mae_db": nanmean(abs(r["energy_error_db"]) for r in rows),
+        "centroid_mae_st": nanmean(abs(r["centroid_error_st"]) for r in rows),
         "duration_mae_pct": nanmean(abs(r["duration_error_pct"]) for r in rows),
         "slope_sign_agreement": float(np.mean(signs)) if signs else math.nan,
         "n_slopes_scored": len(signs),
@@ -242,6 +245,7 @@ def aggregate(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "n_items": len(items),
         "pitch_mae_st_median": nanmedian(s["pitch_mae_st"] for s in summaries),
         "energy_mae_db_median": nanmedian(s["energy_mae_db"] for s in summaries),
+        "centroid_mae_st_median": nanmedian(s.get("centroid_mae_st", math.nan) for s in summaries),
         "duration_mae_pct_median": nanmedian(s["duration_mae_pct"] for s in summaries),
         "slope_sign_agreement_mean": nanmean(s["slope_sign_agreement"] for s in summaries),
         "pitch_correlation_median": nanmedian(s["pitch_correlation"] for s in summaries),

@@ -16,6 +16,7 @@ AGGREGATE_ROWS = (
     ("pitch_mae_st_median", "pitch error, median of item MAEs", "st"),
     ("energy_mae_db_median", "energy error, median of item MAEs", "dB"),
     ("duration_mae_pct_median", "duration error, median of item MAEs", "%"),
+    ("centroid_mae_st_median", "spectral centroid error, median of item MAEs", "st"),
     ("slope_sign_agreement_mean", "slope sign agreement (pitch and energy slopes)", "fraction"),
     ("pitch_correlation_median", "pitch correlation across segments (median over items)", "r"),
     ("energy_correlation_median", "energy correlation across segments (median over items)", "r"),

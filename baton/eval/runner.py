@@ -28,9 +28,9 @@ import numpy as np
 from baton.eval import metrics
 from baton.eval.suite import SuiteItem, load_suite
 
-EVAL_VERSION = 3
+EVAL_VERSION = 4
 """Bump when measurements change, so old cached items are not mixed with new ones (3: constant series have no
-correlation, see metrics.correlation)."""
+correlation, see metrics.correlation; 4: per-segment spectral-centroid error)."""
 ITEM_ERRORS = ("PlanError", "ConductorError", "SynthesisError", "FrontendError", "MarkupError")
 """Errors that fail one item (recorded in the report) rather than the whole run."""
 
