@@ -32,45 +32,36 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "recipes"))
 
-from tune_harmonics import add_validation_args, validation_plans, whisper_scores  # noqa: E402
+from tune_harmonics import (add_validation_args, measured_plans, split_rows, validation_plans,  # noqa: E402
+                            whisper_scores)
 
 
 def training_rows(data: Path, corpus: Path, every: int, count: int) -> list[tuple[str, str, Path]]:
     """``count`` corpus rows (id, text, audio path) spread evenly over the clips a training run on ``data``
     trained on (not its validation clips). Raises ValueError when there are none."""
-    from prepare_batontts import read_metadata
-    from tts_model.dataset import load_index, validation_ids
-
-    ids = list(load_index(data)["utterances"])
-    held = validation_ids(ids, every)
-    trained = set(ids) - held
-    rows = [r for r in read_metadata(corpus) if r[0] in trained]
+    rows = split_rows(data, corpus, every)[0]
     if not rows:
         raise ValueError(f"no training clips: {data} has no shards, or their ids are not in {corpus}")
     picks = np.unique(np.linspace(0, len(rows) - 1, min(count, len(rows))).round().astype(int))
     return [rows[i] for i in picks]
 
 
-def fit_pairs(synth, rows, tilts: list[float]) -> np.ndarray:
-    """(n, 2) float64: per segment and tilt, (estimated st, measured st) re the baseline centroid."""
-    from evaluate_batontts import clean_plan
-    from feature_extract import extract_plan
-    from feature_extract.audio import load_audio
+def fit_pairs(synth, plans: list[tuple[str, list[dict]]], tilts: list[float]) -> np.ndarray:
+    """(n, 2) float64: per segment of each measured plan and each whole-mel tilt, (estimated st, measured st)
+    re the baseline centroid."""
     from feature_extract.measure import spectral_centroid_hz
     from tts_model.tilt import estimate_centroid_hz, tilt_profile
 
     base_hz = float(synth.config.baseline["spectral_centroid_hz"])
     hop = synth.config.hop_length
     pairs = []
-    for _, text, path in rows:
-        recording, rate = load_audio(path, synth.sample_rate)
-        mel, seg_frames, predicted = synth.render_mel(clean_plan(extract_plan(recording, rate, text)))
+    for _, plan in plans:
+        mel, seg_frames, predicted = synth.render_mel(plan)
         starts = np.cumsum(seg_frames) - seg_frames
         for alpha in tilts:
             tilted = (mel + alpha * tilt_profile()[None, :]).astype(np.float32)
             audio = synth.vocoder.vocode(tilted)
-            for start, frames, pred in zip(starts, seg_frames, predicted):
-                spoken = int(frames) - int(round(pred["pause_after"] * synth.sample_rate / hop))
+            for start, spoken in zip(starts, synth.spoken_frames(seg_frames, predicted)):
                 if spoken < 5:
                     continue
                 got = spectral_centroid_hz(audio[start * hop:(start + spoken) * hop], synth.sample_rate)
@@ -93,6 +84,7 @@ def centroid_errors(synth, plans, factor: float) -> np.ndarray:
 
 def main(argv: list[str] | None = None) -> int:
     from tts_model.runtime import Synthesizer
+    from tts_model.tilt import SCOPES
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_validation_args(parser)
@@ -102,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--factors", type=float, nargs="+", default=[0.8, 1.0, 1.25],
                         help="centroid scalings of the validation plans to check")
     parser.add_argument("--skip-wer", action="store_true", help="skip WER and NLL with neutral plans")
-    parser.add_argument("--scope", choices=["segment", "utterance"], default="utterance",
+    parser.add_argument("--scope", choices=list(SCOPES), default="utterance",
                         help="what one tilt covers with the fitted calibration (voice.json centroid_scope; default "
                              "utterance: one tilt per synthesis call, so the phonemes keep their differences)")
     parser.add_argument("--write", action="store_true",
@@ -118,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(err))
 
     started = time.time()
-    pairs = fit_pairs(untilted, rows, args.tilts)
+    pairs = fit_pairs(untilted, measured_plans(rows, untilted.sample_rate), args.tilts)
     slope, offset = np.polyfit(pairs[:, 0], pairs[:, 1], 1)
     residual = pairs[:, 1] - (slope * pairs[:, 0] + offset)
     print(f"fit on {len(rows)} training clips, {len(pairs)} segment renders ({time.time() - started:.0f} s): "

@@ -40,14 +40,22 @@ measured, and the large upward shifts that emotional plans ask for (pitch +9 and
 DEFAULT_CELLS = ("as measured", "pitch -3", "energy -6", "duration x1.4")
 
 
-def validation_rows(data: Path, corpus: Path, every: int) -> list[tuple[str, str, Path]]:
-    """The corpus rows (id, text, audio path) of the clips a training run on ``data`` with ``validation_every =
-    every`` held out. Raises FileNotFoundError/ValueError with the reason when there are none."""
+def split_rows(data: Path, corpus: Path, every: int) -> tuple[list[tuple[str, str, Path]], list[tuple[str, str, Path]]]:
+    """The corpus rows (id, text, audio path) of the clips prepared in ``data``, split as a training run with
+    ``validation_every = every`` splits them: (trained on, held out)."""
     from prepare_batontts import read_metadata
     from tts_model.dataset import load_index, validation_ids
 
-    held = validation_ids(list(load_index(data)["utterances"]), every)
-    rows = [r for r in read_metadata(corpus) if r[0] in held]
+    ids = list(load_index(data)["utterances"])
+    held = validation_ids(ids, every)
+    rows = [r for r in read_metadata(corpus) if r[0] in set(ids)]
+    return [r for r in rows if r[0] not in held], [r for r in rows if r[0] in held]
+
+
+def validation_rows(data: Path, corpus: Path, every: int) -> list[tuple[str, str, Path]]:
+    """The held-out half of :func:`split_rows`. Raises FileNotFoundError/ValueError with the reason when there
+    are none."""
+    rows = split_rows(data, corpus, every)[1]
     if not rows:
         raise ValueError(f"no validation clips: {data} has no shards, or their ids are not in {corpus}")
     return rows
@@ -62,22 +70,27 @@ def add_validation_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=2)
 
 
-def validation_plans(parser: argparse.ArgumentParser, args: argparse.Namespace, sample_rate: int
-                     ) -> list[tuple[str, list[dict]]]:
-    """(transcript, measured plan) of every validation clip of ``args``; a missing clip set is a usage error."""
+def measured_plans(rows: Iterable[tuple[str, str, Path]], sample_rate: int) -> list[tuple[str, list[dict]]]:
+    """(transcript, plan measured from the recording by feature_extract) of each corpus row."""
     from evaluate_batontts import clean_plan
     from feature_extract import extract_plan
     from feature_extract.audio import load_audio
 
-    try:
-        rows = validation_rows(args.data, args.corpus, args.every)
-    except (FileNotFoundError, ValueError) as err:
-        parser.error(str(err))
     plans = []
     for _, text, path in rows:
         recording, rate = load_audio(path, sample_rate)
         plans.append((text, clean_plan(extract_plan(recording, rate, text))))
     return plans
+
+
+def validation_plans(parser: argparse.ArgumentParser, args: argparse.Namespace, sample_rate: int
+                     ) -> list[tuple[str, list[dict]]]:
+    """:func:`measured_plans` of every validation clip of ``args``; a missing clip set is a usage error."""
+    try:
+        rows = validation_rows(args.data, args.corpus, args.every)
+    except (FileNotFoundError, ValueError) as err:
+        parser.error(str(err))
+    return measured_plans(rows, sample_rate)
 
 
 def whisper_scores(renders: Iterable[tuple[str, np.ndarray]], sample_rate: int, threads: int) -> tuple[float, float]:

@@ -78,7 +78,7 @@ def test_follow_centroid_tilts_each_segment_and_smooths_the_steps():
     here = estimate_centroid_hz(mel[:44])
     targets = [here * 2 ** (2 / 12), here * 2 ** (-2 / 12), here * 2 ** (5 / 12)]
     spoken = [40, 40, 2]  # the last segment is too short to estimate: it keeps the tilt before it
-    tilted, alphas = follow_centroid(mel, frames, spoken, targets, (1.0, 0.0), here, max_tilt=1.0)
+    tilted, alphas = follow_centroid(mel, frames, spoken, targets, (1.0, 0.0), here, max_tilt=1.0, scope="segment")
     assert tilted.shape == mel.shape and tilted.dtype == np.float32
     assert alphas[0] > 0.0 > alphas[1] and alphas[2] == alphas[1]
     assert abs(_st(estimate_centroid_hz(tilted[4:40]), here) - 2.0) < 0.3  # inside the segment, away from the ramp

@@ -17,6 +17,7 @@ from typing import Any, Mapping, Optional, Sequence, TypeVar
 
 from tts_model.frontend import ARPABET, PAUSE, PHONEMES
 from tts_model.harmonics import PHONEME_CLASSES
+from tts_model.tilt import SCOPES
 
 CONTROL_NAMES = ("pitch_mean", "pitch_slope", "energy_rms", "energy_slope", "spectral_centroid", "duration",
                  "pause_after")
@@ -175,8 +176,8 @@ class VoiceConfig:
     centroid_calibration: Optional[tuple[float, float]] = None
     """Runtime centroid tilt (tts_model.tilt): (slope, offset_st) such that the spectral centroid measured on
     the vocoded audio is slope * (the centroid estimated from the mel) + offset_st, both in semitones re the
-    baseline centroid. With it, each segment's mel is tilted until its rendered centroid is the plan's (or, where
-    the plan leaves it out, the model's own prediction). None = off. Fitted per voice on training clips by
+    baseline centroid. With it, the mel is tilted until the rendered centroid is the plan's (or, where the plan
+    leaves it out, the model's own prediction), per ``centroid_scope``. None = off. Fitted per voice on training clips by
     recipes/tune_centroid.py (docs/training.md, run 13)."""
     centroid_max_tilt: float = 0.8
     """Largest centroid tilt, in natural-log units per octave (0.8 is about 7 dB per octave)."""
@@ -213,8 +214,8 @@ class VoiceConfig:
         tilt = self.centroid_max_tilt
         if isinstance(tilt, bool) or not isinstance(tilt, (int, float)) or not 0.0 < float(tilt) <= 2.0:
             raise ConfigError(f"voice: centroid_max_tilt must be a number in (0, 2], got {tilt!r}")
-        if self.centroid_scope not in ("segment", "utterance"):
-            raise ConfigError(f"voice: centroid_scope must be 'segment' or 'utterance', got {self.centroid_scope!r}")
+        if self.centroid_scope not in SCOPES:
+            raise ConfigError(f"voice: centroid_scope must be one of {list(SCOPES)}, got {self.centroid_scope!r}")
         if isinstance(self.training_step, bool) or not isinstance(self.training_step, int) or self.training_step < 0:
             raise ConfigError(f"voice: training_step must be a whole number >= 0, got {self.training_step!r}")
         if self.harmonic_phonemes not in PHONEME_CLASSES:

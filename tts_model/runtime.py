@@ -237,12 +237,18 @@ class Synthesizer:
                                      float(self.config.baseline["pitch_mean_hz"]), self.config.harmonic_phonemes)
             mel = sharpen(mel, f0_hz, weight, strength)
         if self.config.centroid_calibration is not None:
-            pause_frames = [int(round(p["pause_after"] * self.sample_rate / self.config.hop_length)) for p in predicted]
-            mel, _ = follow_centroid(mel, seg_frames, np.maximum(seg_frames - np.array(pause_frames), 0),
+            mel, _ = follow_centroid(mel, seg_frames, self.spoken_frames(seg_frames, predicted),
                                      [p["spectral_centroid"] for p in predicted], self.config.centroid_calibration,
                                      float(self.config.baseline["spectral_centroid_hz"]),
                                      float(self.config.centroid_max_tilt), self.config.centroid_scope)
         return mel, seg_frames, predicted
+
+    def spoken_frames(self, seg_frames: np.ndarray, predicted: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """Frames of each segment before its trailing pause (``render_mel``'s frames per segment and predicted
+        controls -> int64 (S,), never negative)."""
+        pause = np.array([round(p["pause_after"] * self.sample_rate / self.config.hop_length) for p in predicted],
+                         dtype=np.int64)
+        return np.maximum(np.asarray(seg_frames, dtype=np.int64) - pause, 0)
 
     def synthesize(self, segments: Sequence[Mapping[str, Any]], seed: int | None = None) -> Iterator[SynthChunk]:
         """Yield one :class:`SynthChunk` per segment, in order. ``seed`` is accepted for API stability; this

@@ -126,14 +126,15 @@ def shared_tilt(log_mels: Sequence[np.ndarray], targets_hz: Sequence[float], wei
 
 def follow_centroid(log_mel: np.ndarray, seg_frames: np.ndarray, spoken_frames: np.ndarray,
                     targets_hz: Sequence[float], calibration: Sequence[float], baseline_hz: float,
-                    max_tilt: float, scope: str = "segment") -> tuple[np.ndarray, np.ndarray]:
-    """Tilt each segment of ``log_mel`` (F, n_mels) towards its target centroid (``scope`` "segment"), or the
-    whole utterance with one tilt (``shared_tilt``, segments weighted by their spoken frames; "utterance").
+                    max_tilt: float, scope: str = "utterance") -> tuple[np.ndarray, np.ndarray]:
+    """Tilt the whole utterance of ``log_mel`` (F, n_mels) by one ``alpha`` (``shared_tilt``, segments weighted
+    by their spoken frames; ``scope`` "utterance"), or each segment towards its own target ("segment").
 
     ``seg_frames`` (S,): frames per segment, summing to F; ``spoken_frames`` (S,): the leading frames of each
     segment that are speech (the rest is its pause), over which the centroid is estimated; ``targets_hz`` (S,):
     the centroid each segment should have. Returns (tilted log-mel float32 (F, n_mels), alpha per segment
-    float64 (S,)). A segment too short to estimate takes the tilt of the segment before it (0 for the first)."""
+    float64 (S,)). Segments without a usable target or with fewer than ``MIN_SPOKEN_FRAMES`` spoken frames do
+    not count; with scope "segment" they take the tilt of the segment before them (0 for the first)."""
     seg_frames = np.asarray(seg_frames, dtype=np.int64)
     if seg_frames.sum() != log_mel.shape[0] or len(targets_hz) != seg_frames.size \
             or len(spoken_frames) != seg_frames.size:
@@ -143,32 +144,28 @@ def follow_centroid(log_mel: np.ndarray, seg_frames: np.ndarray, spoken_frames: 
     if scope not in SCOPES:
         raise ValueError(f"follow_centroid: scope must be one of {SCOPES}, got {scope!r}")
     starts = np.concatenate([[0], np.cumsum(seg_frames)[:-1]])
+    spoken = np.minimum(np.asarray(spoken_frames, dtype=np.int64), seg_frames)
+    usable = [s for s, target in enumerate(targets_hz) if spoken[s] >= MIN_SPOKEN_FRAMES and target is not None
+              and math.isfinite(float(target)) and target > 0]
     alphas = np.zeros(seg_frames.size)
     if scope == "utterance":
-        usable = [(start, int(min(spoken, frames)), float(target))
-                  for start, spoken, frames, target in zip(starts, spoken_frames, seg_frames, targets_hz)
-                  if target is not None and math.isfinite(float(target)) and target > 0
-                  and min(spoken, frames) >= MIN_SPOKEN_FRAMES]
         if usable:
-            alphas[:] = shared_tilt([log_mel[start:start + spoken] for start, spoken, _ in usable],
-                                    [target for _, _, target in usable], [spoken for _, spoken, _ in usable],
-                                    calibration, baseline_hz, max_tilt)
-        tilted = log_mel + alphas[0] * tilt_profile()[None, :]
-        return tilted.astype(np.float32), alphas
-    previous = 0.0
-    for s, (start, spoken, target) in enumerate(zip(starts, spoken_frames, targets_hz)):
-        spoken = int(min(spoken, seg_frames[s]))
-        if spoken >= MIN_SPOKEN_FRAMES and target is not None and math.isfinite(float(target)) and target > 0:
-            previous = segment_tilt(log_mel[start:start + spoken], float(target), calibration, baseline_hz,
-                                    max_tilt)
-        alphas[s] = previous
+            alphas[:] = shared_tilt([log_mel[starts[s]:starts[s] + spoken[s]] for s in usable],
+                                    [float(targets_hz[s]) for s in usable], spoken[usable], calibration,
+                                    baseline_hz, max_tilt)
+        return (log_mel + alphas[0] * tilt_profile()[None, :]).astype(np.float32), alphas
+    for s in usable:
+        alphas[s] = segment_tilt(log_mel[starts[s]:starts[s] + spoken[s]], float(targets_hz[s]), calibration,
+                                 baseline_hz, max_tilt)
+    for s in range(1, seg_frames.size):  # a segment that does not count keeps the tilt before it
+        if s not in usable:
+            alphas[s] = alphas[s - 1]
     per_frame = np.repeat(alphas, seg_frames)
     if per_frame.size > 1:
         half = SMOOTH_FRAMES // 2
         per_frame = np.convolve(np.pad(per_frame, half, mode="edge"), np.ones(SMOOTH_FRAMES) / SMOOTH_FRAMES,
                                 mode="valid")
-    tilted = log_mel + (per_frame[:, None] * tilt_profile()[None, :])
-    return tilted.astype(np.float32), alphas
+    return (log_mel + per_frame[:, None] * tilt_profile()[None, :]).astype(np.float32), alphas
 
 
 __all__ = ["PIVOT_HZ", "SCOPES", "SMOOTH_FRAMES", "estimate_centroid_hz", "segment_tilt", "shared_tilt", "follow_centroid",

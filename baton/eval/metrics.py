@@ -245,7 +245,7 @@ def aggregate(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "n_items": len(items),
         "pitch_mae_st_median": nanmedian(s["pitch_mae_st"] for s in summaries),
         "energy_mae_db_median": nanmedian(s["energy_mae_db"] for s in summaries),
-        "centroid_mae_st_median": nanmedian(s.get("centroid_mae_st", math.nan) for s in summaries),
+        "centroid_mae_st_median": nanmedian(s["centroid_mae_st"] for s in summaries),
         "duration_mae_pct_median": nanmedian(s["duration_mae_pct"] for s in summaries),
         "slope_sign_agreement_mean": nanmean(s["slope_sign_agreement"] for s in summaries),
         "pitch_correlation_median": nanmedian(s["pitch_correlation"] for s in summaries),
