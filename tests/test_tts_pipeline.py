@@ -421,3 +421,34 @@ def test_tune_centroid_fits_on_training_clips_checks_on_validation_and_writes(pr
         assert VoiceConfig.load(voice / "voice.json").centroid_calibration is None
     with pytest.raises(SystemExit):
         tune_centroid.main([*args[:-1], "--tilts", "0.3"])
+
+
+def test_build_exemplars_banks_training_frames_only_checks_pitch_and_switches_the_bank_on(prepared, corpus, tmp_path,
+                                                                                           capsys):
+    """recipes/build_exemplars.py on the fixture data (every 2nd clip is validation): the bank holds the training
+    clips' frames only (TST-0001/3, 1 in 2 with --step 2), the validation table has the 'off' row and the bank's,
+    and --write makes the voice load and use the bank."""
+    import build_exemplars
+    from tts_model.dataset import load_utterances
+    from tts_model.exemplars import ExemplarBank
+    from tts_model.runtime import Synthesizer
+    from tts_model.testing import make_test_voice
+
+    utterances = {u.id: u for u in load_utterances(prepared)[0]}
+    trained_frames = sum(utterances[uid].mel.shape[0] for uid in ("TST-0001", "TST-0003"))
+    mel, phones, places, f0, clips = build_exemplars.bank_frames(prepared, 2, 2)
+    assert clips == 2 and mel.shape[0] == (trained_frames + 1) // 2 == phones.size == places.size == f0.size
+    assert (f0 > 0).any() and np.all(f0 >= 0)  # espeak speech has voiced frames; unvoiced ones are 0
+    voice = make_test_voice(tmp_path / "voice")
+    code = build_exemplars.main(["--voice", str(voice), "--data", str(prepared), "--corpus", str(corpus), "--every",
+                                 "2", "--step", "2", "--k", "3", "--skip-wer", "--pitch-shifts", "3", "--threads", "1",
+                                 "--write"])
+    out = capsys.readouterr().out
+    assert code == 0 and f"bank: {mel.shape[0]} frames of 2 training clips" in out
+    assert "2 validation clips" in out and "| off | - | - |" in out and "| k 3, position weight 2," in out
+    synth = Synthesizer.load(voice, threads=1)
+    assert synth.config.exemplar_file == "exemplars.npz" and synth.config.exemplar_k == 3
+    assert isinstance(synth.exemplars, ExemplarBank) and synth.exemplars.n_frames == mel.shape[0]
+    assert np.isfinite(synth.synthesize_all([{"word": "Printing, in the only sense."}])).all()
+    with pytest.raises(SystemExit):
+        build_exemplars.main(["--voice", str(voice), "--data", str(prepared), "--corpus", str(corpus), "--step", "0"])

@@ -186,6 +186,23 @@ class VoiceConfig:
     meet the plan's on average, weighted by spoken frames, and keep their own differences) or "segment" (each
     segment to its own number: right for plans measured from speech, but it flattens the phonemes' differences
     under a conductor's plan, which asks one centroid for every segment; docs/training.md, run 13)."""
+    exemplar_file: Optional[str] = None
+    """Exemplar projection (tts_model.exemplars): a bank of recorded log-mel frames, relative to the voice folder
+    (e.g. "exemplars.npz", or "../ljspeech/exemplars.npz" to share one); each predicted frame is replaced by the
+    mean of its ``exemplar_k`` nearest bank frames of the same phoneme. None = off. Built by
+    recipes/build_exemplars.py (docs/training.md, run 14)."""
+    exemplar_k: int = 21
+    """Bank frames averaged per projected frame."""
+    exemplar_position_weight: float = 2.0
+    """Weight of the place-in-phoneme difference (0..1, squared) against the mean squared log-mel difference."""
+    exemplar_strength: float = 1.0
+    """1 replaces each frame by its exemplar mean; between 0 and 1 blends the two."""
+    exemplar_envelope_bins: int = 0
+    """In this many of the lowest mel bins the exemplars give only the envelope, and the model's harmonic ripple
+    (the planned pitch) stays."""
+    exemplar_pitch_weight: float = 0.0
+    """Weight of the F0 difference (semitones, squared) between a voiced frame's planned F0 and a bank frame's
+    recorded F0, so that the low bins keep the planned harmonics."""
     training_step: int = 0
     """The training step of the checkpoint the acoustic model was exported from (0 = unknown). A fine-tune that
     starts from the voice (tts_model.import_voice) resumes its learning-rate schedule there."""
@@ -216,6 +233,23 @@ class VoiceConfig:
             raise ConfigError(f"voice: centroid_max_tilt must be a number in (0, 2], got {tilt!r}")
         if self.centroid_scope not in SCOPES:
             raise ConfigError(f"voice: centroid_scope must be one of {list(SCOPES)}, got {self.centroid_scope!r}")
+        if self.exemplar_file is not None and (not isinstance(self.exemplar_file, str) or not self.exemplar_file):
+            raise ConfigError(f"voice: exemplar_file must be null or a file name, got {self.exemplar_file!r}")
+        if isinstance(self.exemplar_k, bool) or not isinstance(self.exemplar_k, int) or not 1 <= self.exemplar_k <= 1024:
+            raise ConfigError(f"voice: exemplar_k must be a whole number in 1..1024, got {self.exemplar_k!r}")
+        weight = self.exemplar_position_weight
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0.0 <= float(weight) <= 100.0:
+            raise ConfigError(f"voice: exemplar_position_weight must be a number in 0..100, got {weight!r}")
+        bins = self.exemplar_envelope_bins
+        if isinstance(bins, bool) or not isinstance(bins, int) or not 0 <= bins <= self.n_mels:
+            raise ConfigError(f"voice: exemplar_envelope_bins must be a whole number in 0..{self.n_mels}, got {bins!r}")
+        pitch_weight = self.exemplar_pitch_weight
+        if isinstance(pitch_weight, bool) or not isinstance(pitch_weight, (int, float)) \
+                or not 0.0 <= float(pitch_weight) <= 10.0:
+            raise ConfigError(f"voice: exemplar_pitch_weight must be a number in 0..10, got {pitch_weight!r}")
+        strength = self.exemplar_strength
+        if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0.0 < float(strength) <= 1.0:
+            raise ConfigError(f"voice: exemplar_strength must be a number in (0, 1], got {strength!r}")
         if isinstance(self.training_step, bool) or not isinstance(self.training_step, int) or self.training_step < 0:
             raise ConfigError(f"voice: training_step must be a whole number >= 0, got {self.training_step!r}")
         if self.harmonic_phonemes not in PHONEME_CLASSES:

@@ -19,6 +19,7 @@ import numpy as np
 from tts_model.config import CONTROL_NAMES, ConfigError, VoiceConfig
 from tts_model.controls import check_control, denormalize_controls, normalize_controls
 from tts_model.frontend import ARPABET, PAUSE, PHONEME_TO_ID, Frontend, FrontendError, spoken_text_word
+from tts_model.exemplars import ExemplarBank, ExemplarError, frame_layout, project
 from tts_model.harmonics import frame_f0, ripple_table, sharpen
 from tts_model.tilt import follow_centroid
 
@@ -123,6 +124,8 @@ class Synthesizer:
     vocoder: Any
     """tts_model.vocoder.OnnxVocoder."""
     frontend: Frontend
+    exemplars: Any = None
+    """tts_model.exemplars.ExemplarBank when voice.json names an ``exemplar_file``, else None."""
 
     @property
     def sample_rate(self) -> int:
@@ -133,8 +136,9 @@ class Synthesizer:
         return dict(self.config.baseline)
 
     @classmethod
-    def load(cls, voice_dir: Path | str, threads: int | None = None) -> "Synthesizer":
-        """Open a voice directory (or a voice id on the search path). Raises SynthesisError."""
+    def load(cls, voice_dir: Path | str, threads: int | None = None, exemplars: bool = True) -> "Synthesizer":
+        """Open a voice directory (or a voice id on the search path). ``exemplars=False`` leaves the voice's
+        exemplar bank unread and off (for recipes/build_exemplars.py, which replaces it). Raises SynthesisError."""
         from tts_model.vocoder import OnnxVocoder, VocoderError, resolve_vocoder
 
         voice_dir = Path(voice_dir)
@@ -158,10 +162,19 @@ class Synthesizer:
             vocoder = OnnxVocoder.load(resolve_vocoder(voice_dir, config.vocoder_file), threads=threads)
         except VocoderError as err:
             raise SynthesisError(str(err)) from None
+        bank = None
+        if config.exemplar_file is not None and exemplars:
+            path = voice_dir / config.exemplar_file
+            try:
+                bank = ExemplarBank.load(path, n_mels=config.n_mels)
+            except ExemplarError as err:
+                raise SynthesisError(f"{err}; rebuild it with recipes/build_exemplars.py --voice {voice_dir} "
+                                     f"--write, set voice.json 'exemplar_file' to null to render without it, or "
+                                     f"reinstall the voice") from None
         if config.harmonic_strength > 0.0:
             ripple_table()  # built once per process; here rather than in the first request's time to first audio
         return cls(voice_id=config.voice_id, voice_dir=voice_dir, config=config, acoustic=acoustic,
-                   vocoder=vocoder, frontend=Frontend())
+                   vocoder=vocoder, frontend=Frontend(), exemplars=bank)
 
     # ------------------------------------------------------------------------------------------------
     def prepare(self, segments: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -232,9 +245,16 @@ class Synthesizer:
                                  "re-export it")
         mel = mel[0]
         strength = float(self.config.harmonic_strength)
-        if strength > 0.0:
+        if strength > 0.0 or self.exemplars is not None:
             f0_hz, weight = frame_f0(inputs["phoneme_ids"][0], pitch_st[0], durations[0],
                                      float(self.config.baseline["pitch_mean_hz"]), self.config.harmonic_phonemes)
+        if self.exemplars is not None:
+            phones, places = frame_layout(inputs["phoneme_ids"][0], durations[0])
+            mel = project(mel, phones, places, self.exemplars, self.config.exemplar_k,
+                          float(self.config.exemplar_position_weight), float(self.config.exemplar_strength),
+                          f0_hz=np.where(weight > 0.5, f0_hz, 0.0), pitch_weight=float(self.config.exemplar_pitch_weight),
+                          envelope_bins=self.config.exemplar_envelope_bins)
+        if strength > 0.0:
             mel = sharpen(mel, f0_hz, weight, strength)
         if self.config.centroid_calibration is not None:
             mel, _ = follow_centroid(mel, seg_frames, self.spoken_frames(seg_frames, predicted),

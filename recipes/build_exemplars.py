@@ -1,0 +1,147 @@
+"""Build a voice's exemplar bank (tts_model.exemplars) from its training recordings, and check it on validation clips.
+
+1. **Build**: every ``--step``-th log-mel frame of the clips a training run on ``--data`` trained on (never its
+   validation clips; the test clips are never prepared), with its phoneme and place in the phoneme from the
+   forced alignment, one byte per bin. Written as ``exemplars.npz`` into the voice folder (``--out`` elsewhere).
+2. **Check** (unless ``--skip-check``): on the validation clips, with the projection off and on, WER and Whisper
+   NLL with neutral plans (words only) and the per-segment pitch error of the measured plans shifted by
+   ``--pitch-shifts`` semitones, as recipes/tune_harmonics.py measures them.
+
+``--write`` also sets ``exemplar_file``, ``exemplar_k``, ``exemplar_position_weight`` and ``exemplar_strength`` in
+the voice's voice.json.
+
+    python recipes/build_exemplars.py --voice tts_model/voices/ljspeech --data data/ljspeech --write
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "recipes"))
+
+from tune_harmonics import add_validation_args, validation_plans, whisper_scores  # noqa: E402
+
+BANK_NAME = "exemplars.npz"
+
+
+def bank_frames(data: Path, every: int, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """(log-mel (N, n_mels), phoneme id (N,), place in the phoneme (N,), F0 [Hz, 0 = unvoiced] (N,), clips
+    used): every ``step``-th frame of
+    the training clips of ``data`` (those a run with ``validation_every = every`` trains on)."""
+    from tts_model.dataset import load_utterances, validation_ids
+    from tts_model.exemplars import frame_layout
+
+    utterances, _ = load_utterances(data)
+    held = validation_ids([u.id for u in utterances], every)
+    mels, phones, places, f0s, clips = [], [], [], [], 0
+    for utt in utterances:
+        if utt.id in held:
+            continue
+        phone, place = frame_layout(utt.phoneme_ids, utt.durations)
+        if phone.size != utt.mel.shape[0]:
+            raise ValueError(f"{data}: utterance {utt.id} has {utt.mel.shape[0]} mel frames but its durations sum "
+                             f"to {phone.size}; re-run recipes/prepare_batontts.py")
+        mels.append(np.asarray(utt.mel, dtype=np.float32))
+        phones.append(phone)
+        places.append(place)
+        f0s.append(np.zeros(phone.size, np.float32) if utt.f0_hz is None  # older shards: add it with --add-f0
+                   else np.nan_to_num(np.asarray(utt.f0_hz, dtype=np.float32)))
+        clips += 1
+    if not clips:
+        raise ValueError(f"{data} has no training clips outside the validation split")
+    mel, phone, place, f0 = (np.concatenate(v) for v in (mels, phones, places, f0s))
+    pick = np.arange(0, mel.shape[0], step)
+    return mel[pick], phone[pick], place[pick], f0[pick], clips
+
+
+def main(argv: list[str] | None = None) -> int:
+    from evaluate_batontts import adherence, shifted
+    from tts_model.exemplars import ExemplarBank
+    from tts_model.runtime import SynthesisError, Synthesizer
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_validation_args(parser)
+    parser.add_argument("--step", type=int, default=3,
+                        help="keep every N-th frame (default 3: about 4.8 MB for LJSpeech's 36 minutes)")
+    parser.add_argument("--k", type=int, default=21, help="frames averaged per projected frame (voice.json "
+                        "exemplar_k; scale it with --step, e.g. 64 at step 1 is about 21 at step 3)")
+    parser.add_argument("--position-weight", type=float, default=2.0,
+                        help="weight of the place-in-phoneme difference in the match (exemplar_position_weight)")
+    parser.add_argument("--pitch-weight", type=float, default=0.05,
+                        help="weight of the F0 difference [st, squared] in the match (exemplar_pitch_weight)")
+    parser.add_argument("--envelope-bins", type=int, default=0,
+                        help="lowest mel bins where the exemplars give only the envelope under the model's harmonics "
+                             "(exemplar_envelope_bins)")
+    parser.add_argument("--strength", type=float, default=1.0, help="1 replaces the frame, 0 keeps the model's")
+    parser.add_argument("--out", type=Path, help=f"where to write the bank (default: <voice>/{BANK_NAME})")
+    parser.add_argument("--pitch-shifts", type=float, nargs="*", default=[-6.0, 6.0],
+                        help="pitch shifts [st] of the validation plans to measure the pitch error at")
+    parser.add_argument("--skip-check", action="store_true", help="build only; no validation table")
+    parser.add_argument("--skip-wer", action="store_true", help="no WER and NLL in the validation table")
+    parser.add_argument("--skip-off", action="store_true",
+                        help="no 'off' row (when several settings are compared against one 'off' row)")
+    parser.add_argument("--write", action="store_true", help="switch the bank on in the voice's voice.json")
+    args = parser.parse_args(argv)
+    if args.step < 1 or args.k < 1 or args.position_weight < 0 or args.pitch_weight < 0 or not 0 < args.strength <= 1:
+        parser.error("--step and --k need whole numbers >= 1, --position-weight >= 0, --strength in (0, 1]")
+    try:
+        voice = Synthesizer.load(args.voice, threads=args.threads, exemplars=False)
+        started = time.time()
+        mel, phone, place, f0, clips = bank_frames(args.data, args.every, args.step)
+    except (SynthesisError, FileNotFoundError, ValueError) as err:
+        parser.error(str(err))
+    bank = ExemplarBank.build(mel, phone, place, f0)
+    out = args.out or (voice.voice_dir / BANK_NAME)
+    bank.save(out)
+    print(f"bank: {bank.n_frames} frames of {clips} training clips (1 frame in {args.step}), {bank.phone_ids.size} "
+          f"phonemes -> {out} ({out.stat().st_size / 1e6:.2f} MB, {time.time() - started:.0f} s)")
+
+    settings = {"exemplar_file": Path(os.path.relpath(Path(out).resolve(), voice.voice_dir.resolve())).as_posix(),
+                "exemplar_k": args.k, "exemplar_position_weight": args.position_weight,
+                "exemplar_strength": args.strength, "exemplar_pitch_weight": args.pitch_weight,
+                "exemplar_envelope_bins": args.envelope_bins}
+    if not args.skip_check:
+        plans = validation_plans(parser, args, voice.sample_rate)
+        off = dataclasses.replace(voice, config=dataclasses.replace(voice.config, exemplar_file=None))
+        on = dataclasses.replace(voice, config=dataclasses.replace(voice.config, **settings), exemplars=bank)
+        print(f"\n{len(plans)} validation clips of {args.data} (every {args.every}th), voice {voice.voice_dir}")
+        print("| exemplars | WER, neutral plans | Whisper NLL per token | "
+              + " | ".join(f"pitch {s:+g} st: median abs (signed)" for s in args.pitch_shifts) + " |")
+        print("|---|---:|---:|" + "---:|" * len(args.pitch_shifts))
+        rows = [] if args.skip_off else [("off", off)]
+        rows.append((f"k {args.k}, position weight {args.position_weight:g}, pitch weight {args.pitch_weight:g}, "
+                     f"envelope bins {args.envelope_bins}, strength {args.strength:g}", on))
+        for name, synth in rows:
+            started = time.time()
+            cells = ["-", "-"]
+            if not args.skip_wer:
+                wer, nll = whisper_scores(((text, synth.synthesize_all([{"word": seg["word"]} for seg in plan]))
+                                           for text, plan in plans), synth.sample_rate, args.threads)
+                cells = [f"{100 * wer:.1f} %", f"{nll:.4f}"]
+            for shift in args.pitch_shifts:
+                errors = np.array([r["pitch_st"] for _, plan in plans
+                                   for r in adherence(synth, shifted(plan, "pitch", shift)) if "pitch_st" in r])
+                cells.append(f"{np.median(np.abs(errors)):.2f} ({np.median(errors):+.2f})" if errors.size
+                             else "no voiced segment")
+            print(f"| {name} | " + " | ".join(cells) + f" |  ({time.time() - started:.0f} s)", flush=True)
+    if args.write:
+        path = voice.voice_dir / "voice.json"
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data.update(settings)
+        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        print(f"\nwrote {settings} to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,225 @@
+"""Exemplar projection: each predicted mel frame is replaced by the mean of its nearest recorded frames.
+
+An acoustic model trained on half an hour of speech renders a mel that is smoother than speech: it averages away
+the detail it cannot predict, and Whisper hears the blur as the wrong words (docs/training.md, runs 8-9 and 14).
+The voice therefore carries a bank of real log-mel frames from its training recordings, grouped by phoneme.
+At run time every frame of the model's mel is matched against the bank frames of its own phoneme by
+
+    distance = mean over bins of (log-mel difference)^2  +  position_weight * (difference of place in phoneme)^2
+               +  pitch_weight * (difference of F0 in semitones)^2
+
+and the mean of the ``k`` nearest replaces it (``strength`` 1) or is blended with it. The place in the phoneme
+(0 at its start, 1 at its end) keeps a stop's closure, burst and release in order.
+
+The bank's frames carry the recordings' harmonics, at the recordings' pitch, not the plan's. Two ways to keep the
+planned pitch: ``envelope_bins`` (the lowest bins take only the exemplars' envelope and keep the model's harmonic
+ripple; the shipped voices use 40), or the F0 term, which matches voiced frames to frames recorded at the planned F0
+(a bank frame without F0 counts as UNVOICED_ST away; frames planned unvoiced skip it). On LJSpeech the F0 term
+cost intelligibility and did not hold the pitch (docs/training.md, run 14); it stays for banks with more data.
+The frames are stored as one byte per bin with a per-bin range (``ExemplarBank``), in a ``.npz`` next to the
+voice's ONNX files.
+
+Numbers only: numpy, no torch. Built by ``recipes/build_exemplars.py``; switched on by ``voice.json``
+``exemplar_file``.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+BANK_FORMAT = 1
+POSITION_LEVELS = 255
+"""The place in the phoneme is stored as a byte: round(place * POSITION_LEVELS)."""
+ENVELOPE_WIDTH = 5
+"""Mel bins averaged for the spectral envelope (see ``envelope_bins`` of :func:`project`)."""
+UNVOICED_ST = 6.0
+"""In the F0 term, a bank frame without F0 is this many semitones from a voiced query frame."""
+
+
+class ExemplarError(ValueError):
+    """A bank file that is missing, corrupt or inconsistent; the message names the problem and the fix."""
+
+
+def frame_layout(phoneme_ids: np.ndarray, durations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-phoneme ids and frame counts -> (phoneme id of every frame int64 (F,), place of every frame inside its
+    phoneme float32 (F,): the middle of frame j of an n-frame phoneme is at (j + 0.5) / n)."""
+    ids = np.asarray(phoneme_ids, dtype=np.int64).reshape(-1)
+    counts = np.maximum(np.asarray(durations, dtype=np.int64).reshape(-1), 0)
+    if ids.shape != counts.shape:
+        raise ValueError(f"phoneme_ids ({ids.size}) and durations ({counts.size}) differ in length")
+    phones = np.repeat(ids, counts)
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    place = (np.arange(phones.size) - starts + 0.5) / np.repeat(np.maximum(counts, 1), counts)
+    return phones, place.astype(np.float32)
+
+
+@dataclass(frozen=True)
+class ExemplarBank:
+    """Recorded log-mel frames grouped by phoneme id, one byte per bin."""
+
+    phone_ids: np.ndarray
+    """int64 (P,): the phoneme ids that have frames, ascending."""
+    offsets: np.ndarray
+    """int64 (P + 1,): the frames of phone_ids[p] are codes[offsets[p]:offsets[p + 1]]."""
+    codes: np.ndarray
+    """uint8 (N, n_mels): round((log-mel - low) / scale)."""
+    places: np.ndarray
+    """uint8 (N,): place of each frame in its phoneme, times POSITION_LEVELS."""
+    low: np.ndarray
+    """float32 (n_mels,)."""
+    scale: np.ndarray
+    """float32 (n_mels,), > 0."""
+    f0_hz: np.ndarray
+    """float16 (N,): F0 of each frame as measured on the recording, 0 where unvoiced."""
+    _decoded: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.codes.shape[0])
+
+    @property
+    def n_mels(self) -> int:
+        return int(self.codes.shape[1])
+
+    @classmethod
+    def build(cls, mel: np.ndarray, phones: np.ndarray, places: np.ndarray,
+              f0_hz: np.ndarray | None = None) -> "ExemplarBank":
+        """Log-mel frames (N, n_mels) with their phoneme id (N,), place in the phoneme (N,) and F0 (N,; 0 or
+        None = unvoiced) -> a bank."""
+        mel = np.asarray(mel, dtype=np.float32)
+        phones = np.asarray(phones, dtype=np.int64)
+        places = np.clip(np.asarray(places, dtype=np.float32), 0.0, 1.0)
+        f0 = np.zeros(phones.shape, np.float32) if f0_hz is None else np.asarray(f0_hz, dtype=np.float32)
+        if mel.ndim != 2 or phones.shape != (mel.shape[0],) or places.shape != phones.shape \
+                or f0.shape != phones.shape or not mel.shape[0]:
+            raise ValueError(f"need frames (N, n_mels) with N > 0 and one phoneme id, place and F0 per frame; got "
+                             f"{mel.shape}, {phones.shape}, {places.shape}, {f0.shape}")
+        if not np.all(np.isfinite(mel)) or not np.all(np.isfinite(f0)):
+            raise ValueError("the frames hold non-finite values")
+        order = np.argsort(phones, kind="stable")
+        mel, phones, places, f0 = mel[order], phones[order], places[order], f0[order]
+        low = mel.min(axis=0)
+        scale = np.maximum(mel.max(axis=0) - low, 1e-6) / 255.0
+        codes = np.clip(np.round((mel - low) / scale), 0, 255).astype(np.uint8)
+        ids, starts = np.unique(phones, return_index=True)
+        offsets = np.append(starts, phones.size).astype(np.int64)
+        return cls(phone_ids=ids.astype(np.int64), offsets=offsets, codes=codes,
+                   places=np.round(places * POSITION_LEVELS).astype(np.uint8),
+                   low=low.astype(np.float32), scale=scale.astype(np.float32),
+                   f0_hz=np.clip(f0, 0.0, 65000.0).astype(np.float16))
+
+    def frames(self, phone_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """(decoded log-mel float32 (n, n_mels), place float32 (n,), squared norm per frame (n,), F0 in semitones
+        re 1 Hz (n,), NaN where unvoiced) of one phoneme, or None when the bank has no frame of it. Decoded once
+        and kept."""
+        hit = self._decoded.get(phone_id)
+        if hit is None:
+            p = int(np.searchsorted(self.phone_ids, phone_id))
+            if p >= self.phone_ids.size or self.phone_ids[p] != phone_id:
+                return None
+            lo, hi = int(self.offsets[p]), int(self.offsets[p + 1])
+            mel = self.codes[lo:hi].astype(np.float32) * self.scale + self.low
+            f0 = self.f0_hz[lo:hi].astype(np.float32)
+            with np.errstate(divide="ignore"):
+                pitch_st = np.where(f0 > 0, 12.0 * np.log2(np.maximum(f0, 1e-3)), np.nan).astype(np.float32)
+            hit = (mel, self.places[lo:hi].astype(np.float32) / POSITION_LEVELS, np.sum(mel * mel, axis=1), pitch_st)
+            self._decoded[phone_id] = hit
+        return hit
+
+    def save(self, path: Path | str) -> None:
+        np.savez_compressed(Path(path), format=np.int64(BANK_FORMAT), phone_ids=self.phone_ids,
+                            offsets=self.offsets, codes=self.codes, places=self.places, low=self.low,
+                            scale=self.scale, f0_hz=self.f0_hz)
+
+    @classmethod
+    def load(cls, path: Path | str, n_mels: int | None = None) -> "ExemplarBank":
+        """Read a bank written by :meth:`save`. Raises ExemplarError naming the problem."""
+        path = Path(path)
+        if not path.is_file():
+            raise ExemplarError(f"exemplar bank {path} is missing")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in ("format", "phone_ids", "offsets", "codes", "places", "low", "scale",
+                                               "f0_hz")}
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as err:
+            raise ExemplarError(f"exemplar bank {path} is corrupt or not a bank ({type(err).__name__}: "
+                                f"{str(err)[:120]})") from None
+        if int(arrays["format"]) != BANK_FORMAT:
+            raise ExemplarError(f"exemplar bank {path} has format {int(arrays['format'])}; this version reads "
+                                f"format {BANK_FORMAT}")
+        codes, offsets = arrays["codes"], arrays["offsets"]
+        ok = (codes.dtype == np.uint8 and codes.ndim == 2 and arrays["places"].shape == (codes.shape[0],)
+              and arrays["f0_hz"].shape == (codes.shape[0],) and np.all(np.isfinite(arrays["f0_hz"]))
+              and offsets.ndim == 1 and offsets.size == arrays["phone_ids"].size + 1 and offsets.size >= 2
+              and offsets[0] == 0 and offsets[-1] == codes.shape[0] and np.all(np.diff(offsets) > 0)
+              and np.all(np.diff(arrays["phone_ids"]) > 0)
+              and arrays["low"].shape == arrays["scale"].shape == (codes.shape[1],)
+              and np.all(np.isfinite(arrays["low"])) and np.all(arrays["scale"] > 0))
+        if not ok:
+            raise ExemplarError(f"exemplar bank {path} is inconsistent (array shapes or offsets)")
+        if n_mels is not None and codes.shape[1] != n_mels:
+            raise ExemplarError(f"exemplar bank {path} has {codes.shape[1]} mel bins, the voice {n_mels}")
+        return cls(phone_ids=arrays["phone_ids"].astype(np.int64), offsets=offsets.astype(np.int64), codes=codes,
+                   places=arrays["places"].astype(np.uint8), low=arrays["low"].astype(np.float32),
+                   scale=arrays["scale"].astype(np.float32), f0_hz=arrays["f0_hz"].astype(np.float16))
+
+
+def _smooth_bins(mel: np.ndarray) -> np.ndarray:
+    """Moving average over ENVELOPE_WIDTH mel bins (edges reflected): the spectral envelope without the
+    harmonic ripple of F0 between about 130 and 330 Hz, whose harmonics lie 2 to 5 low mel bins apart."""
+    half = ENVELOPE_WIDTH // 2
+    padded = np.pad(mel, ((0, 0), (half, half)), mode="reflect")
+    return np.lib.stride_tricks.sliding_window_view(padded, ENVELOPE_WIDTH, axis=1).mean(axis=2, dtype=np.float32)
+
+
+def project(mel: np.ndarray, phones: np.ndarray, places: np.ndarray, bank: ExemplarBank, k: int,
+            position_weight: float, strength: float = 1.0, f0_hz: np.ndarray | None = None,
+            pitch_weight: float = 0.0, envelope_bins: int = 0) -> np.ndarray:
+    """The model's log-mel (F, n_mels) with each frame moved towards the mean of its ``k`` nearest bank frames of
+    the same phoneme (``phones``, ``places``: :func:`frame_layout`; ``f0_hz``: the planned F0 per frame, 0 where
+    unvoiced). Frames whose phoneme the bank lacks are kept. ``strength`` 1 replaces, 0 keeps the model's frame.
+    In the lowest ``envelope_bins`` bins only the envelope comes from the exemplars; the model's harmonic ripple
+    (its frame minus its moving average over ENVELOPE_WIDTH bins), which carries the planned pitch, stays."""
+    mel = np.asarray(mel, dtype=np.float32)
+    if mel.ndim != 2 or mel.shape[1] != bank.n_mels or phones.shape != (mel.shape[0],) or places.shape != phones.shape:
+        raise ValueError(f"mel {mel.shape} with {phones.shape} phonemes and {places.shape} places does not fit a bank "
+                         f"of {bank.n_mels} bins")
+    use_pitch = f0_hz is not None and pitch_weight > 0.0
+    if use_pitch:
+        f0_hz = np.asarray(f0_hz, dtype=np.float32)
+        if f0_hz.shape != phones.shape:
+            raise ValueError(f"f0_hz {f0_hz.shape} does not match the {phones.shape[0]} frames")
+        with np.errstate(divide="ignore"):
+            query_st = np.where(f0_hz > 0, 12.0 * np.log2(np.maximum(f0_hz, 1e-3)), np.nan)
+    if strength <= 0.0 or k < 1:
+        return mel
+    out = mel.copy()
+    for phone_id in np.unique(phones):
+        hit = bank.frames(int(phone_id))
+        if hit is None:
+            continue
+        frames, frame_places, norms, frame_st = hit
+        rows = np.flatnonzero(phones == phone_id)
+        query = mel[rows]
+        dist = (np.sum(query * query, axis=1)[:, None] - 2.0 * (query @ frames.T) + norms[None]) / bank.n_mels
+        if position_weight > 0.0:
+            dist += position_weight * np.square(places[rows][:, None] - frame_places[None])
+        if use_pitch:
+            gap = np.nan_to_num(np.abs(query_st[rows][:, None] - frame_st[None]), nan=UNVOICED_ST)
+            gap[np.isnan(query_st[rows])] = 0.0  # a frame planned unvoiced matches on its spectrum alone
+            dist += pitch_weight * np.square(gap)
+        n = min(int(k), frames.shape[0])
+        nearest = np.argpartition(dist, n - 1, axis=1)[:, :n] if n < frames.shape[0] else \
+            np.broadcast_to(np.arange(n), (rows.size, n))
+        target = frames[nearest].mean(axis=1)
+        if envelope_bins > 0:  # the lowest bins: the exemplars' envelope under the model's own harmonic ripple
+            target[:, :envelope_bins] = (_smooth_bins(target) + query - _smooth_bins(query))[:, :envelope_bins]
+        out[rows] = query + np.float32(strength) * (target - query)
+    return out
+
+
+__all__ = ["BANK_FORMAT", "UNVOICED_ST", "ExemplarBank", "ExemplarError", "frame_layout", "project"]
