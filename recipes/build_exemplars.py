@@ -7,8 +7,11 @@
    NLL with neutral plans (words only) and the per-segment pitch error of the measured plans shifted by
    ``--pitch-shifts`` semitones, as recipes/tune_harmonics.py measures them.
 
-``--write`` also sets ``exemplar_file``, ``exemplar_k``, ``exemplar_position_weight`` and ``exemplar_strength`` in
-the voice's voice.json.
+``--write`` also switches the bank on in the voice's voice.json with these settings (``exemplar_file``,
+``exemplar_k``, ``exemplar_position_weight``, ``exemplar_pitch_weight``, ``exemplar_envelope_bins``,
+``exemplar_strength``). The defaults are the shipped voices' setting (docs/training.md, run 14). A bank depends on
+the training data only, but rebuild and re-check it after a new export, and refit the centroid tilt after it
+(recipes/tune_centroid.py), since that calibrates the projected mel.
 
     python recipes/build_exemplars.py --voice tts_model/voices/ljspeech --data data/ljspeech --write
 """
@@ -77,11 +80,12 @@ def main(argv: list[str] | None = None) -> int:
                         "exemplar_k; scale it with --step, e.g. 64 at step 1 is about 21 at step 3)")
     parser.add_argument("--position-weight", type=float, default=2.0,
                         help="weight of the place-in-phoneme difference in the match (exemplar_position_weight)")
-    parser.add_argument("--pitch-weight", type=float, default=0.05,
-                        help="weight of the F0 difference [st, squared] in the match (exemplar_pitch_weight)")
-    parser.add_argument("--envelope-bins", type=int, default=0,
-                        help="lowest mel bins where the exemplars give only the envelope under the model's harmonics "
-                             "(exemplar_envelope_bins)")
+    parser.add_argument("--pitch-weight", type=float, default=0.0,
+                        help="weight of the F0 difference [st, squared] in the match (exemplar_pitch_weight; default "
+                             "0: on LJSpeech it cost words and did not hold the pitch, docs/training.md run 14)")
+    parser.add_argument("--envelope-bins", type=int, default=40,
+                        help="lowest mel bins where the exemplars give only the envelope under the model's harmonics, "
+                             "so the planned pitch stays (exemplar_envelope_bins; default 40, about 2.7 kHz)")
     parser.add_argument("--strength", type=float, default=1.0, help="1 replaces the frame, 0 keeps the model's")
     parser.add_argument("--out", type=Path, help=f"where to write the bank (default: <voice>/{BANK_NAME})")
     parser.add_argument("--pitch-shifts", type=float, nargs="*", default=[-6.0, 6.0],
@@ -92,8 +96,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="no 'off' row (when several settings are compared against one 'off' row)")
     parser.add_argument("--write", action="store_true", help="switch the bank on in the voice's voice.json")
     args = parser.parse_args(argv)
-    if args.step < 1 or args.k < 1 or args.position_weight < 0 or args.pitch_weight < 0 or not 0 < args.strength <= 1:
-        parser.error("--step and --k need whole numbers >= 1, --position-weight >= 0, --strength in (0, 1]")
+    if args.step < 1 or args.k < 1 or min(args.position_weight, args.pitch_weight, args.envelope_bins) < 0 \
+            or not 0 < args.strength <= 1:
+        parser.error("--step and --k need whole numbers >= 1, --position-weight, --pitch-weight and --envelope-bins "
+                     "numbers >= 0, --strength one in (0, 1]")
     try:
         voice = Synthesizer.load(args.voice, threads=args.threads, exemplars=False)
         started = time.time()
