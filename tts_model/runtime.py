@@ -18,8 +18,8 @@ import numpy as np
 
 from tts_model.config import CONTROL_NAMES, ConfigError, VoiceConfig
 from tts_model.controls import check_control, denormalize_controls, normalize_controls
-from tts_model.frontend import ARPABET, PAUSE, PHONEME_TO_ID, Frontend, FrontendError, spoken_text_word
 from tts_model.exemplars import ExemplarBank, ExemplarError, frame_layout, project
+from tts_model.frontend import ARPABET, PAUSE, PHONEME_TO_ID, Frontend, FrontendError, spoken_text_word
 from tts_model.harmonics import frame_f0, ripple_table, sharpen
 from tts_model.tilt import follow_centroid
 
@@ -218,8 +218,10 @@ class Synthesizer:
 
     def render_mel(self, segments: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray, list[dict]]:
         """Acoustic model only: -> (log-mel float32 (F, 80), frames per segment int (S,), predicted controls).
-        With the voice's ``harmonic_strength`` > 0 the mel is sharpened at the planned F0 (tts_model.harmonics);
-        with a ``centroid_calibration`` each segment is tilted to the plan's spectral centroid (tts_model.tilt)."""
+        In this order: with an exemplar bank each frame is projected onto recorded frames of its phoneme
+        (tts_model.exemplars); with the voice's ``harmonic_strength`` > 0 the mel is sharpened at the planned F0
+        (tts_model.harmonics); with a ``centroid_calibration`` it is tilted to the plan's spectral centroid
+        (tts_model.tilt). Timing and the predicted controls do not depend on any of them."""
         inputs = self.prepare(segments)
         feeds = {k: inputs[k] for k in ("phoneme_ids", "segment_ids", "emphasis", "controls", "control_mask")}
         down, up = float(self.config.pitch_control_gain_down), float(self.config.pitch_control_gain_up)
@@ -252,7 +254,8 @@ class Synthesizer:
             phones, places = frame_layout(inputs["phoneme_ids"][0], durations[0])
             mel = project(mel, phones, places, self.exemplars, self.config.exemplar_k,
                           float(self.config.exemplar_position_weight), float(self.config.exemplar_strength),
-                          f0_hz=np.where(weight > 0.5, f0_hz, 0.0), pitch_weight=float(self.config.exemplar_pitch_weight),
+                          f0_hz=np.where(weight > 0.5, f0_hz, 0.0),  # inside voiced phonemes only
+                          pitch_weight=float(self.config.exemplar_pitch_weight),
                           envelope_bins=self.config.exemplar_envelope_bins)
         if strength > 0.0:
             mel = sharpen(mel, f0_hz, weight, strength)
