@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import sys
 import time
@@ -101,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--step and --k need whole numbers >= 1, --position-weight, --pitch-weight and --envelope-bins "
                      "numbers >= 0, --strength one in (0, 1]")
     try:
-        voice = Synthesizer.load(args.voice, threads=args.threads, exemplars=False)
+        voice = Synthesizer.load(args.voice, threads=args.threads, use_exemplars=False)
         started = time.time()
         mel, phone, place, f0, clips = bank_frames(args.data, args.every, args.step)
     except (SynthesisError, FileNotFoundError, ValueError) as err:
@@ -142,9 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {name} | " + " | ".join(cells) + f" |  ({time.time() - started:.0f} s)", flush=True)
     if args.write:
         path = voice.voice_dir / "voice.json"
-        data = json.loads(path.read_text(encoding="utf-8"))
-        data.update(settings)
-        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        dataclasses.replace(voice.config, **settings).save(path)
         print(f"\nwrote {settings} to {path}")
     return 0
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import math
 import sys
 import time
@@ -144,9 +143,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.write:
         path = current.voice_dir / "voice.json"
-        data = json.loads(path.read_text(encoding="utf-8"))
-        data["centroid_calibration"], data["centroid_scope"] = list(calibration), args.scope
-        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        fitted.config.save(path)
         print(f"\nwrote centroid_calibration {list(calibration)} and centroid_scope {args.scope!r} to {path}")
     return 0
 

@@ -148,3 +148,8 @@ def test_runtime_projects_only_with_a_bank_and_says_when_its_file_is_bad(tmp_pat
     (voice / "exemplars.npz").unlink()
     with pytest.raises(SynthesisError, match="missing"):
         Synthesizer.load(voice, threads=1)
+    # a bank shared with another voice folder (as ljspeech-v1 shares ljspeech's): keep the folders together
+    (voice / "voice.json").write_text(json.dumps({**data, "exemplar_file": "../other/exemplars.npz"}))
+    with pytest.raises(SynthesisError, match=r"missing; this voice shares it with the voice folder .*other"):
+        Synthesizer.load(voice, threads=1)
+    assert Synthesizer.load(voice, threads=1, use_exemplars=False).exemplars is None

@@ -94,6 +94,16 @@ def find_voice(voice_id: str) -> Path:
                          f"${VOICE_PATH_ENV} or pass a voice directory path)")
 
 
+def _file_fix(voice_dir: Path, relative: str, field: str, own_fix: str) -> str:
+    """What to do about a missing or corrupt voice file named by voice.json ``field`` (``relative`` to
+    ``voice_dir``): ``own_fix`` for the voice's own file; for one it shares with another voice folder (e.g.
+    ljspeech-v1 uses ../ljspeech/acoustic.onnx and ../ljspeech/exemplars.npz), keep the folders together."""
+    if Path(relative).parent == Path("."):
+        return own_fix
+    return (f"this voice shares it with the voice folder {(voice_dir / relative).parent} (voice.json '{field}'), "
+            "so keep the two folders side by side, or reinstall")
+
+
 def _session(path: Path, threads: int | None, what: str, fix: str) -> Any:
     import onnxruntime as ort
 
@@ -136,8 +146,8 @@ class Synthesizer:
         return dict(self.config.baseline)
 
     @classmethod
-    def load(cls, voice_dir: Path | str, threads: int | None = None, exemplars: bool = True) -> "Synthesizer":
-        """Open a voice directory (or a voice id on the search path). ``exemplars=False`` leaves the voice's
+    def load(cls, voice_dir: Path | str, threads: int | None = None, use_exemplars: bool = True) -> "Synthesizer":
+        """Open a voice directory (or a voice id on the search path). ``use_exemplars=False`` leaves the voice's
         exemplar bank unread and off (for recipes/build_exemplars.py, which replaces it). Raises SynthesisError."""
         from tts_model.vocoder import OnnxVocoder, VocoderError, resolve_vocoder
 
@@ -149,11 +159,8 @@ class Synthesizer:
             config = VoiceConfig.load(voice_dir / "voice.json")
         except (ConfigError, TypeError, ValueError) as err:
             raise SynthesisError(f"voice config {voice_dir / 'voice.json'} is invalid ({err}); {fix}") from None
-        shared = Path(config.acoustic_file).parent != Path(".")  # e.g. ljspeech-v1 uses ../ljspeech/acoustic.onnx
         acoustic = _session(voice_dir / config.acoustic_file, threads, "acoustic model",
-                            f"this voice shares it with the voice folder {(voice_dir / config.acoustic_file).parent} "
-                            f"(voice.json 'acoustic_file'), so keep the two folders side by side, or reinstall"
-                            if shared else fix)
+                            _file_fix(voice_dir, config.acoustic_file, "acoustic_file", fix))
         names = [i.name for i in acoustic.get_inputs()]
         if names != ["phoneme_ids", "segment_ids", "emphasis", "controls", "control_mask"]:
             raise SynthesisError(f"acoustic model {voice_dir / config.acoustic_file} has inputs {names}, not a "
@@ -163,14 +170,14 @@ class Synthesizer:
         except VocoderError as err:
             raise SynthesisError(str(err)) from None
         bank = None
-        if config.exemplar_file is not None and exemplars:
-            path = voice_dir / config.exemplar_file
+        if config.exemplar_file is not None and use_exemplars:
             try:
-                bank = ExemplarBank.load(path, n_mels=config.n_mels)
+                bank = ExemplarBank.load(voice_dir / config.exemplar_file, n_mels=config.n_mels)
             except ExemplarError as err:
-                raise SynthesisError(f"{err}; rebuild it with recipes/build_exemplars.py --voice {voice_dir} "
-                                     f"--write, set voice.json 'exemplar_file' to null to render without it, or "
-                                     f"reinstall the voice") from None
+                own_fix = (f"rebuild it with recipes/build_exemplars.py --voice {voice_dir} --write, set voice.json "
+                           "'exemplar_file' to null to render without it, or reinstall the voice")
+                raise SynthesisError(f"{err}; {_file_fix(voice_dir, config.exemplar_file, 'exemplar_file', own_fix)}"
+                                     ) from None
         if config.harmonic_strength > 0.0:
             ripple_table()  # built once per process; here rather than in the first request's time to first audio
         return cls(voice_id=config.voice_id, voice_dir=voice_dir, config=config, acoustic=acoustic,
