@@ -1,17 +1,17 @@
 """Build a voice's exemplar bank (tts_model.exemplars) from its training recordings, and check it on validation clips.
 
 1. **Build**: every ``--step``-th log-mel frame of the clips a training run on ``--data`` trained on (never its
-   validation clips; the test clips are never prepared), with its phoneme and place in the phoneme from the
-   forced alignment, one byte per bin. Written as ``exemplars.npz`` into the voice folder (``--out`` elsewhere).
+   validation clips; the test clips are never prepared), with its phoneme, place in the phoneme and neighbouring
+   phonemes from the forced alignment, one byte per bin. Written as ``exemplars.npz`` into the voice folder (``--out`` elsewhere).
 2. **Check** (unless ``--skip-check``): on the validation clips, with the projection off and on, WER and Whisper
    NLL with neutral plans (words only) and the per-segment pitch error of the measured plans shifted by
    ``--pitch-shifts`` semitones, as recipes/tune_harmonics.py measures them.
 
 ``--write`` also switches the bank on in the voice's voice.json with these settings (``exemplar_file``,
-``exemplar_k``, ``exemplar_position_weight``, ``exemplar_pitch_weight``, ``exemplar_envelope_bins``,
-``exemplar_strength``). The defaults are the shipped voices' setting (docs/training.md, run 14). A bank depends on
-the training data only, but rebuild and re-check it after a new export, and refit the centroid tilt after it
-(recipes/tune_centroid.py), since that calibrates the projected mel.
+``exemplar_k``, ``exemplar_position_weight``, ``exemplar_context_weight``, ``exemplar_pitch_weight``,
+``exemplar_envelope_bins``, ``exemplar_strength``). The defaults are the shipped voices' setting (docs/training.md,
+runs 14 and 15). A bank depends on the training data only, but rebuild and re-check it after a new export, and refit
+the centroid tilt after it (recipes/tune_centroid.py), since that calibrates the projected mel.
 
     python recipes/build_exemplars.py --voice tts_model/voices/ljspeech --data data/ljspeech --write
 """
@@ -36,16 +36,17 @@ from tune_harmonics import add_validation_args, validation_plans, whisper_scores
 BANK_NAME = "exemplars.npz"
 
 
-def bank_frames(data: Path, every: int, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
-    """(log-mel (N, n_mels), phoneme id (N,), place in the phoneme (N,), F0 [Hz, 0 = unvoiced] (N,), clips
-    used): every ``step``-th frame of
-    the training clips of ``data`` (those a run with ``validation_every = every`` trains on)."""
+def bank_frames(data: Path, every: int, step: int) -> tuple[dict[str, np.ndarray], int]:
+    """({"mel": log-mel (N, n_mels), "phones": phoneme id (N,), "places": place in the phoneme (N,), "f0_hz": F0
+    [Hz, 0 = unvoiced] (N,), "neighbours": (left, right) phoneme ids ((N,), (N,))}, clips used): every
+    ``step``-th frame of the training clips of ``data`` (those a run with ``validation_every = every`` trains
+    on); the dict's keys are :meth:`ExemplarBank.build`'s arguments."""
     from tts_model.dataset import load_utterances, validation_ids
-    from tts_model.exemplars import frame_layout
+    from tts_model.exemplars import frame_layout, frame_neighbours
 
     utterances, _ = load_utterances(data)
     held = validation_ids([u.id for u in utterances], every)
-    mels, phones, places, f0s, clips = [], [], [], [], 0
+    mels, phones, places, f0s, lefts, rights, clips = [], [], [], [], [], [], 0
     for utt in utterances:
         if utt.id in held:
             continue
@@ -56,14 +57,17 @@ def bank_frames(data: Path, every: int, step: int) -> tuple[np.ndarray, np.ndarr
         mels.append(np.asarray(utt.mel, dtype=np.float32))
         phones.append(phone)
         places.append(place)
+        left, right = frame_neighbours(utt.phoneme_ids, utt.durations)
+        lefts.append(left)
+        rights.append(right)
         f0s.append(np.zeros(phone.size, np.float32) if utt.f0_hz is None  # older shards: add it with --add-f0
                    else np.nan_to_num(np.asarray(utt.f0_hz, dtype=np.float32)))
         clips += 1
     if not clips:
         raise ValueError(f"{data} has no training clips outside the validation split")
-    mel, phone, place, f0 = (np.concatenate(v) for v in (mels, phones, places, f0s))
-    pick = np.arange(0, mel.shape[0], step)
-    return mel[pick], phone[pick], place[pick], f0[pick], clips
+    mel, phone, place, f0, left, right = (np.concatenate(v)[::step] for v in (mels, phones, places, f0s, lefts,
+                                                                             rights))
+    return {"mel": mel, "phones": phone, "places": place, "f0_hz": f0, "neighbours": (left, right)}, clips
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
                         "exemplar_k; scale it with --step, e.g. 64 at step 1 is about 21 at step 3)")
     parser.add_argument("--position-weight", type=float, default=2.0,
                         help="weight of the place-in-phoneme difference in the match (exemplar_position_weight)")
+    parser.add_argument("--context-weight", type=float, default=1.0,
+                        help="weight of a neighbouring-phoneme mismatch in the match (exemplar_context_weight; "
+                             "default 1, docs/training.md run 15; 0 matches as run 14 did)")
     parser.add_argument("--pitch-weight", type=float, default=0.0,
                         help="weight of the F0 difference [st, squared] in the match (exemplar_pitch_weight; default "
                              "0: on LJSpeech it cost words and did not hold the pitch, docs/training.md run 14)")
@@ -95,17 +102,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="no 'off' row (when several settings are compared against one 'off' row)")
     parser.add_argument("--write", action="store_true", help="switch the bank on in the voice's voice.json")
     args = parser.parse_args(argv)
-    if args.step < 1 or args.k < 1 or min(args.position_weight, args.pitch_weight, args.envelope_bins) < 0 \
-            or not 0 < args.strength <= 1:
-        parser.error("--step and --k need whole numbers >= 1, --position-weight, --pitch-weight and --envelope-bins "
-                     "numbers >= 0, --strength one in (0, 1]")
+    if args.step < 1 or args.k < 1 or min(args.position_weight, args.pitch_weight, args.context_weight,
+                                          args.envelope_bins) < 0 or not 0 < args.strength <= 1:
+        parser.error("--step and --k need whole numbers >= 1, --position-weight, --context-weight, --pitch-weight "
+                     "and --envelope-bins numbers >= 0, --strength one in (0, 1]")
     try:
         voice = Synthesizer.load(args.voice, threads=args.threads, use_exemplars=False)
         started = time.time()
-        mel, phone, place, f0, clips = bank_frames(args.data, args.every, args.step)
+        frames, clips = bank_frames(args.data, args.every, args.step)
     except (SynthesisError, FileNotFoundError, ValueError) as err:
         parser.error(str(err))
-    bank = ExemplarBank.build(mel, phone, place, f0)
+    bank = ExemplarBank.build(**frames)
     out = args.out or (voice.voice_dir / BANK_NAME)
     bank.save(out)
     print(f"bank: {bank.n_frames} frames of {clips} training clips (1 frame in {args.step}), {bank.phone_ids.size} "
@@ -113,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = {"exemplar_file": Path(os.path.relpath(Path(out).resolve(), voice.voice_dir.resolve())).as_posix(),
                 "exemplar_k": args.k, "exemplar_position_weight": args.position_weight,
+                "exemplar_context_weight": args.context_weight,
                 "exemplar_strength": args.strength, "exemplar_pitch_weight": args.pitch_weight,
                 "exemplar_envelope_bins": args.envelope_bins}
     if not args.skip_check:
@@ -124,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
               + " | ".join(f"pitch {s:+g} st: median abs (signed)" for s in args.pitch_shifts) + " |")
         print("|---|---:|---:|" + "---:|" * len(args.pitch_shifts))
         rows = [] if args.skip_off else [("off", off)]
-        rows.append((f"k {args.k}, position weight {args.position_weight:g}, pitch weight {args.pitch_weight:g}, "
+        rows.append((f"k {args.k}, position weight {args.position_weight:g}, context weight "
+                     f"{args.context_weight:g}, pitch weight {args.pitch_weight:g}, "
                      f"envelope bins {args.envelope_bins}, strength {args.strength:g}", on))
         for name, synth in rows:
             started = time.time()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tts_model.config import ConfigError, VoiceConfig
-from tts_model.exemplars import ExemplarBank, ExemplarError, frame_layout, project
+from tts_model.exemplars import BANK_FORMAT, ExemplarBank, ExemplarError, frame_layout, frame_neighbours, project
 
 
 def _bank(seed: int = 0, frames_per_phone: int = 40, n_mels: int = 80):
@@ -29,10 +29,19 @@ def test_frame_layout_gives_each_frame_its_phoneme_and_place():
         frame_layout(np.array([5, 6]), np.array([1]))
 
 
+def test_frame_neighbours_are_the_sequence_neighbours_zero_frame_phonemes_included():
+    left, right = frame_neighbours(np.array([5, 6, 1, 7]), np.array([2, 1, 0, 3]))  # 1 = <sp>, no frames
+    assert left.tolist() == [0, 0, 5, 1, 1, 1]
+    assert right.tolist() == [6, 6, 1, 0, 0, 0]
+    with pytest.raises(ValueError, match="differ in length"):
+        frame_neighbours(np.array([5, 6]), np.array([1]))
+
+
 def test_bank_groups_by_phoneme_keeps_frames_within_a_quantisation_step_and_round_trips(tmp_path):
     bank, mel, phones, places = _bank()
     assert bank.phone_ids.tolist() == [10, 11] and bank.n_frames == 80 and bank.codes.dtype == np.uint8
-    decoded, got_places, norms, pitch_st = bank.frames(10)
+    decoded, got_places, norms, pitch_st, left, right = bank.frames(10)
+    assert left.tolist() == right.tolist() == [0] * 40  # built without neighbours: <pad> on both sides
     assert np.abs(decoded - mel[phones == 10]).max() <= bank.scale.max() / 2 + 1e-5
     assert got_places == pytest.approx(places[phones == 10], abs=0.5 / 255 + 1e-6)
     assert norms == pytest.approx(np.sum(decoded ** 2, axis=1), rel=1e-5)
@@ -58,6 +67,18 @@ def test_bank_load_names_a_missing_corrupt_or_inconsistent_file(tmp_path):
     bad.save(tmp_path / "bad.npz")
     with pytest.raises(ExemplarError, match="inconsistent"):
         ExemplarBank.load(tmp_path / "bad.npz")
+    dataclasses.replace(bank, left_ids=bank.left_ids[:5]).save(tmp_path / "short.npz")
+    with pytest.raises(ExemplarError, match="inconsistent"):
+        ExemplarBank.load(tmp_path / "short.npz")
+    # a bank of an older format (run 14's had no neighbours): the message names both formats
+    bank.save(tmp_path / "b.npz")
+    arrays = {k: v for k, v in np.load(tmp_path / "b.npz").items() if k not in ("left_ids", "right_ids")}
+    np.savez(tmp_path / "old.npz", **{**arrays, "format": np.int64(1)})
+    with pytest.raises(ExemplarError, match=f"has format 1; this version reads format {BANK_FORMAT}"):
+        ExemplarBank.load(tmp_path / "old.npz")
+    with pytest.raises(ValueError, match="neighbour ids below 256"):
+        ExemplarBank.build(np.zeros((1, 80)), np.array([1]), np.array([0.5]), neighbours=(np.array([300]),
+                                                                                           np.array([0])))
 
 
 def test_projection_finds_the_recorded_frame_and_keeps_what_the_bank_lacks():
@@ -111,6 +132,27 @@ def test_the_pitch_term_prefers_bank_frames_at_the_planned_f0():
     assert project(probe, **at, f0_hz=np.array([0.0]), pitch_weight=1.0)[0, 0] == pytest.approx(0.0)
 
 
+def test_the_context_term_prefers_frames_between_the_same_neighbours_by_place():
+    # two equally near frames of phoneme 4: one recorded after 9 and before 20, one after 30 and before 40
+    bank = ExemplarBank.build(np.vstack([np.zeros((1, 80)), np.ones((1, 80))]), np.array([4, 4]),
+                              np.array([0.5, 0.5]), neighbours=(np.array([9, 30]), np.array([20, 40])))
+    probe = np.full((1, 80), 0.5, np.float32)
+    at = dict(phones=np.array([4]), bank=bank, k=1, position_weight=0.0, context_weight=1.0)
+    early, late = np.array([0.1], np.float32), np.array([0.9], np.float32)
+    # near its start a frame follows the left neighbour, near its end the right one
+    assert project(probe, places=early, neighbours=(np.array([9]), np.array([40])), **at)[0, 0] == pytest.approx(0.0)
+    assert project(probe, places=late, neighbours=(np.array([9]), np.array([40])), **at)[0, 0] == pytest.approx(1.0)
+    assert project(probe, places=late, neighbours=(np.array([30]), np.array([20])), **at)[0, 0] == pytest.approx(0.0)
+    # the spectrum still wins over a context mismatch of a small weight
+    near_one = np.full((1, 80), 0.9, np.float32)
+    assert project(near_one, places=early, neighbours=(np.array([9]), np.array([20])),
+                   **{**at, "context_weight": 0.1})[0, 0] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="neighbouring phonemes"):
+        project(probe, places=early, **at)
+    with pytest.raises(ValueError, match="do not match"):
+        project(probe, places=early, neighbours=(np.array([9, 9]), np.array([20, 20])), **at)
+
+
 def test_runtime_projects_only_with_a_bank_and_says_when_its_file_is_bad(tmp_path):
     from tts_model.runtime import SynthesisError, Synthesizer
     from tts_model.testing import make_test_voice
@@ -120,7 +162,8 @@ def test_runtime_projects_only_with_a_bank_and_says_when_its_file_is_bad(tmp_pat
     assert VoiceConfig.from_dict(data).exemplar_file is None  # off unless built
     for field, bad in (("exemplar_k", 0), ("exemplar_k", 2.5), ("exemplar_k", True), ("exemplar_position_weight", -1),
                        ("exemplar_strength", 0.0), ("exemplar_strength", 1.5), ("exemplar_file", ""),
-                       ("exemplar_envelope_bins", 81), ("exemplar_envelope_bins", -1), ("exemplar_pitch_weight", -0.1)):
+                       ("exemplar_envelope_bins", 81), ("exemplar_envelope_bins", -1), ("exemplar_pitch_weight", -0.1),
+                       ("exemplar_context_weight", -1), ("exemplar_context_weight", "1")):
         with pytest.raises(ConfigError, match=field):
             VoiceConfig.from_dict({**data, field: bad})
 

@@ -436,18 +436,22 @@ def test_build_exemplars_banks_training_frames_only_checks_pitch_and_switches_th
 
     utterances = {u.id: u for u in load_utterances(prepared)[0]}
     trained_frames = sum(utterances[uid].mel.shape[0] for uid in ("TST-0001", "TST-0003"))
-    mel, phones, places, f0, clips = build_exemplars.bank_frames(prepared, 2, 2)
+    frames, clips = build_exemplars.bank_frames(prepared, 2, 2)
+    mel, phones, places, f0, (left, right) = (frames[k] for k in ("mel", "phones", "places", "f0_hz", "neighbours"))
     assert clips == 2 and mel.shape[0] == (trained_frames + 1) // 2 == phones.size == places.size == f0.size
     assert (f0 > 0).any() and np.all(f0 >= 0)  # espeak speech has voiced frames; unvoiced ones are 0
+    assert left.shape == right.shape == phones.shape and left[0] == 0  # a clip starts after <pad>
+    assert np.mean(left != phones) > 0.9 and np.mean(right != phones) > 0.9  # neighbours, not the phoneme itself
     voice = make_test_voice(tmp_path / "voice")
     code = build_exemplars.main(["--voice", str(voice), "--data", str(prepared), "--corpus", str(corpus), "--every",
                                  "2", "--step", "2", "--k", "3", "--skip-wer", "--pitch-shifts", "3", "--threads", "1",
-                                 "--write"])
+                                 "--context-weight", "0.5", "--write"])
     out = capsys.readouterr().out
     assert code == 0 and f"bank: {mel.shape[0]} frames of 2 training clips" in out
     assert "2 validation clips" in out and "| off | - | - |" in out and "| k 3, position weight 2," in out
     synth = Synthesizer.load(voice, threads=1)
     assert synth.config.exemplar_file == "exemplars.npz" and synth.config.exemplar_k == 3
+    assert synth.config.exemplar_context_weight == 0.5 and "context weight 0.5" in out
     assert isinstance(synth.exemplars, ExemplarBank) and synth.exemplars.n_frames == mel.shape[0]
     assert np.isfinite(synth.synthesize_all([{"word": "Printing, in the only sense."}])).all()
     with pytest.raises(SystemExit):

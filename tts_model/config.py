@@ -203,6 +203,9 @@ class VoiceConfig:
     exemplar_pitch_weight: float = 0.0
     """Weight of the F0 difference (semitones, squared) between a voiced frame's planned F0 and a bank frame's
     recorded F0, so that the low bins keep the planned harmonics."""
+    exemplar_context_weight: float = 0.0
+    """Weight of the neighbouring-phoneme mismatch (0..1 per side, weighted by the place in the phoneme): prefers
+    bank frames recorded between the same neighbours (coarticulation)."""
     training_step: int = 0
     """The training step of the checkpoint the acoustic model was exported from (0 = unknown). A fine-tune that
     starts from the voice (tts_model.import_voice) resumes its learning-rate schedule there."""
@@ -247,6 +250,10 @@ class VoiceConfig:
         if isinstance(pitch_weight, bool) or not isinstance(pitch_weight, (int, float)) \
                 or not 0.0 <= float(pitch_weight) <= 10.0:
             raise ConfigError(f"voice: exemplar_pitch_weight must be a number in 0..10, got {pitch_weight!r}")
+        context_weight = self.exemplar_context_weight
+        if isinstance(context_weight, bool) or not isinstance(context_weight, (int, float)) \
+                or not 0.0 <= float(context_weight) <= 100.0:
+            raise ConfigError(f"voice: exemplar_context_weight must be a number in 0..100, got {context_weight!r}")
         strength = self.exemplar_strength
         if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0.0 < float(strength) <= 1.0:
             raise ConfigError(f"voice: exemplar_strength must be a number in (0, 1], got {strength!r}")

@@ -6,10 +6,13 @@ The voice therefore carries a bank of real log-mel frames from its training reco
 At run time every frame of the model's mel is matched against the bank frames of its own phoneme by
 
     distance = mean over bins of (log-mel difference)^2  +  position_weight * (difference of place in phoneme)^2
+               +  context_weight * ((1 - place) * [left neighbour differs] + place * [right neighbour differs])
                +  pitch_weight * (difference of F0 in semitones)^2
 
 and the mean of the ``k`` nearest replaces it (``strength`` 1) or is blended with it. The place in the phoneme
-(0 at its start, 1 at its end) keeps a stop's closure, burst and release in order.
+(0 at its start, 1 at its end) keeps a stop's closure, burst and release in order. The context term prefers frames
+recorded between the same neighbouring phonemes (the ids before and after in the phoneme sequence, pauses and
+punctuation included, ``<pad>`` at the ends), most for the neighbour the frame is nearer to: coarticulation.
 
 The bank's frames carry the recordings' harmonics, at the recordings' pitch, not the plan's. Two ways to keep the
 planned pitch: ``envelope_bins`` (the lowest bins take only the exemplars' envelope and keep the model's harmonic
@@ -31,7 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-BANK_FORMAT = 1
+BANK_FORMAT = 2
+"""Format 2 adds each frame's neighbouring phonemes (format 1: run 14, without them)."""
 POSITION_LEVELS = 255
 """The place in the phoneme is stored as a byte: round(place * POSITION_LEVELS)."""
 ENVELOPE_WIDTH = 5
@@ -65,6 +69,18 @@ def frame_layout(phoneme_ids: np.ndarray, durations: np.ndarray) -> tuple[np.nda
     return phones, place.astype(np.float32)
 
 
+def frame_neighbours(phoneme_ids: np.ndarray, durations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-phoneme ids and frame counts -> (id of the phoneme before, id of the phoneme after) for every frame,
+    int64 (F,) each. The neighbours are those of the phoneme sequence, zero-frame ones (``<sp>`` or punctuation
+    without a pause) included; before the first and after the last phoneme stands 0 (``<pad>``)."""
+    ids = np.asarray(phoneme_ids, dtype=np.int64).reshape(-1)
+    counts = np.maximum(np.asarray(durations, dtype=np.int64).reshape(-1), 0)
+    if ids.shape != counts.shape:
+        raise ValueError(f"phoneme_ids ({ids.size}) and durations ({counts.size}) differ in length")
+    padded = np.concatenate([[0], ids, [0]])
+    return np.repeat(padded[:-2], counts), np.repeat(padded[2:], counts)
+
+
 @dataclass(frozen=True)
 class ExemplarBank:
     """Recorded log-mel frames grouped by phoneme id, one byte per bin."""
@@ -83,6 +99,10 @@ class ExemplarBank:
     """float32 (n_mels,), > 0."""
     f0_hz: np.ndarray
     """float16 (N,): F0 of each frame as measured on the recording, 0 where unvoiced."""
+    left_ids: np.ndarray
+    """uint8 (N,): id of the phoneme before each frame's phoneme (:func:`frame_neighbours`)."""
+    right_ids: np.ndarray
+    """uint8 (N,): id of the phoneme after it."""
     _groups: dict = field(init=False, repr=False, compare=False)
     """phoneme id -> :meth:`frames`' arrays, decoded once at construction (about 25 ms for 58k frames), so no
     synthesis call pays for it."""
@@ -93,7 +113,8 @@ class ExemplarBank:
             lo, hi = int(self.offsets[p]), int(self.offsets[p + 1])
             mel = self.codes[lo:hi].astype(np.float32) * self.scale + self.low
             groups[int(phone_id)] = (mel, self.places[lo:hi].astype(np.float32) / POSITION_LEVELS,
-                                     np.sum(mel * mel, axis=1), _semitones(self.f0_hz[lo:hi]))
+                                     np.sum(mel * mel, axis=1), _semitones(self.f0_hz[lo:hi]),
+                                     self.left_ids[lo:hi].astype(np.int64), self.right_ids[lo:hi].astype(np.int64))
         object.__setattr__(self, "_groups", groups)
 
     @property
@@ -105,22 +126,29 @@ class ExemplarBank:
         return int(self.codes.shape[1])
 
     @classmethod
-    def build(cls, mel: np.ndarray, phones: np.ndarray, places: np.ndarray,
-              f0_hz: np.ndarray | None = None) -> "ExemplarBank":
-        """Log-mel frames (N, n_mels) with their phoneme id (N,), place in the phoneme (N,) and F0 (N,; 0 or
-        None = unvoiced) -> a bank."""
+    def build(cls, mel: np.ndarray, phones: np.ndarray, places: np.ndarray, f0_hz: np.ndarray | None = None,
+              neighbours: tuple[np.ndarray, np.ndarray] | None = None) -> "ExemplarBank":
+        """Log-mel frames (N, n_mels) with their phoneme id (N,), place in the phoneme (N,), F0 (N,; 0 or None =
+        unvoiced) and neighbouring phoneme ids ((N,), (N,): :func:`frame_neighbours`; None = unknown, stored as
+        0 on both sides) -> a bank."""
         mel = np.asarray(mel, dtype=np.float32)
         phones = np.asarray(phones, dtype=np.int64)
         places = np.clip(np.asarray(places, dtype=np.float32), 0.0, 1.0)
         f0 = np.zeros(phones.shape, np.float32) if f0_hz is None else np.asarray(f0_hz, dtype=np.float32)
+        left, right = (np.zeros(phones.shape, np.int64),) * 2 if neighbours is None else \
+            (np.asarray(n, dtype=np.int64) for n in neighbours)
         if mel.ndim != 2 or phones.shape != (mel.shape[0],) or places.shape != phones.shape \
-                or f0.shape != phones.shape or not mel.shape[0]:
-            raise ValueError(f"need frames (N, n_mels) with N > 0 and one phoneme id, place and F0 per frame; got "
-                             f"{mel.shape}, {phones.shape}, {places.shape}, {f0.shape}")
+                or f0.shape != phones.shape or left.shape != phones.shape or right.shape != phones.shape \
+                or not mel.shape[0]:
+            raise ValueError(f"need frames (N, n_mels) with N > 0 and one phoneme id, place, F0 and pair of "
+                             f"neighbours per frame; got {mel.shape}, {phones.shape}, {places.shape}, {f0.shape}, "
+                             f"{left.shape}, {right.shape}")
         if not np.all(np.isfinite(mel)) or not np.all(np.isfinite(f0)):
             raise ValueError("the frames hold non-finite values")
+        if min(phones.min(), left.min(), right.min()) < 0 or max(left.max(), right.max()) > 255:
+            raise ValueError("phoneme ids must be >= 0 and neighbour ids below 256")
         order = np.argsort(phones, kind="stable")
-        mel, phones, places, f0 = mel[order], phones[order], places[order], f0[order]
+        mel, phones, places, f0, left, right = (a[order] for a in (mel, phones, places, f0, left, right))
         low = mel.min(axis=0)
         scale = np.maximum(mel.max(axis=0) - low, 1e-6) / 255.0
         codes = np.clip(np.round((mel - low) / scale), 0, 255).astype(np.uint8)
@@ -129,17 +157,19 @@ class ExemplarBank:
         return cls(phone_ids=ids.astype(np.int64), offsets=offsets, codes=codes,
                    places=np.round(places * POSITION_LEVELS).astype(np.uint8),
                    low=low.astype(np.float32), scale=scale.astype(np.float32),
-                   f0_hz=np.clip(f0, 0.0, 65000.0).astype(np.float16))
+                   f0_hz=np.clip(f0, 0.0, 65000.0).astype(np.float16),
+                   left_ids=left.astype(np.uint8), right_ids=right.astype(np.uint8))
 
-    def frames(self, phone_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    def frames(self, phone_id: int) -> tuple[np.ndarray, ...] | None:
         """(decoded log-mel float32 (n, n_mels), place float32 (n,), squared norm per frame (n,), F0 in semitones
-        re 1 Hz (n,), NaN where unvoiced) of one phoneme, or None when the bank has no frame of it."""
+        re 1 Hz (n,), NaN where unvoiced, left and right neighbour ids int64 (n,)) of one phoneme, or None when the
+        bank has no frame of it."""
         return self._groups.get(int(phone_id))
 
     def save(self, path: Path | str) -> None:
         np.savez_compressed(Path(path), format=np.int64(BANK_FORMAT), phone_ids=self.phone_ids,
                             offsets=self.offsets, codes=self.codes, places=self.places, low=self.low,
-                            scale=self.scale, f0_hz=self.f0_hz)
+                            scale=self.scale, f0_hz=self.f0_hz, left_ids=self.left_ids, right_ids=self.right_ids)
 
     @classmethod
     def load(cls, path: Path | str, n_mels: int | None = None) -> "ExemplarBank":
@@ -149,17 +179,21 @@ class ExemplarBank:
             raise ExemplarError(f"exemplar bank {path} is missing")
         try:
             with np.load(path, allow_pickle=False) as data:
+                if int(data["format"]) != BANK_FORMAT:
+                    raise ExemplarError(f"exemplar bank {path} has format {int(data['format'])}; this version reads "
+                                        f"format {BANK_FORMAT}")
                 arrays = {k: data[k] for k in ("format", "phone_ids", "offsets", "codes", "places", "low", "scale",
-                                               "f0_hz")}
+                                               "f0_hz", "left_ids", "right_ids")}
         except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as err:
+            if isinstance(err, ExemplarError):
+                raise
             raise ExemplarError(f"exemplar bank {path} is corrupt or not a bank ({type(err).__name__}: "
                                 f"{str(err)[:120]})") from None
-        if int(arrays["format"]) != BANK_FORMAT:
-            raise ExemplarError(f"exemplar bank {path} has format {int(arrays['format'])}; this version reads "
-                                f"format {BANK_FORMAT}")
         codes, offsets = arrays["codes"], arrays["offsets"]
         ok = (codes.dtype == np.uint8 and codes.ndim == 2 and arrays["places"].shape == (codes.shape[0],)
               and arrays["f0_hz"].shape == (codes.shape[0],) and np.all(np.isfinite(arrays["f0_hz"]))
+              and arrays["left_ids"].shape == arrays["right_ids"].shape == (codes.shape[0],)
+              and arrays["left_ids"].dtype == arrays["right_ids"].dtype == np.uint8
               and offsets.ndim == 1 and offsets.size == arrays["phone_ids"].size + 1 and offsets.size >= 2
               and offsets[0] == 0 and offsets[-1] == codes.shape[0] and np.all(np.diff(offsets) > 0)
               and np.all(np.diff(arrays["phone_ids"]) > 0)
@@ -171,7 +205,8 @@ class ExemplarBank:
             raise ExemplarError(f"exemplar bank {path} has {codes.shape[1]} mel bins, the voice {n_mels}")
         return cls(phone_ids=arrays["phone_ids"].astype(np.int64), offsets=offsets.astype(np.int64), codes=codes,
                    places=arrays["places"].astype(np.uint8), low=arrays["low"].astype(np.float32),
-                   scale=arrays["scale"].astype(np.float32), f0_hz=arrays["f0_hz"].astype(np.float16))
+                   scale=arrays["scale"].astype(np.float32), f0_hz=arrays["f0_hz"].astype(np.float16),
+                   left_ids=arrays["left_ids"], right_ids=arrays["right_ids"])
 
 
 def _smooth_bins(mel: np.ndarray) -> np.ndarray:
@@ -184,10 +219,12 @@ def _smooth_bins(mel: np.ndarray) -> np.ndarray:
 
 def project(mel: np.ndarray, phones: np.ndarray, places: np.ndarray, bank: ExemplarBank, k: int,
             position_weight: float, strength: float = 1.0, f0_hz: np.ndarray | None = None,
-            pitch_weight: float = 0.0, envelope_bins: int = 0) -> np.ndarray:
+            pitch_weight: float = 0.0, envelope_bins: int = 0,
+            neighbours: tuple[np.ndarray, np.ndarray] | None = None, context_weight: float = 0.0) -> np.ndarray:
     """The model's log-mel (F, n_mels) with each frame moved towards the mean of its ``k`` nearest bank frames of
     the same phoneme (``phones``, ``places``: :func:`frame_layout`; ``f0_hz``: the planned F0 per frame, 0 where
-    unvoiced). Frames whose phoneme the bank lacks are kept. ``strength`` 1 replaces, 0 keeps the model's frame.
+    unvoiced; ``neighbours``: :func:`frame_neighbours`, needed when ``context_weight`` > 0). Frames whose phoneme
+    the bank lacks are kept. ``strength`` 1 replaces, 0 keeps the model's frame.
     In the lowest ``envelope_bins`` bins only the envelope comes from the exemplars; the model's harmonic ripple
     (its frame minus its moving average over ENVELOPE_WIDTH bins), which carries the planned pitch, stays."""
     mel = np.asarray(mel, dtype=np.float32)
@@ -200,6 +237,13 @@ def project(mel: np.ndarray, phones: np.ndarray, places: np.ndarray, bank: Exemp
         if f0_hz.shape != phones.shape:
             raise ValueError(f"f0_hz {f0_hz.shape} does not match the {phones.shape[0]} frames")
         query_st = _semitones(f0_hz)
+    use_context = context_weight > 0.0
+    if use_context:
+        if neighbours is None:
+            raise ValueError("context_weight > 0 needs the frames' neighbouring phonemes (frame_neighbours)")
+        left, right = (np.asarray(n, dtype=np.int64) for n in neighbours)
+        if left.shape != phones.shape or right.shape != phones.shape:
+            raise ValueError(f"neighbours {left.shape}, {right.shape} do not match the {phones.shape[0]} frames")
     if strength <= 0.0 or k < 1:
         return mel
     out = mel.copy()
@@ -207,12 +251,16 @@ def project(mel: np.ndarray, phones: np.ndarray, places: np.ndarray, bank: Exemp
         hit = bank.frames(int(phone_id))
         if hit is None:
             continue
-        frames, frame_places, norms, frame_st = hit
+        frames, frame_places, norms, frame_st, frame_left, frame_right = hit
         rows = np.flatnonzero(phones == phone_id)
         query = mel[rows]
         dist = (np.sum(query * query, axis=1)[:, None] - 2.0 * (query @ frames.T) + norms[None]) / bank.n_mels
         if position_weight > 0.0:
             dist += position_weight * np.square(places[rows][:, None] - frame_places[None])
+        if use_context:  # a frame near its phoneme's start cares for the left neighbour, near its end the right
+            at = places[rows][:, None]
+            dist += context_weight * ((1.0 - at) * (left[rows][:, None] != frame_left[None])
+                                      + at * (right[rows][:, None] != frame_right[None]))
         if use_pitch:
             gap = np.nan_to_num(np.abs(query_st[rows][:, None] - frame_st[None]), nan=UNVOICED_ST)
             gap[np.isnan(query_st[rows])] = 0.0  # a frame planned unvoiced matches on its spectrum alone
@@ -227,4 +275,5 @@ def project(mel: np.ndarray, phones: np.ndarray, places: np.ndarray, bank: Exemp
     return out
 
 
-__all__ = ["BANK_FORMAT", "UNVOICED_ST", "ExemplarBank", "ExemplarError", "frame_layout", "project"]
+__all__ = ["BANK_FORMAT", "UNVOICED_ST", "ExemplarBank", "ExemplarError", "frame_layout", "frame_neighbours",
+           "project"]

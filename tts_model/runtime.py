@@ -18,7 +18,7 @@ import numpy as np
 
 from tts_model.config import CONTROL_NAMES, ConfigError, VoiceConfig
 from tts_model.controls import check_control, denormalize_controls, normalize_controls
-from tts_model.exemplars import ExemplarBank, ExemplarError, frame_layout, project
+from tts_model.exemplars import ExemplarBank, ExemplarError, frame_layout, frame_neighbours, project
 from tts_model.frontend import ARPABET, PAUSE, PHONEME_TO_ID, Frontend, FrontendError, spoken_text_word
 from tts_model.harmonics import frame_f0, ripple_table, sharpen
 from tts_model.tilt import follow_centroid
@@ -263,7 +263,9 @@ class Synthesizer:
                           float(self.config.exemplar_position_weight), float(self.config.exemplar_strength),
                           f0_hz=np.where(weight > 0.5, f0_hz, 0.0),  # inside voiced phonemes only
                           pitch_weight=float(self.config.exemplar_pitch_weight),
-                          envelope_bins=self.config.exemplar_envelope_bins)
+                          envelope_bins=self.config.exemplar_envelope_bins,
+                          neighbours=frame_neighbours(inputs["phoneme_ids"][0], durations[0]),
+                          context_weight=float(self.config.exemplar_context_weight))
         if strength > 0.0:
             mel = sharpen(mel, f0_hz, weight, strength)
         if self.config.centroid_calibration is not None:
