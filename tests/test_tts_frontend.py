@@ -79,6 +79,18 @@ def test_any_letter_string_phonemizes_into_the_inventory(word):
     assert phones and all(p in ARPABET for p in phones)
 
 
+def test_every_short_letter_string_is_spoken():
+    """Exhaustive over 1 to 3 letters (18,278 strings); the property test above samples longer ones. "ggh" once came
+    out silent: the doubled g deferred to "gh", which is silent inside a word."""
+    import itertools
+
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    silent = [w for n in (1, 2, 3) for w in map("".join, itertools.product(letters, repeat=n))
+              if not letters_to_sounds(w) or not all(p in ARPABET for p in letters_to_sounds(w))]
+    assert silent == []
+    assert letters_to_sounds("ggh") == ["AH1", "G"] and letters_to_sounds("egg") == ["EH1", "G"]
+
+
 def test_word_map_follows_plan_words(frontend):
     text = "Wow, Dr. Smith paid $5 -- in 1990!"
     result = frontend.phonemize(text)

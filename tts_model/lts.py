@@ -40,6 +40,8 @@ def _letter_phones(word: str, i: int) -> tuple[tuple[str, ...], int]:
     nxt = rest[1:2]
     if len(rest) > 1 and rest[1] == ch and ch not in VOWEL_LETTERS:  # doubled consonant
         phones, used = _letter_phones(word, i + 1)
+        if not phones:  # the second letter is silent in its cluster ("ggh": "gh" inside a word): keep the first's
+            return _letter_phones(ch, 0)[0], 1
         return phones, used + 1
     if ch == "c":
         return (("S",) if nxt in ("e", "i", "y") else ("K",)), 1
