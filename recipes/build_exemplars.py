@@ -2,7 +2,8 @@
 
 1. **Build**: every ``--step``-th log-mel frame of the clips a training run on ``--data`` trained on (never its
    validation clips; the test clips are never prepared), with its phoneme, place in the phoneme and neighbouring
-   phonemes from the forced alignment, one byte per bin. Written as ``exemplars.npz`` into the voice folder (``--out`` elsewhere).
+   phonemes from the forced alignment, one byte per bin. Written as ``exemplars.npz`` into the voice folder
+   (``--out`` elsewhere).
 2. **Check** (unless ``--skip-check``): on the validation clips, with the projection off and on, WER and Whisper
    NLL with neutral plans (words only) and the per-segment pitch error of the measured plans shifted by
    ``--pitch-shifts`` semitones, as recipes/tune_harmonics.py measures them.
@@ -42,32 +43,28 @@ def bank_frames(data: Path, every: int, step: int) -> tuple[dict[str, np.ndarray
     ``step``-th frame of the training clips of ``data`` (those a run with ``validation_every = every`` trains
     on); the dict's keys are :meth:`ExemplarBank.build`'s arguments."""
     from tts_model.dataset import load_utterances, validation_ids
-    from tts_model.exemplars import frame_layout, frame_neighbours
+    from tts_model.exemplars import FrameLayout, frame_layout
 
     utterances, _ = load_utterances(data)
     held = validation_ids([u.id for u in utterances], every)
-    mels, phones, places, f0s, lefts, rights, clips = [], [], [], [], [], [], 0
+    mels, f0s, layouts = [], [], []
     for utt in utterances:
         if utt.id in held:
             continue
-        phone, place = frame_layout(utt.phoneme_ids, utt.durations)
-        if phone.size != utt.mel.shape[0]:
+        layout = frame_layout(utt.phoneme_ids, utt.durations)
+        if layout.phones.size != utt.mel.shape[0]:
             raise ValueError(f"{data}: utterance {utt.id} has {utt.mel.shape[0]} mel frames but its durations sum "
-                             f"to {phone.size}; re-run recipes/prepare_batontts.py")
+                             f"to {layout.phones.size}; re-run recipes/prepare_batontts.py")
         mels.append(np.asarray(utt.mel, dtype=np.float32))
-        phones.append(phone)
-        places.append(place)
-        left, right = frame_neighbours(utt.phoneme_ids, utt.durations)
-        lefts.append(left)
-        rights.append(right)
-        f0s.append(np.zeros(phone.size, np.float32) if utt.f0_hz is None  # older shards: add it with --add-f0
+        f0s.append(np.zeros(layout.phones.size, np.float32) if utt.f0_hz is None  # older shards: add it with --add-f0
                    else np.nan_to_num(np.asarray(utt.f0_hz, dtype=np.float32)))
-        clips += 1
-    if not clips:
+        layouts.append(layout)
+    if not layouts:
         raise ValueError(f"{data} has no training clips outside the validation split")
-    mel, phone, place, f0, left, right = (np.concatenate(v)[::step] for v in (mels, phones, places, f0s, lefts,
-                                                                             rights))
-    return {"mel": mel, "phones": phone, "places": place, "f0_hz": f0, "neighbours": (left, right)}, clips
+    mel, f0 = (np.concatenate(v)[::step] for v in (mels, f0s))
+    frames = FrameLayout(*(np.concatenate(field)[::step] for field in zip(*layouts)))
+    return {"mel": mel, "phones": frames.phones, "places": frames.places, "f0_hz": f0,
+            "neighbours": (frames.left, frames.right)}, len(layouts)
 
 
 def main(argv: list[str] | None = None) -> int:

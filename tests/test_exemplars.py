@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tts_model.config import ConfigError, VoiceConfig
-from tts_model.exemplars import BANK_FORMAT, ExemplarBank, ExemplarError, frame_layout, frame_neighbours, project
+from tts_model.exemplars import BANK_FORMAT, ExemplarBank, ExemplarError, FrameLayout, frame_layout, project
 
 
 def _bank(seed: int = 0, frames_per_phone: int = 40, n_mels: int = 80):
@@ -21,26 +21,33 @@ def _bank(seed: int = 0, frames_per_phone: int = 40, n_mels: int = 80):
     return ExemplarBank.build(mel, phones, places), mel, phones, places
 
 
+def _layout(phones, places, left=None, right=None) -> FrameLayout:
+    """A FrameLayout for hand-made frames; neighbours default to <pad> (0)."""
+    phones = np.asarray(phones)
+    pad = np.zeros(phones.shape, np.int64)
+    return FrameLayout(phones, np.asarray(places, np.float32), pad if left is None else np.asarray(left),
+                       pad if right is None else np.asarray(right))
+
+
 def test_frame_layout_gives_each_frame_its_phoneme_and_place():
-    phones, places = frame_layout(np.array([5, 6, 7]), np.array([2, 0, 3]))
+    phones, places, _, _ = frame_layout(np.array([5, 6, 7]), np.array([2, 0, 3]))
     assert phones.tolist() == [5, 5, 7, 7, 7]
     assert places == pytest.approx([0.25, 0.75, 1 / 6, 0.5, 5 / 6])
     with pytest.raises(ValueError, match="differ in length"):
         frame_layout(np.array([5, 6]), np.array([1]))
 
 
-def test_frame_neighbours_are_the_sequence_neighbours_zero_frame_phonemes_included():
-    left, right = frame_neighbours(np.array([5, 6, 1, 7]), np.array([2, 1, 0, 3]))  # 1 = <sp>, no frames
-    assert left.tolist() == [0, 0, 5, 1, 1, 1]
-    assert right.tolist() == [6, 6, 1, 0, 0, 0]
-    with pytest.raises(ValueError, match="differ in length"):
-        frame_neighbours(np.array([5, 6]), np.array([1]))
+def test_frame_layout_neighbours_are_the_sequence_neighbours_zero_frame_phonemes_included():
+    layout = frame_layout(np.array([5, 6, 1, 7]), np.array([2, 1, 0, 3]))  # 1 = <sp>, no frames
+    assert layout.left.tolist() == [0, 0, 5, 1, 1, 1]
+    assert layout.right.tolist() == [6, 6, 1, 0, 0, 0]
 
 
 def test_bank_groups_by_phoneme_keeps_frames_within_a_quantisation_step_and_round_trips(tmp_path):
     bank, mel, phones, places = _bank()
     assert bank.phone_ids.tolist() == [10, 11] and bank.n_frames == 80 and bank.codes.dtype == np.uint8
     decoded, got_places, norms, pitch_st, left, right = bank.frames(10)
+    assert bank.frames(10).mel is decoded and bank.frames(10).right is right
     assert left.tolist() == right.tolist() == [0] * 40  # built without neighbours: <pad> on both sides
     assert np.abs(decoded - mel[phones == 10]).max() <= bank.scale.max() / 2 + 1e-5
     assert got_places == pytest.approx(places[phones == 10], abs=0.5 / 255 + 1e-6)
@@ -88,20 +95,23 @@ def test_projection_finds_the_recorded_frame_and_keeps_what_the_bank_lacks():
     frames = np.vstack([query, np.zeros((2, 80), np.float32)])
     frame_phones = np.array([11, 11, 12, 12])  # phoneme 12 has no bank frames
     frame_places = np.array([places[3], places[17], 0.5, 0.5], np.float32)
-    out = project(frames, frame_phones, frame_places, bank, k=1, position_weight=2.0)
+    at = _layout(frame_phones, frame_places)
+    out = project(frames, at, bank, k=1, position_weight=2.0)
     assert np.allclose(out[:2], decoded[[3, 17]]) and np.array_equal(out[2:], frames[2:])
-    half = project(frames, frame_phones, frame_places, bank, k=1, position_weight=2.0, strength=0.5)
+    half = project(frames, at, bank, k=1, position_weight=2.0, strength=0.5)
     assert np.allclose(half[:2], (frames[:2] + decoded[[3, 17]]) / 2, atol=1e-5)
-    mean_all = project(frames, frame_phones, frame_places, bank, k=1000, position_weight=0.0)
+    mean_all = project(frames, at, bank, k=1000, position_weight=0.0)
     assert np.allclose(mean_all[0], decoded.mean(axis=0), atol=1e-4)  # k above the bank: the phoneme's mean
     # the place in the phoneme decides between two equally near frames
     twins = ExemplarBank.build(np.vstack([np.zeros((1, 80)), np.ones((1, 80))]), np.array([4, 4]),
                                np.array([0.1, 0.9]))
     probe = np.full((1, 80), 0.5, np.float32)
-    assert project(probe, np.array([4]), np.array([0.9], np.float32), twins, 1, 2.0)[0, 0] == pytest.approx(1.0)
-    assert project(probe, np.array([4]), np.array([0.1], np.float32), twins, 1, 2.0)[0, 0] == pytest.approx(0.0)
+    assert project(probe, _layout([4], [0.9]), twins, 1, 2.0)[0, 0] == pytest.approx(1.0)
+    assert project(probe, _layout([4], [0.1]), twins, 1, 2.0)[0, 0] == pytest.approx(0.0)
     with pytest.raises(ValueError, match="does not fit"):
-        project(frames[:, :40], frame_phones, frame_places, bank, 1, 2.0)
+        project(frames[:, :40], at, bank, 1, 2.0)
+    with pytest.raises(ValueError, match="does not fit"):  # a layout of another length
+        project(frames, _layout(frame_phones[:3], frame_places[:3]), bank, 1, 2.0)
 
 
 def test_envelope_bins_keep_the_models_harmonic_ripple_under_the_exemplars_envelope():
@@ -112,8 +122,7 @@ def test_envelope_bins_keep_the_models_harmonic_ripple_under_the_exemplars_envel
     bins = np.arange(80)
     ripple = (0.8 * np.cos(2 * np.pi * bins / 3)).astype(np.float32)  # harmonics 3 bins apart
     query = (recorded + np.float32(0.02) + ripple)[None]
-    out = project(query, np.array([10]), np.array([places[phones == 10][5]], np.float32), bank, 1, 2.0,
-                  envelope_bins=20)
+    out = project(query, _layout([10], [places[phones == 10][5]]), bank, 1, 2.0, envelope_bins=20)
     assert np.allclose(out[0, 20:], recorded[20:])  # above: the exemplar itself
     expected = _smooth_bins(recorded[None])[0] + query[0] - _smooth_bins(query)[0]
     assert np.allclose(out[0, :20], expected[:20], atol=1e-5)
@@ -126,7 +135,7 @@ def test_the_pitch_term_prefers_bank_frames_at_the_planned_f0():
     flat[1] += 0.3  # the one at 200 Hz is a little further away in spectrum
     bank = ExemplarBank.build(flat, np.array([4, 4, 4]), np.array([0.5, 0.5, 0.5]), np.array([100.0, 200.0, 0.0]))
     probe = np.zeros((1, 80), np.float32)
-    at = dict(phones=np.array([4]), places=np.array([0.5], np.float32), bank=bank, k=1, position_weight=0.0)
+    at = dict(layout=_layout([4], [0.5]), bank=bank, k=1, position_weight=0.0)
     assert project(probe, **at)[0, 0] == pytest.approx(0.0)  # spectrum alone: the 100 Hz or unvoiced frame
     assert project(probe, **at, f0_hz=np.array([200.0]), pitch_weight=1.0)[0, 0] == pytest.approx(0.3, abs=0.01)
     assert project(probe, **at, f0_hz=np.array([0.0]), pitch_weight=1.0)[0, 0] == pytest.approx(0.0)
@@ -137,20 +146,17 @@ def test_the_context_term_prefers_frames_between_the_same_neighbours_by_place():
     bank = ExemplarBank.build(np.vstack([np.zeros((1, 80)), np.ones((1, 80))]), np.array([4, 4]),
                               np.array([0.5, 0.5]), neighbours=(np.array([9, 30]), np.array([20, 40])))
     probe = np.full((1, 80), 0.5, np.float32)
-    at = dict(phones=np.array([4]), bank=bank, k=1, position_weight=0.0, context_weight=1.0)
-    early, late = np.array([0.1], np.float32), np.array([0.9], np.float32)
+    at = dict(bank=bank, k=1, position_weight=0.0, context_weight=1.0)
     # near its start a frame follows the left neighbour, near its end the right one
-    assert project(probe, places=early, neighbours=(np.array([9]), np.array([40])), **at)[0, 0] == pytest.approx(0.0)
-    assert project(probe, places=late, neighbours=(np.array([9]), np.array([40])), **at)[0, 0] == pytest.approx(1.0)
-    assert project(probe, places=late, neighbours=(np.array([30]), np.array([20])), **at)[0, 0] == pytest.approx(0.0)
+    assert project(probe, _layout([4], [0.1], [9], [40]), **at)[0, 0] == pytest.approx(0.0)
+    assert project(probe, _layout([4], [0.9], [9], [40]), **at)[0, 0] == pytest.approx(1.0)
+    assert project(probe, _layout([4], [0.9], [30], [20]), **at)[0, 0] == pytest.approx(0.0)
     # the spectrum still wins over a context mismatch of a small weight
     near_one = np.full((1, 80), 0.9, np.float32)
-    assert project(near_one, places=early, neighbours=(np.array([9]), np.array([20])),
-                   **{**at, "context_weight": 0.1})[0, 0] == pytest.approx(1.0)
-    with pytest.raises(ValueError, match="neighbouring phonemes"):
-        project(probe, places=early, **at)
-    with pytest.raises(ValueError, match="do not match"):
-        project(probe, places=early, neighbours=(np.array([9, 9]), np.array([20, 20])), **at)
+    assert project(near_one, _layout([4], [0.1], [9], [20]), **{**at, "context_weight": 0.1})[0, 0] \
+        == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="does not fit"):  # neighbours of another length
+        project(probe, _layout([4], [0.1], [9, 9], [20, 20]), **at)
 
 
 def test_runtime_projects_only_with_a_bank_and_says_when_its_file_is_bad(tmp_path):

@@ -216,13 +216,9 @@ class VoiceConfig:
         if tuple(self.phonemes) != PHONEMES:
             raise ConfigError("voice: its phoneme inventory differs from this version of tts_model.frontend; "
                               "re-export the voice with this version")
-        if isinstance(self.harmonic_strength, bool) or not isinstance(self.harmonic_strength, (int, float)) \
-                or not 0.0 <= float(self.harmonic_strength) <= 2.0:
-            raise ConfigError(f"voice: harmonic_strength must be a number in 0..2, got {self.harmonic_strength!r}")
-        for name in ("pitch_control_gain_down", "pitch_control_gain_up"):
-            gain = getattr(self, name)
-            if isinstance(gain, bool) or not isinstance(gain, (int, float)) or not 0.5 <= float(gain) <= 2.0:
-                raise ConfigError(f"voice: {name} must be a number in 0.5..2, got {gain!r}")
+        self._check_number("harmonic_strength", 0.0, 2.0)
+        self._check_number("pitch_control_gain_down", 0.5, 2.0)
+        self._check_number("pitch_control_gain_up", 0.5, 2.0)
         if self.centroid_calibration is not None:
             cal = self.centroid_calibration
             if isinstance(cal, (str, bytes)) or not isinstance(cal, Sequence) or len(cal) != 2 \
@@ -231,40 +227,35 @@ class VoiceConfig:
                 raise ConfigError("voice: centroid_calibration must be null or [slope, offset_st] with a slope in "
                                   f"0.2..5, got {cal!r}; refit it with recipes/tune_centroid.py")
             object.__setattr__(self, "centroid_calibration", (float(cal[0]), float(cal[1])))
-        tilt = self.centroid_max_tilt
-        if isinstance(tilt, bool) or not isinstance(tilt, (int, float)) or not 0.0 < float(tilt) <= 2.0:
-            raise ConfigError(f"voice: centroid_max_tilt must be a number in (0, 2], got {tilt!r}")
+        self._check_number("centroid_max_tilt", 0.0, 2.0, open_low=True)
         if self.centroid_scope not in SCOPES:
             raise ConfigError(f"voice: centroid_scope must be one of {list(SCOPES)}, got {self.centroid_scope!r}")
         if self.exemplar_file is not None and (not isinstance(self.exemplar_file, str) or not self.exemplar_file):
             raise ConfigError(f"voice: exemplar_file must be null or a file name, got {self.exemplar_file!r}")
-        if isinstance(self.exemplar_k, bool) or not isinstance(self.exemplar_k, int) or not 1 <= self.exemplar_k <= 1024:
-            raise ConfigError(f"voice: exemplar_k must be a whole number in 1..1024, got {self.exemplar_k!r}")
-        weight = self.exemplar_position_weight
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0.0 <= float(weight) <= 100.0:
-            raise ConfigError(f"voice: exemplar_position_weight must be a number in 0..100, got {weight!r}")
-        bins = self.exemplar_envelope_bins
-        if isinstance(bins, bool) or not isinstance(bins, int) or not 0 <= bins <= self.n_mels:
-            raise ConfigError(f"voice: exemplar_envelope_bins must be a whole number in 0..{self.n_mels}, got {bins!r}")
-        pitch_weight = self.exemplar_pitch_weight
-        if isinstance(pitch_weight, bool) or not isinstance(pitch_weight, (int, float)) \
-                or not 0.0 <= float(pitch_weight) <= 10.0:
-            raise ConfigError(f"voice: exemplar_pitch_weight must be a number in 0..10, got {pitch_weight!r}")
-        context_weight = self.exemplar_context_weight
-        if isinstance(context_weight, bool) or not isinstance(context_weight, (int, float)) \
-                or not 0.0 <= float(context_weight) <= 100.0:
-            raise ConfigError(f"voice: exemplar_context_weight must be a number in 0..100, got {context_weight!r}")
-        strength = self.exemplar_strength
-        if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0.0 < float(strength) <= 1.0:
-            raise ConfigError(f"voice: exemplar_strength must be a number in (0, 1], got {strength!r}")
-        if isinstance(self.training_step, bool) or not isinstance(self.training_step, int) or self.training_step < 0:
-            raise ConfigError(f"voice: training_step must be a whole number >= 0, got {self.training_step!r}")
+        self._check_number("exemplar_k", 1, 1024, whole=True)
+        self._check_number("exemplar_position_weight", 0.0, 100.0)
+        self._check_number("exemplar_envelope_bins", 0, self.n_mels, whole=True)
+        self._check_number("exemplar_pitch_weight", 0.0, 10.0)
+        self._check_number("exemplar_context_weight", 0.0, 100.0)
+        self._check_number("exemplar_strength", 0.0, 1.0, open_low=True)
+        self._check_number("training_step", 0, math.inf, whole=True)
         if self.harmonic_phonemes not in PHONEME_CLASSES:
             raise ConfigError(f"voice: harmonic_phonemes must be one of {sorted(PHONEME_CLASSES)}, got "
                               f"{self.harmonic_phonemes!r}")
         needed = {"pitch_mean_hz", "energy_rms", "spectral_centroid_hz", "speaking_rate_sps"}
         if not isinstance(self.baseline, Mapping) or needed - set(self.baseline):
             raise ConfigError(f"voice: 'baseline' must hold {sorted(needed)}")
+
+    def _check_number(self, name: str, low: float, high: float, whole: bool = False, open_low: bool = False) -> None:
+        """Raise ConfigError unless field ``name`` is a number (an int if ``whole``; never a bool) in [low, high]
+        ((low, high] if ``open_low``)."""
+        value = getattr(self, name)
+        kinds = int if whole else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kinds) \
+                or not (low < value if open_low else low <= value) or not value <= high:  # NaN fails both
+            span = f">= {low:g}" if high == math.inf else f"in ({low:g}, {high:g}]" if open_low else \
+                f"in {low:g}..{high:g}"
+            raise ConfigError(f"voice: {name} must be a {'whole number' if whole else 'number'} {span}, got {value!r}")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "VoiceConfig":

@@ -31,6 +31,7 @@ from __future__ import annotations
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -56,29 +57,49 @@ def _semitones(f0_hz: np.ndarray) -> np.ndarray:
     return out
 
 
-def frame_layout(phoneme_ids: np.ndarray, durations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-phoneme ids and frame counts -> (phoneme id of every frame int64 (F,), place of every frame inside its
-    phoneme float32 (F,): the middle of frame j of an n-frame phoneme is at (j + 0.5) / n)."""
+class FrameLayout(NamedTuple):
+    """Where every frame of an utterance sits in its phoneme sequence (:func:`frame_layout`)."""
+
+    phones: np.ndarray
+    """int64 (F,): the phoneme id of each frame."""
+    places: np.ndarray
+    """float32 (F,): the place of each frame in its phoneme: the middle of frame j of an n-frame phoneme is at
+    (j + 0.5) / n."""
+    left: np.ndarray
+    """int64 (F,): the id of the phoneme before the frame's phoneme in the sequence; zero-frame ones (``<sp>`` or
+    punctuation without a pause) count, and 0 (``<pad>``) stands before the first."""
+    right: np.ndarray
+    """int64 (F,): the id of the phoneme after it; 0 (``<pad>``) after the last."""
+
+
+def frame_layout(phoneme_ids: np.ndarray, durations: np.ndarray) -> FrameLayout:
+    """Per-phoneme ids and frame counts -> the :class:`FrameLayout` of their frames."""
     ids = np.asarray(phoneme_ids, dtype=np.int64).reshape(-1)
     counts = np.maximum(np.asarray(durations, dtype=np.int64).reshape(-1), 0)
     if ids.shape != counts.shape:
         raise ValueError(f"phoneme_ids ({ids.size}) and durations ({counts.size}) differ in length")
-    phones = np.repeat(ids, counts)
     starts = np.repeat(np.cumsum(counts) - counts, counts)
-    place = (np.arange(phones.size) - starts + 0.5) / np.repeat(np.maximum(counts, 1), counts)
-    return phones, place.astype(np.float32)
-
-
-def frame_neighbours(phoneme_ids: np.ndarray, durations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-phoneme ids and frame counts -> (id of the phoneme before, id of the phoneme after) for every frame,
-    int64 (F,) each. The neighbours are those of the phoneme sequence, zero-frame ones (``<sp>`` or punctuation
-    without a pause) included; before the first and after the last phoneme stands 0 (``<pad>``)."""
-    ids = np.asarray(phoneme_ids, dtype=np.int64).reshape(-1)
-    counts = np.maximum(np.asarray(durations, dtype=np.int64).reshape(-1), 0)
-    if ids.shape != counts.shape:
-        raise ValueError(f"phoneme_ids ({ids.size}) and durations ({counts.size}) differ in length")
+    place = (np.arange(starts.size) - starts + 0.5) / np.repeat(np.maximum(counts, 1), counts)
     padded = np.concatenate([[0], ids, [0]])
-    return np.repeat(padded[:-2], counts), np.repeat(padded[2:], counts)
+    return FrameLayout(np.repeat(ids, counts), place.astype(np.float32), np.repeat(padded[:-2], counts),
+                       np.repeat(padded[2:], counts))
+
+
+class PhoneFrames(NamedTuple):
+    """One phoneme's bank frames, decoded (:meth:`ExemplarBank.frames`)."""
+
+    mel: np.ndarray
+    """float32 (n, n_mels): log-mel."""
+    places: np.ndarray
+    """float32 (n,): place in the phoneme."""
+    norms: np.ndarray
+    """float32 (n,): squared norm of each frame, for the distance."""
+    pitch_st: np.ndarray
+    """float32 (n,): F0 in semitones re 1 Hz, NaN where unvoiced."""
+    left: np.ndarray
+    """int64 (n,): the id of the phoneme before."""
+    right: np.ndarray
+    """int64 (n,): the id of the phoneme after."""
 
 
 @dataclass(frozen=True)
@@ -100,7 +121,7 @@ class ExemplarBank:
     f0_hz: np.ndarray
     """float16 (N,): F0 of each frame as measured on the recording, 0 where unvoiced."""
     left_ids: np.ndarray
-    """uint8 (N,): id of the phoneme before each frame's phoneme (:func:`frame_neighbours`)."""
+    """uint8 (N,): id of the phoneme before each frame's phoneme (:attr:`FrameLayout.left`)."""
     right_ids: np.ndarray
     """uint8 (N,): id of the phoneme after it."""
     _groups: dict = field(init=False, repr=False, compare=False)
@@ -112,9 +133,10 @@ class ExemplarBank:
         for p, phone_id in enumerate(self.phone_ids):
             lo, hi = int(self.offsets[p]), int(self.offsets[p + 1])
             mel = self.codes[lo:hi].astype(np.float32) * self.scale + self.low
-            groups[int(phone_id)] = (mel, self.places[lo:hi].astype(np.float32) / POSITION_LEVELS,
-                                     np.sum(mel * mel, axis=1), _semitones(self.f0_hz[lo:hi]),
-                                     self.left_ids[lo:hi].astype(np.int64), self.right_ids[lo:hi].astype(np.int64))
+            groups[int(phone_id)] = PhoneFrames(mel, self.places[lo:hi].astype(np.float32) / POSITION_LEVELS,
+                                                np.sum(mel * mel, axis=1), _semitones(self.f0_hz[lo:hi]),
+                                                self.left_ids[lo:hi].astype(np.int64),
+                                                self.right_ids[lo:hi].astype(np.int64))
         object.__setattr__(self, "_groups", groups)
 
     @property
@@ -129,8 +151,8 @@ class ExemplarBank:
     def build(cls, mel: np.ndarray, phones: np.ndarray, places: np.ndarray, f0_hz: np.ndarray | None = None,
               neighbours: tuple[np.ndarray, np.ndarray] | None = None) -> "ExemplarBank":
         """Log-mel frames (N, n_mels) with their phoneme id (N,), place in the phoneme (N,), F0 (N,; 0 or None =
-        unvoiced) and neighbouring phoneme ids ((N,), (N,): :func:`frame_neighbours`; None = unknown, stored as
-        0 on both sides) -> a bank."""
+        unvoiced) and neighbouring phoneme ids ((left (N,), right (N,)) as in :class:`FrameLayout`; None =
+        unknown, stored as 0 on both sides) -> a bank."""
         mel = np.asarray(mel, dtype=np.float32)
         phones = np.asarray(phones, dtype=np.int64)
         places = np.clip(np.asarray(places, dtype=np.float32), 0.0, 1.0)
@@ -160,10 +182,8 @@ class ExemplarBank:
                    f0_hz=np.clip(f0, 0.0, 65000.0).astype(np.float16),
                    left_ids=left.astype(np.uint8), right_ids=right.astype(np.uint8))
 
-    def frames(self, phone_id: int) -> tuple[np.ndarray, ...] | None:
-        """(decoded log-mel float32 (n, n_mels), place float32 (n,), squared norm per frame (n,), F0 in semitones
-        re 1 Hz (n,), NaN where unvoiced, left and right neighbour ids int64 (n,)) of one phoneme, or None when the
-        bank has no frame of it."""
+    def frames(self, phone_id: int) -> PhoneFrames | None:
+        """The decoded frames of one phoneme, or None when the bank has no frame of it."""
         return self._groups.get(int(phone_id))
 
     def save(self, path: Path | str) -> None:
@@ -179,16 +199,14 @@ class ExemplarBank:
             raise ExemplarError(f"exemplar bank {path} is missing")
         try:
             with np.load(path, allow_pickle=False) as data:
-                if int(data["format"]) != BANK_FORMAT:
-                    raise ExemplarError(f"exemplar bank {path} has format {int(data['format'])}; this version reads "
-                                        f"format {BANK_FORMAT}")
-                arrays = {k: data[k] for k in ("format", "phone_ids", "offsets", "codes", "places", "low", "scale",
-                                               "f0_hz", "left_ids", "right_ids")}
+                version = int(data["format"])
+                arrays = {k: data[k] for k in ("phone_ids", "offsets", "codes", "places", "low", "scale", "f0_hz",
+                                               "left_ids", "right_ids")} if version == BANK_FORMAT else {}
         except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as err:
-            if isinstance(err, ExemplarError):
-                raise
             raise ExemplarError(f"exemplar bank {path} is corrupt or not a bank ({type(err).__name__}: "
                                 f"{str(err)[:120]})") from None
+        if version != BANK_FORMAT:
+            raise ExemplarError(f"exemplar bank {path} has format {version}; this version reads format {BANK_FORMAT}")
         codes, offsets = arrays["codes"], arrays["offsets"]
         ok = (codes.dtype == np.uint8 and codes.ndim == 2 and arrays["places"].shape == (codes.shape[0],)
               and arrays["f0_hz"].shape == (codes.shape[0],) and np.all(np.isfinite(arrays["f0_hz"]))
@@ -217,33 +235,26 @@ def _smooth_bins(mel: np.ndarray) -> np.ndarray:
     return np.lib.stride_tricks.sliding_window_view(padded, ENVELOPE_WIDTH, axis=1).mean(axis=2, dtype=np.float32)
 
 
-def project(mel: np.ndarray, phones: np.ndarray, places: np.ndarray, bank: ExemplarBank, k: int,
-            position_weight: float, strength: float = 1.0, f0_hz: np.ndarray | None = None,
-            pitch_weight: float = 0.0, envelope_bins: int = 0,
-            neighbours: tuple[np.ndarray, np.ndarray] | None = None, context_weight: float = 0.0) -> np.ndarray:
+def project(mel: np.ndarray, layout: FrameLayout, bank: ExemplarBank, k: int, position_weight: float,
+            strength: float = 1.0, f0_hz: np.ndarray | None = None, pitch_weight: float = 0.0,
+            envelope_bins: int = 0, context_weight: float = 0.0) -> np.ndarray:
     """The model's log-mel (F, n_mels) with each frame moved towards the mean of its ``k`` nearest bank frames of
-    the same phoneme (``phones``, ``places``: :func:`frame_layout`; ``f0_hz``: the planned F0 per frame, 0 where
-    unvoiced; ``neighbours``: :func:`frame_neighbours`, needed when ``context_weight`` > 0). Frames whose phoneme
-    the bank lacks are kept. ``strength`` 1 replaces, 0 keeps the model's frame.
+    the same phoneme (``layout``: :func:`frame_layout` of the frames; ``f0_hz``: the planned F0 per frame, 0 where
+    unvoiced). Frames whose phoneme the bank lacks are kept. ``strength`` 1 replaces, 0 keeps the model's frame.
     In the lowest ``envelope_bins`` bins only the envelope comes from the exemplars; the model's harmonic ripple
     (its frame minus its moving average over ENVELOPE_WIDTH bins), which carries the planned pitch, stays."""
     mel = np.asarray(mel, dtype=np.float32)
-    if mel.ndim != 2 or mel.shape[1] != bank.n_mels or phones.shape != (mel.shape[0],) or places.shape != phones.shape:
-        raise ValueError(f"mel {mel.shape} with {phones.shape} phonemes and {places.shape} places does not fit a bank "
-                         f"of {bank.n_mels} bins")
+    phones, places, left, right = (np.asarray(a) for a in layout)
+    shapes = {a.shape for a in (phones, places, left, right)}
+    if mel.ndim != 2 or mel.shape[1] != bank.n_mels or shapes != {(mel.shape[0],)}:
+        raise ValueError(f"mel {mel.shape} with a layout of {phones.shape[0]} frames does not fit a bank of "
+                         f"{bank.n_mels} bins")
     use_pitch = f0_hz is not None and pitch_weight > 0.0
     if use_pitch:
         f0_hz = np.asarray(f0_hz, dtype=np.float32)
         if f0_hz.shape != phones.shape:
             raise ValueError(f"f0_hz {f0_hz.shape} does not match the {phones.shape[0]} frames")
         query_st = _semitones(f0_hz)
-    use_context = context_weight > 0.0
-    if use_context:
-        if neighbours is None:
-            raise ValueError("context_weight > 0 needs the frames' neighbouring phonemes (frame_neighbours)")
-        left, right = (np.asarray(n, dtype=np.int64) for n in neighbours)
-        if left.shape != phones.shape or right.shape != phones.shape:
-            raise ValueError(f"neighbours {left.shape}, {right.shape} do not match the {phones.shape[0]} frames")
     if strength <= 0.0 or k < 1:
         return mel
     out = mel.copy()
@@ -251,18 +262,18 @@ def project(mel: np.ndarray, phones: np.ndarray, places: np.ndarray, bank: Exemp
         hit = bank.frames(int(phone_id))
         if hit is None:
             continue
-        frames, frame_places, norms, frame_st, frame_left, frame_right = hit
+        frames = hit.mel
         rows = np.flatnonzero(phones == phone_id)
         query = mel[rows]
-        dist = (np.sum(query * query, axis=1)[:, None] - 2.0 * (query @ frames.T) + norms[None]) / bank.n_mels
+        dist = (np.sum(query * query, axis=1)[:, None] - 2.0 * (query @ frames.T) + hit.norms[None]) / bank.n_mels
         if position_weight > 0.0:
-            dist += position_weight * np.square(places[rows][:, None] - frame_places[None])
-        if use_context:  # a frame near its phoneme's start cares for the left neighbour, near its end the right
+            dist += position_weight * np.square(places[rows][:, None] - hit.places[None])
+        if context_weight > 0.0:  # near its phoneme's start a frame heeds the left neighbour, near its end the right
             at = places[rows][:, None]
-            dist += context_weight * ((1.0 - at) * (left[rows][:, None] != frame_left[None])
-                                      + at * (right[rows][:, None] != frame_right[None]))
+            dist += context_weight * ((1.0 - at) * (left[rows][:, None] != hit.left[None])
+                                      + at * (right[rows][:, None] != hit.right[None]))
         if use_pitch:
-            gap = np.nan_to_num(np.abs(query_st[rows][:, None] - frame_st[None]), nan=UNVOICED_ST)
+            gap = np.nan_to_num(np.abs(query_st[rows][:, None] - hit.pitch_st[None]), nan=UNVOICED_ST)
             gap[np.isnan(query_st[rows])] = 0.0  # a frame planned unvoiced matches on its spectrum alone
             dist += pitch_weight * np.square(gap)
         n = min(int(k), frames.shape[0])
@@ -275,5 +286,5 @@ def project(mel: np.ndarray, phones: np.ndarray, places: np.ndarray, bank: Exemp
     return out
 
 
-__all__ = ["BANK_FORMAT", "UNVOICED_ST", "ExemplarBank", "ExemplarError", "frame_layout", "frame_neighbours",
-           "project"]
+__all__ = ["BANK_FORMAT", "UNVOICED_ST", "ExemplarBank", "ExemplarError", "FrameLayout", "PhoneFrames",
+           "frame_layout", "project"]

@@ -18,7 +18,7 @@ import numpy as np
 
 from tts_model.config import CONTROL_NAMES, ConfigError, VoiceConfig
 from tts_model.controls import check_control, denormalize_controls, normalize_controls
-from tts_model.exemplars import ExemplarBank, ExemplarError, frame_layout, frame_neighbours, project
+from tts_model.exemplars import ExemplarBank, ExemplarError, frame_layout, project
 from tts_model.frontend import ARPABET, PAUSE, PHONEME_TO_ID, Frontend, FrontendError, spoken_text_word
 from tts_model.harmonics import frame_f0, ripple_table, sharpen
 from tts_model.tilt import follow_centroid
@@ -254,17 +254,16 @@ class Synthesizer:
                                  "re-export it")
         mel = mel[0]
         strength = float(self.config.harmonic_strength)
-        if strength > 0.0 or self.exemplars is not None:
+        pitch_weight = float(self.config.exemplar_pitch_weight) if self.exemplars is not None else 0.0
+        if strength > 0.0 or pitch_weight > 0.0:  # the planned F0 per frame, for the stages that use it
             f0_hz, weight = frame_f0(inputs["phoneme_ids"][0], pitch_st[0], durations[0],
                                      float(self.config.baseline["pitch_mean_hz"]), self.config.harmonic_phonemes)
         if self.exemplars is not None:
-            phones, places = frame_layout(inputs["phoneme_ids"][0], durations[0])
-            mel = project(mel, phones, places, self.exemplars, self.config.exemplar_k,
-                          float(self.config.exemplar_position_weight), float(self.config.exemplar_strength),
-                          f0_hz=np.where(weight > 0.5, f0_hz, 0.0),  # inside voiced phonemes only
-                          pitch_weight=float(self.config.exemplar_pitch_weight),
-                          envelope_bins=self.config.exemplar_envelope_bins,
-                          neighbours=frame_neighbours(inputs["phoneme_ids"][0], durations[0]),
+            mel = project(mel, frame_layout(inputs["phoneme_ids"][0], durations[0]), self.exemplars,
+                          self.config.exemplar_k, float(self.config.exemplar_position_weight),
+                          float(self.config.exemplar_strength),
+                          f0_hz=np.where(weight > 0.5, f0_hz, 0.0) if pitch_weight > 0.0 else None,  # voiced only
+                          pitch_weight=pitch_weight, envelope_bins=self.config.exemplar_envelope_bins,
                           context_weight=float(self.config.exemplar_context_weight))
         if strength > 0.0:
             mel = sharpen(mel, f0_hz, weight, strength)
