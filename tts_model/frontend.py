@@ -132,13 +132,14 @@ class Frontend:
         word_index: list[int] = []
         token_index: list[int] = []
         words: list[str] = []
-        for t, token in enumerate(text.split()):
+        tokens = text.split()
+        for t, token in enumerate(tokens):
             core = spoken_text_word(token)
             index = -1
             if core:
                 index = len(words)
                 words.append(core)
-            spoken = normalize_token(token)
+            spoken = normalize_token(token, tokens[t - 1] if t else None)
             for piece in re.findall(r"[^\s,.?!;:()\[\]{}]+|[,.?!;:()\[\]{}]", spoken):
                 if piece in _PUNCT_MAP:
                     if phonemes and phonemes[-1] in PUNCTUATION:

@@ -51,6 +51,8 @@ def _letter_phones(word: str, i: int) -> tuple[tuple[str, ...], int]:
         return (("Y",) if i == 0 else ("IY",)), 1
     if ch == "e" and i == len(word) - 1 and i > 0:
         return (), 1  # silent final e
+    if rest == "age" and any(c in VOWEL_LETTERS for c in word[:i]):
+        return ("IH", "JH"), 3  # unstressed final -age: village, chummage (not the magic-e "EY" of "page")
     if ch in _SHORT:
         # magic e: vowel + single consonant + final e -> long vowel (make, time, home, cute)
         if len(rest) == 3 and rest[2] == "e" and rest[1] not in VOWEL_LETTERS and i > 0 or (

@@ -34,6 +34,14 @@ _CURRENCY = {"$": ("dollar", "dollars", "cent", "cents"), "£": ("pound", "pound
 _UNICODE_PUNCT = {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": " - ",
                   "\u2026": "...", "\u00a0": " "}
 
+_ROMAN = re.compile(r"^(X{0,3})(IX|IV|V?I{0,3})$")
+_ROMAN_VALUES = {"I": 1, "V": 5, "X": 10}
+# After these words a Roman numeral is a cardinal ("World War II" -> "world war two", "Chapter IV" -> "chapter four").
+CARDINAL_NUMERAL_WORDS = frozenset({
+    "act", "appendix", "article", "book", "canto", "chapter", "class", "edition", "figure", "grade", "level", "part",
+    "phase", "plate", "psalm", "scene", "section", "series", "stage", "table", "title", "type", "vol", "volume", "war",
+})
+
 _NUMBER = re.compile(r"^(?P<cur>[$£€])?(?P<num>\d[\d,]*(?:\.\d+)?|\.\d+)(?P<suffix>st|nd|rd|th|s|'s|%)?$",
                      re.IGNORECASE)
 
@@ -112,11 +120,38 @@ def _expand_number(match: re.Match[str]) -> str:
     return words
 
 
-def normalize_token(token: str) -> str:
+def roman_value(text: str) -> int | None:
+    """1..39 for a Roman numeral written in capitals with I, V and X (``"XIV"`` -> 14), else None."""
+    if not text or not _ROMAN.match(text):
+        return None
+    values = [_ROMAN_VALUES[ch] for ch in text]
+    return sum(-v if i + 1 < len(values) and v < values[i + 1] else v for i, v in enumerate(values))
+
+
+def _numeral_words(core: str, previous: str | None) -> str | None:
+    """The spoken form of a Roman numeral read from its context, or None when ``core`` is not read as one.
+
+    After a word of :data:`CARDINAL_NUMERAL_WORDS` it is a cardinal ("War II" -> "two"); after another capitalised
+    word, a regnal ordinal ("George II" -> "the second", "Henry V" -> "the fifth"). The single letters "I" and "X"
+    are never regnal ("then I", "Malcolm X"), and a previous token ending in punctuation breaks the link."""
+    value = roman_value(core)
+    if value is None or not previous or not re.fullmatch(r"[\"'(\[]*[A-Za-z]+", previous):
+        return None
+    word = previous.lstrip("\"'([")
+    if word.lower() in CARDINAL_NUMERAL_WORDS and (core != "I" or word[0].isupper()):  # "the war I saw": a pronoun
+        return number_to_words(value)
+    if word[0].isupper() and not word.isupper() and core not in ("I", "X"):
+        return "the " + ordinal_words(value)
+    return None
+
+
+def normalize_token(token: str, previous: str | None = None) -> str:
     """One whitespace token -> its spoken form (words and punctuation, lower-case letters kept as given).
 
     ``"$3.50,"`` -> ``"three dollars and fifty cents,"``; ``"Dr."`` -> ``"doctor"``; ``"21st"`` -> ``"twenty-first"``.
-    Characters that are not speakable are left in place; the front-end rejects them with a clear error.
+    ``previous`` (the token before, as written) reads Roman numerals: ``"II"`` after ``"George"`` is
+    ``"the second"``, after ``"War"`` ``"two"``. Characters that are not speakable are left in place; the front-end
+    rejects them with a clear error.
     """
     for src, dst in _UNICODE_PUNCT.items():
         token = token.replace(src, dst)
@@ -131,6 +166,9 @@ def normalize_token(token: str) -> str:
         return lead + ABBREVIATIONS[core.lower()] + trail[1:]
     if core.lower().rstrip(".") in ("e.g", "i.e"):
         return lead + ABBREVIATIONS[core.lower().rstrip(".")] + trail.lstrip(".")
+    numeral = _numeral_words(core, previous)
+    if numeral is not None:
+        return lead + numeral + trail
     match = _NUMBER.match(core)
     if match:
         return lead + _expand_number(match) + trail
@@ -152,8 +190,9 @@ def normalize(text: str) -> str:
     """Spoken form of ``text`` (see :func:`normalize_token`); whitespace collapsed to single spaces."""
     for src, dst in _UNICODE_PUNCT.items():
         text = text.replace(src, dst)
-    return " ".join(n for n in (normalize_token(t) for t in text.split()) if n)
+    tokens = text.split()
+    return " ".join(n for n in (normalize_token(t, tokens[i - 1] if i else None) for i, t in enumerate(tokens)) if n)
 
 
-__all__ = ["normalize", "normalize_token", "number_to_words", "ordinal_words", "year_words", "ABBREVIATIONS",
-           "SYMBOLS"]
+__all__ = ["normalize", "normalize_token", "number_to_words", "ordinal_words", "roman_value", "year_words",
+           "ABBREVIATIONS", "CARDINAL_NUMERAL_WORDS", "SYMBOLS"]
