@@ -186,6 +186,21 @@ def test_phrase_pauses_and_final_lengthening(conductor):
     assert per_syll[-1] > per_syll[0]
 
 
+def test_an_abbreviation_or_initial_does_not_end_the_sentence(conductor):
+    plan = conductor.plan("Mr. Neild met John F. Kennedy. Then he left.", None, B)
+    text = " ".join(s.word for s in plan.segments)
+    ends = [s for s in plan.segments if s.pause_after == pytest.approx(2 * B.pause_s)]
+    assert [s.word.split()[-1] for s in ends] == ["Kennedy."]
+    assert text.index("Kennedy.") > text.index("Mr.")
+    assert all(s.pitch_slope > -20 for s in plan.segments if s.word.split()[-1] in ("Mr.", "F."))
+
+
+@pytest.mark.parametrize("token, count", [("cat", 1), ("table", 2), ("Mr.", 2), ("1810", 3), ("$5,", 3),
+                                          ("twenty-seventh", 4), ("--", 0), ("it's", 1)])
+def test_syllables_are_the_spoken_vowels(token, count):
+    assert syllables(token) == count
+
+
 def test_long_sentences_are_cut_near_one_second(conductor):
     text = ("The committee reviewed every proposal that arrived before the deadline and then published a long "
             "report explaining the reasons behind each of its decisions in considerable detail")
