@@ -65,6 +65,26 @@ def test_years(n, words):
     ("Smith, II", "Smith, II"),
     ("a IV drip", "a IV drip"),
     ("the MIX", "the MIX"),
+    # times, dates, fractions, phone numbers, negatives, currency with a scale word, units, dotted acronyms
+    ("It is 3:30 pm now.", "It is three thirty P M now."),
+    ("at 3:00.", "at three o'clock."),
+    ("at 3:00 pm, or 10:05", "at three P M, or ten oh five"),
+    ("7am", "seven A M"),
+    ("I am here", "I am here"),
+    ("on 12/05/2024", "on December fifth, twenty twenty-four"),
+    ("on 25/12/1999", "on December twenty-fifth, nineteen ninety-nine"),
+    ("1/2 cup and 3/4 mile", "one half cup and three quarters mile"),
+    ("open 24/7", "open twenty-four seven"),
+    ("Call 555-1234", "Call five five five, one two three four"),
+    ("ages 3-5", "ages three to five"),
+    ("-5 degrees", "minus five degrees"),
+    ("$1.5 million", "one point five million dollars"),
+    ("$3 billion.", "three billion dollars."),
+    ("10km or 5 kg at 1 mph", "ten kilometers or five kilograms at one mile per hour"),
+    ("50°F", "fifty degrees fahrenheit"),
+    ("the U.S. army", "the U S army"),
+    ("in the U.S.", "in the U S."),
+    ("a Ph.D. student", "a P H D student"),
 ])
 def test_normalize(text, spoken):
     assert normalize(text) == spoken
@@ -74,6 +94,14 @@ def test_normalize(text, spoken):
                                          ("VV", None), ("XL", None), ("iv", None), ("", None)])
 def test_roman_value(text, value):
     assert roman_value(text) == value
+
+
+def test_acronym_letters_are_names_without_pauses(frontend):
+    result = frontend.phonemize("the U.S.A. army and A cat")
+    assert result.words == text_words("the U.S.A. army and A cat")
+    spoken = [p for p, w in zip(result.phonemes, result.word_index) if w == 1]
+    assert spoken == ["Y", "UW1", "EH1", "S", "EY1"]  # no '.' pauses inside, and A is the letter's name
+    assert [p for p, w in zip(result.phonemes, result.word_index) if w == 4] == ["AH0"]  # the article
 
 
 def test_regnal_numeral_is_spoken_as_its_ordinal_and_stays_one_plan_word(frontend):
@@ -143,7 +171,9 @@ def test_word_map_follows_plan_words(frontend):
     assert result.phonemes[-1] == "!"
 
 
-@given(st.lists(st.sampled_from(["the", "Cat,", "sat.", "$3", "21st", "Dr.", "(on)", "it's", "1990", "--", "mat!"]),
+@given(st.lists(st.sampled_from(["the", "Cat,", "sat.", "$3", "21st", "Dr.", "(on)", "it's", "1990", "--", "mat!",
+                                  "U.S.", "3:30", "pm", "$1.5", "million", "555-1234", "10km", "1/2", "George",
+                                  "II", "-5", "km"]),
                 min_size=1, max_size=8))
 @settings(max_examples=60, deadline=None)
 def test_words_agree_with_plan_contract(tokens):

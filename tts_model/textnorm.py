@@ -27,7 +27,7 @@ ABBREVIATIONS = {
     "mar": "march", "apr": "april", "aug": "august", "sept": "september", "oct": "october",
     "nov": "november", "dec": "december",
 }
-SYMBOLS = {"&": "and", "%": "percent", "+": "plus", "@": "at", "=": "equals", "#": "number", "°": "degrees",
+SYMBOLS = {"°F": "degrees fahrenheit", "°C": "degrees celsius", "&": "and", "%": "percent", "+": "plus", "@": "at", "=": "equals", "#": "number", "°": "degrees",
            "×": "times", "½": "one half", "¼": "one quarter", "¾": "three quarters"}
 _CURRENCY = {"$": ("dollar", "dollars", "cent", "cents"), "£": ("pound", "pounds", "penny", "pence"),
              "€": ("euro", "euros", "cent", "cents")}
@@ -41,6 +41,25 @@ CARDINAL_NUMERAL_WORDS = frozenset({
     "act", "appendix", "article", "book", "canto", "chapter", "class", "edition", "figure", "grade", "level", "part",
     "phase", "plate", "psalm", "scene", "section", "series", "stage", "table", "title", "type", "vol", "volume", "war",
 })
+
+_SCALE_WORDS = frozenset(("thousand", "million", "billion", "trillion"))
+# Units read out only right after a number ("10 km", "10km"): (singular, plural).
+UNITS = {
+    "km": ("kilometer", "kilometers"), "cm": ("centimeter", "centimeters"), "mm": ("millimeter", "millimeters"),
+    "kg": ("kilogram", "kilograms"), "mg": ("milligram", "milligrams"), "ml": ("milliliter", "milliliters"),
+    "lb": ("pound", "pounds"), "lbs": ("pound", "pounds"), "oz": ("ounce", "ounces"), "mi": ("mile", "miles"),
+    "yd": ("yard", "yards"), "mph": ("mile per hour", "miles per hour"),
+    "kph": ("kilometer per hour", "kilometers per hour"), "km/h": ("kilometer per hour", "kilometers per hour"),
+    "hz": ("hertz", "hertz"), "khz": ("kilohertz", "kilohertz"), "mhz": ("megahertz", "megahertz"),
+    "ghz": ("gigahertz", "gigahertz"), "kb": ("kilobyte", "kilobytes"), "mb": ("megabyte", "megabytes"),
+    "gb": ("gigabyte", "gigabytes"), "tb": ("terabyte", "terabytes"), "kw": ("kilowatt", "kilowatts"),
+    "min": ("minute", "minutes"), "hr": ("hour", "hours"), "hrs": ("hour", "hours"), "sec": ("second", "seconds"),
+}
+_FRACTION_WORDS = {2: ("half", "halves"), 4: ("quarter", "quarters")}
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
+_TIME = re.compile(r"^(?P<h>\d{1,2})(?::(?P<m>\d{2}))?(?P<ampm>[ap]\.?m\.?)?$", re.IGNORECASE)
+_DOTTED = re.compile(r"^[A-Za-z]{1,2}(?:\.[A-Za-z]{1,2})+\.?$")
 
 _NUMBER = re.compile(r"^(?P<cur>[$£€])?(?P<num>\d[\d,]*(?:\.\d+)?|\.\d+)(?P<suffix>st|nd|rd|th|s|'s|%)?$",
                      re.IGNORECASE)
@@ -120,6 +139,72 @@ def _expand_number(match: re.Match[str]) -> str:
     return words
 
 
+def _plain_number(text: str) -> float | None:
+    """The value of a bare number token ("1,000", "2.5"), else None."""
+    match = re.fullmatch(r"\d[\d,]*(?:\.\d+)?|\.\d+", text)
+    return float(text.replace(",", "")) if match else None
+
+
+def _time_words(core: str, following: str | None) -> str | None:
+    """'3:30' -> 'three thirty', '3:05' -> 'three oh five', '3:00' -> "three o'clock", '7pm' -> 'seven P M'."""
+    match = _TIME.match(core)
+    if not match or (match.group("m") is None and match.group("ampm") is None):
+        return None
+    hour, minute = int(match.group("h")), int(match.group("m") or 0)
+    if hour > 24 or minute > 59:
+        return None
+    ampm = match.group("ampm")
+    words = number_to_words(hour)
+    if minute:
+        words += (" oh " if minute < 10 else " ") + number_to_words(minute)
+    elif ampm is None and not _is_ampm(following):
+        words += " o'clock"
+    if ampm:
+        words += " " + " ".join(ampm.replace(".", "").upper())
+    return words
+
+
+def _is_ampm(token: str | None) -> bool:
+    return bool(token) and token.strip("\"'()[],;:!?").lower().rstrip(".") in ("am", "pm", "a.m", "p.m")
+
+
+def _slash_words(core: str) -> str | None:
+    """'1/2' -> 'one half', '3/4' -> 'three quarters', '12/25/2024' -> 'December twenty-fifth, twenty twenty-four'
+    (month first unless the first number cannot be a month), '24/7' -> 'twenty-four seven'."""
+    parts = core.split("/")
+    if not all(p.isdigit() for p in parts) or len(parts) not in (2, 3):
+        return None
+    values = [int(p) for p in parts]
+    if len(parts) == 3:
+        month, day = (values[0], values[1]) if values[0] <= 12 else (values[1], values[0])
+        if not (1 <= month <= 12 and 1 <= day <= 31):
+            return None
+        year = values[2]
+        year_text = year_words(year) if year >= 100 else ("oh " if year < 10 else "") + number_to_words(year)
+        return f"{_MONTHS[month - 1]} {ordinal_words(day)}, {year_text}"
+    top, bottom = values
+    if 0 < top < bottom <= 16:
+        one, many = _FRACTION_WORDS.get(bottom, (ordinal_words(bottom), ordinal_words(bottom) + "s"))
+        return f"{number_to_words(top)} {one if top == 1 else many}"
+    return f"{number_to_words(top)} {number_to_words(bottom)}"
+
+
+def _digit_groups(core: str) -> str | None:
+    """Hyphenated digit groups that are not a range, as a phone number is read: '555-1234' ->
+    'five five five, one two three four'. A range ('1914-1918', '10-20') returns None."""
+    parts = core.split("-")
+    if len(parts) == 2 and (len(parts[0]) == len(parts[1]) <= 4 or max(map(len, parts)) <= 2):
+        return None
+    return ", ".join(_digits(p) for p in parts)
+
+
+def _unit_words(unit: str, value: float | None) -> str | None:
+    names = UNITS.get(unit.lower())
+    if names is None or value is None:
+        return None
+    return names[0] if value == 1 else names[1]
+
+
 def roman_value(text: str) -> int | None:
     """1..39 for a Roman numeral written in capitals with I, V and X (``"XIV"`` -> 14), else None."""
     if not text or not _ROMAN.match(text):
@@ -145,13 +230,15 @@ def _numeral_words(core: str, previous: str | None) -> str | None:
     return None
 
 
-def normalize_token(token: str, previous: str | None = None) -> str:
+def normalize_token(token: str, previous: str | None = None, following: str | None = None) -> str:
     """One whitespace token -> its spoken form (words and punctuation, lower-case letters kept as given).
 
     ``"$3.50,"`` -> ``"three dollars and fifty cents,"``; ``"Dr."`` -> ``"doctor"``; ``"21st"`` -> ``"twenty-first"``.
-    ``previous`` (the token before, as written) reads Roman numerals: ``"II"`` after ``"George"`` is
-    ``"the second"``, after ``"War"`` ``"two"``. Characters that are not speakable are left in place; the front-end
-    rejects them with a clear error.
+    The tokens around it (as written) settle what a token alone cannot: ``"II"`` after ``"George"`` is
+    ``"the second"``, after ``"War"`` ``"two"``; ``"$1.5"`` before ``"million"`` is ``"one point five"`` and the
+    ``"million"`` becomes ``"million dollars"``; ``"km"`` after a number is ``"kilometers"``; a dotted acronym
+    (``"U.S."``) is spelled, and its period is no sentence end before a lower-case word. Characters that are not
+    speakable are left in place; the front-end rejects them with a clear error.
     """
     for src, dst in _UNICODE_PUNCT.items():
         token = token.replace(src, dst)
@@ -166,14 +253,43 @@ def normalize_token(token: str, previous: str | None = None) -> str:
         return lead + ABBREVIATIONS[core.lower()] + trail[1:]
     if core.lower().rstrip(".") in ("e.g", "i.e"):
         return lead + ABBREVIATIONS[core.lower().rstrip(".")] + trail.lstrip(".")
+    prev_core = _core(previous)
+    next_core = _core(following)
+    if _is_ampm(token) and prev_core and prev_core[-1:].isdigit():  # "3:30 pm" -> "P M"
+        return lead + " ".join(core.replace(".", "").upper()) + trail.lstrip(".")
+    if _DOTTED.match(core + trail[:1]) and "." in core:  # U.S. -> U S; Ph.D. -> P H D
+        ends = not (following and following.lstrip("\"'([")[:1].islower())
+        return lead + " ".join(ch.upper() for ch in core if ch.isalpha()) + (trail if ends else trail.lstrip("."))
     numeral = _numeral_words(core, previous)
     if numeral is not None:
         return lead + numeral + trail
+    time_words = _time_words(core, following)
+    if time_words is not None:
+        return lead + time_words + trail
+    if core.lower() in _SCALE_WORDS and prev_core and prev_core[:1] in _CURRENCY and \
+            _plain_number(prev_core[1:]) is not None:  # "$1.5 million" -> "... million dollars"
+        return lead + core + " " + _CURRENCY[prev_core[:1]][1] + trail
+    unit = _unit_words(core, _plain_number(prev_core or ""))
+    if unit is not None:
+        return lead + unit + trail
+    if re.fullmatch(r"[-\u2212]\d[\d,]*(?:\.\d+)?", core) and not (prev_core and prev_core[-1:].isdigit()):
+        return lead + "minus " + _expand_number(_NUMBER.match(core[1:])) + trail
     match = _NUMBER.match(core)
     if match:
+        if match.group("cur") and next_core and next_core.lower() in _SCALE_WORDS:
+            return lead + _expand_number(_NUMBER.match(match.group("num"))) + trail  # the scale word says the unit
         return lead + _expand_number(match) + trail
-    if re.fullmatch(r"\d+(?:-\d+)+", core):  # ranges and dates: 1914-1918
+    if re.fullmatch(r"\d+(?:/\d+)+", core) and _slash_words(core) is not None:
+        return lead + _slash_words(core) + trail
+    if re.fullmatch(r"\d+(?:-\d+)+", core):  # ranges and dates (1914-1918), or digit groups (555-1234)
+        groups = _digit_groups(core)
+        if groups is not None:
+            return lead + groups + trail
         return lead + " to ".join(_expand_number(_NUMBER.match(p)) for p in core.split("-")) + trail
+    glued = re.fullmatch(r"(\d[\d,]*(?:\.\d+)?)([A-Za-z/]+)", core)
+    if glued and _unit_words(glued.group(2), _plain_number(glued.group(1))) is not None:  # 10km, 5kg
+        return (lead + _expand_number(_NUMBER.match(glued.group(1))) + " "
+                + _unit_words(glued.group(2), _plain_number(glued.group(1))) + trail)
     parts = re.split(r"(\d[\d,]*(?:\.\d+)?)", core)
     if len(parts) > 1:  # digits glued to letters: 3D, B52
         core = " ".join(p if not p[:1].isdigit() else _expand_number(_NUMBER.match(p)) for p in parts if p)
@@ -186,13 +302,26 @@ def normalize_token(token: str, previous: str | None = None) -> str:
     return lead + core + trail
 
 
+def _core(token: str | None) -> str:
+    """A token without its surrounding quotes, brackets and trailing punctuation ('' for None)."""
+    if not token:
+        return ""
+    return re.sub(r"[\"')\]}.,;:!?]+$", "", token.lstrip("\"'([{"))
+
+
 def normalize(text: str) -> str:
     """Spoken form of ``text`` (see :func:`normalize_token`); whitespace collapsed to single spaces."""
     for src, dst in _UNICODE_PUNCT.items():
         text = text.replace(src, dst)
     tokens = text.split()
-    return " ".join(n for n in (normalize_token(t, tokens[i - 1] if i else None) for i, t in enumerate(tokens)) if n)
+    return " ".join(n for n in (normalize_token(*context(tokens, i)) for i in range(len(tokens))) if n)
 
 
-__all__ = ["normalize", "normalize_token", "number_to_words", "ordinal_words", "roman_value", "year_words",
+def context(tokens: list[str], index: int) -> tuple[str, str | None, str | None]:
+    """(token, the one before, the one after) for :func:`normalize_token`."""
+    return (tokens[index], tokens[index - 1] if index else None,
+            tokens[index + 1] if index + 1 < len(tokens) else None)
+
+
+__all__ = ["context", "normalize", "normalize_token", "UNITS", "number_to_words", "ordinal_words", "roman_value", "year_words",
            "ABBREVIATIONS", "CARDINAL_NUMERAL_WORDS", "SYMBOLS"]
