@@ -71,12 +71,16 @@ _WH_WORDS = frozenset("who what where when why how which whose whom".split())
 _NOT_SENTENCE_END = frozenset("mr mrs ms dr prof gen col capt lt sgt rev hon gov mt st no vs e.g i.e".split())
 
 
-def _ends_sentence(token: str) -> bool:
+def _ends_sentence(token: str, following: str | None = None) -> bool:
+    """Whether ``token`` closes a sentence: it ends in . ! ? or …, but a period after an abbreviation or an
+    initial, or before a word in lower case ("the U.S. army", "etc. and"), does not."""
     if not _SENTENCE_END.search(token):
         return False
     core = token.strip("\"'()[]\u201c\u201d\u2018\u2019")
     if core.endswith(".") and not core.endswith(".."):
         stem = core[:-1]
+        if following and following.lstrip("\"'([\u201c\u2018")[:1].islower():
+            return False
         return not (stem.lower() in _NOT_SENTENCE_END or re.fullmatch(r"[A-Z]", stem))
     return True
 
@@ -144,7 +148,7 @@ def segment_text(text: str, emphasis: set[int], rate_sps: float,
     sentences: list[list[int]] = [[]]
     for i, token in enumerate(tokens):
         sentences[-1].append(i)
-        if _ends_sentence(token) and i < len(tokens) - 1:
+        if i < len(tokens) - 1 and _ends_sentence(token, tokens[i + 1]):
             sentences.append([])
     pieces: list[Piece] = []
     for s_index, sentence in enumerate(sentences):
