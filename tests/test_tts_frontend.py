@@ -85,6 +85,15 @@ def test_years(n, words):
     ("the U.S. army", "the U S army"),
     ("in the U.S.", "in the U S."),
     ("a Ph.D. student", "a P H D student"),
+    # abbreviations that are also words, read from their neighbours
+    ("He said no.", "He said no."),
+    ("The answer is no. Then we left.", "The answer is no. Then we left."),
+    ("Room No. 5", "Room number five"),
+    ("Mar. 3, but do not mar.", "march three, but do not mar."),
+    ("on Main St.", "on Main street"),
+    ("the St. Louis road", "the saint Louis road"),
+    ("apples, pears, etc.", "apples, pears, et cetera."),
+    ("apples, etc. and", "apples, et cetera and"),
 ])
 def test_normalize(text, spoken):
     assert normalize(text) == spoken

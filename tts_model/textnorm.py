@@ -139,6 +139,22 @@ def _expand_number(match: re.Match[str]) -> str:
     return words
 
 
+TITLES = frozenset("mr mrs ms dr st prof gen col capt lt sgt rev hon gov mt".split())
+"""Abbreviations written before a name; their period is never a sentence end."""
+
+
+def _abbreviation(key: str, previous: str | None, following: str | None) -> str | None:
+    """The expansion of an abbreviation with its period, or None where the word is meant as written:
+    'No.' is 'number' only before a number ('No. 5'; 'He said no.' stays), 'Mar.' is 'march' only before one,
+    and 'St.' is 'street' after a capitalised word unless a capitalised word follows ('Main St.', 'St. Louis')."""
+    next_word = (following or "").lstrip("\"'([")
+    if key in ("no", "mar") and not next_word[:1].isdigit():
+        return None
+    if key == "st" and not next_word[:1].isupper() and _core(previous)[:1].isupper():
+        return "street"
+    return ABBREVIATIONS[key]
+
+
 def _plain_number(text: str) -> float | None:
     """The value of a bare number token ("1,000", "2.5"), else None."""
     match = re.fullmatch(r"\d[\d,]*(?:\.\d+)?|\.\d+", text)
@@ -250,7 +266,11 @@ def normalize_token(token: str, previous: str | None = None, following: str | No
     core = token[: len(token) - len(trail)] if trail else token
     # Abbreviations keep their trailing period in ``trail``; "Dr." -> core "Dr", trail ".".
     if trail.startswith(".") and core.lower() in ABBREVIATIONS:
-        return lead + ABBREVIATIONS[core.lower()] + trail[1:]
+        expanded = _abbreviation(core.lower(), previous, following)
+        if expanded is not None:
+            # a title never ends the text; any other abbreviation's period still closes a last sentence
+            ends = following is None and core.lower() not in TITLES
+            return lead + expanded + (trail if ends else trail[1:])
     if core.lower().rstrip(".") in ("e.g", "i.e"):
         return lead + ABBREVIATIONS[core.lower().rstrip(".")] + trail.lstrip(".")
     prev_core = _core(previous)
@@ -323,5 +343,5 @@ def context(tokens: list[str], index: int) -> tuple[str, str | None, str | None]
             tokens[index + 1] if index + 1 < len(tokens) else None)
 
 
-__all__ = ["context", "normalize", "normalize_token", "UNITS", "number_to_words", "ordinal_words", "roman_value", "year_words",
+__all__ = ["context", "normalize", "normalize_token", "TITLES", "UNITS", "number_to_words", "ordinal_words", "roman_value", "year_words",
            "ABBREVIATIONS", "CARDINAL_NUMERAL_WORDS", "SYMBOLS"]

@@ -68,7 +68,7 @@ _WH_WORDS = frozenset("who what where when why how which whose whom".split())
 
 # Abbreviations that end with a period but not a sentence: "Mr. Smith", "No. 5", "e.g. this". A single capital
 # with a period ("John F. Kennedy") is an initial, not an end, too.
-_NOT_SENTENCE_END = frozenset("mr mrs ms dr prof gen col capt lt sgt rev hon gov mt st no vs e.g i.e".split())
+_NOT_SENTENCE_END = frozenset("mr mrs ms dr prof gen col capt lt sgt rev hon gov mt st vs e.g i.e".split())
 
 
 def _ends_sentence(token: str, following: str | None = None) -> bool:
@@ -79,8 +79,11 @@ def _ends_sentence(token: str, following: str | None = None) -> bool:
     core = token.strip("\"'()[]\u201c\u201d\u2018\u2019")
     if core.endswith(".") and not core.endswith(".."):
         stem = core[:-1]
-        if following and following.lstrip("\"'([\u201c\u2018")[:1].islower():
+        next_word = (following or "").lstrip("\"'([\u201c\u2018")
+        if next_word[:1].islower():
             return False
+        if stem.lower() in ("no", "mar"):  # "No. 5" goes on; "He said no." ends
+            return not next_word[:1].isdigit()
         return not (stem.lower() in _NOT_SENTENCE_END or re.fullmatch(r"[A-Z]", stem))
     return True
 
