@@ -89,11 +89,21 @@ def test_years(n, words):
     ("He said no.", "He said no."),
     ("The answer is no. Then we left.", "The answer is no. Then we left."),
     ("Room No. 5", "Room number five"),
-    ("Mar. 3, but do not mar.", "march three, but do not mar."),
+    ("Mar. 3, but do not mar.", "march third, but do not mar."),
     ("on Main St.", "on Main street"),
     ("the St. Louis road", "the saint Louis road"),
     ("apples, pears, etc.", "apples, pears, et cetera."),
     ("apples, etc. and", "apples, et cetera and"),
+    # dates by month, money under a unit, circa, web addresses, word/word
+    ("on Jan. 5, 2024 and Nov. 22", "on january fifth, twenty twenty-four and november twenty-second"),
+    ("in May 2020", "in May twenty twenty"),
+    ("He arrived on 11/22.", "He arrived on November twenty-second."),
+    ("1/3 and 9/11", "one third and September eleventh"),
+    ("$0.99 or ¥500", "ninety-nine cents or five hundred yen"),
+    ("ca. 1900", "circa nineteen hundred"),
+    ("see www.example.com/docs", "see W W W dot example dot com slash docs"),
+    ("mail john.doe@uni.edu now.", "mail john dot doe at uni dot edu now."),
+    ("and/or N/A", "and or not applicable"),
 ])
 def test_normalize(text, spoken):
     assert normalize(text) == spoken
@@ -182,7 +192,7 @@ def test_word_map_follows_plan_words(frontend):
 
 @given(st.lists(st.sampled_from(["the", "Cat,", "sat.", "$3", "21st", "Dr.", "(on)", "it's", "1990", "--", "mat!",
                                   "U.S.", "3:30", "pm", "$1.5", "million", "555-1234", "10km", "1/2", "George",
-                                  "II", "-5", "km"]),
+                                  "II", "-5", "km", "Jan.", "5,", "a@b.com", "and/or", "¥5"]),
                 min_size=1, max_size=8))
 @settings(max_examples=60, deadline=None)
 def test_words_agree_with_plan_contract(tokens):

@@ -25,12 +25,12 @@ ABBREVIATIONS = {
     "vs": "versus", "etc": "et cetera", "e.g": "for example", "i.e": "that is", "approx": "approximately",
     "dept": "department", "ft": "feet", "mt": "mount", "ave": "avenue", "jan": "january", "feb": "february",
     "mar": "march", "apr": "april", "aug": "august", "sept": "september", "oct": "october",
-    "nov": "november", "dec": "december",
+    "nov": "november", "dec": "december", "ca": "circa",
 }
 SYMBOLS = {"°F": "degrees fahrenheit", "°C": "degrees celsius", "&": "and", "%": "percent", "+": "plus", "@": "at", "=": "equals", "#": "number", "°": "degrees",
            "×": "times", "½": "one half", "¼": "one quarter", "¾": "three quarters"}
 _CURRENCY = {"$": ("dollar", "dollars", "cent", "cents"), "£": ("pound", "pounds", "penny", "pence"),
-             "€": ("euro", "euros", "cent", "cents")}
+             "€": ("euro", "euros", "cent", "cents"), "¥": ("yen", "yen", "sen", "sen")}
 _UNICODE_PUNCT = {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": " - ",
                   "\u2026": "...", "\u00a0": " "}
 
@@ -56,12 +56,17 @@ UNITS = {
     "min": ("minute", "minutes"), "hr": ("hour", "hours"), "hrs": ("hour", "hours"), "sec": ("second", "seconds"),
 }
 _FRACTION_WORDS = {2: ("half", "halves"), 4: ("quarter", "quarters")}
+_FRACTION_DENOMINATORS = frozenset((2, 3, 4, 5, 6, 8, 10, 16))
+_MONTH_NAMES = frozenset("january february march april may june july august september october november december "
+                         "jan feb mar apr jun jul aug sep sept oct nov dec".split())
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
            "November", "December")
 _TIME = re.compile(r"^(?P<h>\d{1,2})(?::(?P<m>\d{2}))?(?P<ampm>[ap]\.?m\.?)?$", re.IGNORECASE)
+_WEB = re.compile(r"^(?:https?://)?(?:[\w-]+\.)+(?:com|org|net|edu|gov|io|ai|co|uk|de|fr|us|info|dev)(?:/[\w./-]*)?$",
+                  re.IGNORECASE)
 _DOTTED = re.compile(r"^[A-Za-z]{1,2}(?:\.[A-Za-z]{1,2})+\.?$")
 
-_NUMBER = re.compile(r"^(?P<cur>[$£€])?(?P<num>\d[\d,]*(?:\.\d+)?|\.\d+)(?P<suffix>st|nd|rd|th|s|'s|%)?$",
+_NUMBER = re.compile(r"^(?P<cur>[$£€¥])?(?P<num>\d[\d,]*(?:\.\d+)?|\.\d+)(?P<suffix>st|nd|rd|th|s|'s|%)?$",
                      re.IGNORECASE)
 
 
@@ -118,11 +123,12 @@ def _expand_number(match: re.Match[str]) -> str:
     whole = int(whole_text) if whole_text else 0
     if currency:
         one, many, sub_one, sub_many = _CURRENCY[currency]
+        cents = int((frac_text + "0")[:2]) if frac_text else 0
+        if whole == 0 and cents:  # $0.99 -> ninety-nine cents
+            return f"{number_to_words(cents)} {sub_one if cents == 1 else sub_many}"
         words = f"{number_to_words(whole)} {one if whole == 1 else many}"
-        if frac_text:
-            cents = int((frac_text + "0")[:2])
-            if cents:
-                words += f" and {number_to_words(cents)} {sub_one if cents == 1 else sub_many}"
+        if cents:
+            words += f" and {number_to_words(cents)} {sub_one if cents == 1 else sub_many}"
         return words
     if suffix in ("st", "nd", "rd", "th") and not frac_text:
         return ordinal_words(whole)
@@ -186,7 +192,9 @@ def _is_ampm(token: str | None) -> bool:
 
 def _slash_words(core: str) -> str | None:
     """'1/2' -> 'one half', '3/4' -> 'three quarters', '12/25/2024' -> 'December twenty-fifth, twenty twenty-four'
-    (month first unless the first number cannot be a month), '24/7' -> 'twenty-four seven'."""
+    (month first unless the first number cannot be a month), '11/22' -> 'November twenty-second', '24/7' ->
+    'twenty-four seven'. Fractions are proper ones over the usual denominators (halves to sixteenths, not 7 or 11ths,
+    so 9/11 is a date)."""
     parts = core.split("/")
     if not all(p.isdigit() for p in parts) or len(parts) not in (2, 3):
         return None
@@ -199,10 +207,28 @@ def _slash_words(core: str) -> str | None:
         year_text = year_words(year) if year >= 100 else ("oh " if year < 10 else "") + number_to_words(year)
         return f"{_MONTHS[month - 1]} {ordinal_words(day)}, {year_text}"
     top, bottom = values
-    if 0 < top < bottom <= 16:
+    if 0 < top < bottom and bottom in _FRACTION_DENOMINATORS:
         one, many = _FRACTION_WORDS.get(bottom, (ordinal_words(bottom), ordinal_words(bottom) + "s"))
         return f"{number_to_words(top)} {one if top == 1 else many}"
+    if 1 <= top <= 12 and 1 <= bottom <= 31:  # 11/22 -> November twenty-second
+        return f"{_MONTHS[top - 1]} {ordinal_words(bottom)}"
     return f"{number_to_words(top)} {number_to_words(bottom)}"
+
+
+def _web_words(core: str) -> str | None:
+    """A web address or e-mail read out: 'www.example.com/a' -> 'W W W dot example dot com slash a',
+    'ann@example.org' -> 'ann at example dot org'; None for anything else."""
+    user, at, address = core.rpartition("@")
+    if at and not re.fullmatch(r"[\w.+-]+", user):
+        return None
+    if not _WEB.match(address) or (not at and "." not in address):
+        return None
+    address = re.sub(r"^https?://", "", address, flags=re.IGNORECASE)
+    address = re.sub(r"^www\.", "W W W.", address, flags=re.IGNORECASE)
+    spoken = address.replace(".", " dot ").replace("/", " slash ")
+    if at:
+        spoken = user.replace(".", " dot ") + " at " + spoken
+    return re.sub(r"\s+", " ", spoken).strip()
 
 
 def _digit_groups(core: str) -> str | None:
@@ -294,6 +320,13 @@ def normalize_token(token: str, previous: str | None = None, following: str | No
         return lead + unit + trail
     if re.fullmatch(r"[-\u2212]\d[\d,]*(?:\.\d+)?", core) and not (prev_core and prev_core[-1:].isdigit()):
         return lead + "minus " + _expand_number(_NUMBER.match(core[1:])) + trail
+    if prev_core.lower() in _MONTH_NAMES and re.fullmatch(r"\d{1,2}", core) and 1 <= int(core) <= 31:
+        return lead + ordinal_words(int(core)) + trail  # Jan. 5 -> january fifth
+    web = _web_words(core)
+    if web is not None:
+        return lead + web + trail
+    if re.fullmatch(r"[A-Za-z]+/[A-Za-z]+", core):  # and/or
+        return lead + ("not applicable" if core.lower() == "n/a" else core.replace("/", " ")) + trail
     match = _NUMBER.match(core)
     if match:
         if match.group("cur") and next_core and next_core.lower() in _SCALE_WORDS:
