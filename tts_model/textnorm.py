@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import NamedTuple
 
 _ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
          "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
@@ -290,69 +291,157 @@ def normalize_token(token: str, previous: str | None = None, following: str | No
     token = token[len(lead):]
     trail = re.search(r"[\"')\]}.,;:!?]*$", token).group(0)
     core = token[: len(token) - len(trail)] if trail else token
-    # Abbreviations keep their trailing period in ``trail``; "Dr." -> core "Dr", trail ".".
-    if trail.startswith(".") and core.lower() in ABBREVIATIONS:
-        expanded = _abbreviation(core.lower(), previous, following)
+    at = _Context(core, trail, previous, following, _core(previous), _core(following))
+    for reader in _READERS:
+        read = reader(at)
+        if read is not None:
+            words, trail = read
+            return lead + words + trail
+    return lead + _spell_symbols(core) + trail
+
+
+class _Context(NamedTuple):
+    """A token split for the readers: its core and trailing punctuation, the tokens around it as written, and
+    their cores (without quotes, brackets and trailing punctuation; '' where there is none)."""
+
+    core: str
+    trail: str
+    previous: str | None
+    following: str | None
+    prev_core: str
+    next_core: str
+
+
+_Read = tuple[str, str] | None
+"""A reader's result: (spoken words, the trailing punctuation to keep), or None when the token is not its kind."""
+
+
+def _read_abbreviation(at: _Context) -> _Read:
+    """Dr. -> doctor; e.g. -> for example (the period is kept only where a non-title ends the text)."""
+    key = at.core.lower()
+    if at.trail.startswith(".") and key in ABBREVIATIONS:
+        expanded = _abbreviation(key, at.previous, at.following)
         if expanded is not None:
-            # a title never ends the text; any other abbreviation's period still closes a last sentence
-            ends = following is None and core.lower() not in TITLES
-            return lead + expanded + (trail if ends else trail[1:])
-    if core.lower().rstrip(".") in ("e.g", "i.e"):
-        return lead + ABBREVIATIONS[core.lower().rstrip(".")] + trail.lstrip(".")
-    prev_core = _core(previous)
-    next_core = _core(following)
-    if _is_ampm(token) and prev_core and prev_core[-1:].isdigit():  # "3:30 pm" -> "P M"
-        return lead + " ".join(core.replace(".", "").upper()) + trail.lstrip(".")
-    if _DOTTED.match(core + trail[:1]) and "." in core:  # U.S. -> U S; Ph.D. -> P H D
-        ends = not (following and following.lstrip("\"'([")[:1].islower())
-        return lead + " ".join(ch.upper() for ch in core if ch.isalpha()) + (trail if ends else trail.lstrip("."))
-    numeral = _numeral_words(core, previous)
-    if numeral is not None:
-        return lead + numeral + trail
-    time_words = _time_words(core, following)
-    if time_words is not None:
-        return lead + time_words + trail
-    if core.lower() in _SCALE_WORDS and prev_core and prev_core[:1] in _CURRENCY and \
-            _plain_number(prev_core[1:]) is not None:  # "$1.5 million" -> "... million dollars"
-        return lead + core + " " + _CURRENCY[prev_core[:1]][1] + trail
-    unit = _unit_words(core, _plain_number(prev_core or ""))
-    if unit is not None:
-        return lead + unit + trail
-    if re.fullmatch(r"[-\u2212]\d[\d,]*(?:\.\d+)?", core) and not (prev_core and prev_core[-1:].isdigit()):
-        return lead + "minus " + _expand_number(_NUMBER.match(core[1:])) + trail
-    if prev_core.lower() in _MONTH_NAMES and re.fullmatch(r"\d{1,2}", core) and 1 <= int(core) <= 31:
-        return lead + ordinal_words(int(core)) + trail  # Jan. 5 -> january fifth
-    web = _web_words(core)
-    if web is not None:
-        return lead + web + trail
-    if re.fullmatch(r"[A-Za-z]+/[A-Za-z]+", core):  # and/or
-        return lead + ("not applicable" if core.lower() == "n/a" else core.replace("/", " ")) + trail
-    match = _NUMBER.match(core)
-    if match:
-        if match.group("cur") and next_core and next_core.lower() in _SCALE_WORDS:
-            return lead + _expand_number(_NUMBER.match(match.group("num"))) + trail  # the scale word says the unit
-        return lead + _expand_number(match) + trail
-    if re.fullmatch(r"\d+(?:/\d+)+", core) and _slash_words(core) is not None:
-        return lead + _slash_words(core) + trail
-    if re.fullmatch(r"\d+(?:-\d+)+", core):  # ranges and dates (1914-1918), or digit groups (555-1234)
-        groups = _digit_groups(core)
-        if groups is not None:
-            return lead + groups + trail
-        return lead + " to ".join(_expand_number(_NUMBER.match(p)) for p in core.split("-")) + trail
-    glued = re.fullmatch(r"(\d[\d,]*(?:\.\d+)?)([A-Za-z/]+)", core)
-    if glued and _unit_words(glued.group(2), _plain_number(glued.group(1))) is not None:  # 10km, 5kg
-        return (lead + _expand_number(_NUMBER.match(glued.group(1))) + " "
-                + _unit_words(glued.group(2), _plain_number(glued.group(1))) + trail)
+            ends = at.following is None and key not in TITLES
+            return expanded, (at.trail if ends else at.trail[1:])
+    if key.rstrip(".") in ("e.g", "i.e"):
+        return ABBREVIATIONS[key.rstrip(".")], at.trail.lstrip(".")
+    return None
+
+
+def _read_ampm(at: _Context) -> _Read:
+    """'pm' after a time or number -> 'P M'."""
+    if _is_ampm(at.core + at.trail) and at.prev_core[-1:].isdigit():
+        return " ".join(at.core.replace(".", "").upper()), at.trail.lstrip(".")
+    return None
+
+
+def _read_dotted(at: _Context) -> _Read:
+    """U.S. -> U S; Ph.D. -> P H D; the period is no end before a lower-case word."""
+    if _DOTTED.match(at.core + at.trail[:1]) and "." in at.core:
+        ends = not (at.following and at.following.lstrip("\"'([")[:1].islower())
+        return " ".join(ch.upper() for ch in at.core if ch.isalpha()), (at.trail if ends else at.trail.lstrip("."))
+    return None
+
+
+def _read_numeral(at: _Context) -> _Read:
+    words = _numeral_words(at.core, at.previous)
+    return None if words is None else (words, at.trail)
+
+
+def _read_time(at: _Context) -> _Read:
+    words = _time_words(at.core, at.following)
+    return None if words is None else (words, at.trail)
+
+
+def _read_scale_word(at: _Context) -> _Read:
+    """'million' after '$1.5' -> 'million dollars' (the amount before it leaves its unit to this word)."""
+    if at.core.lower() in _SCALE_WORDS and at.prev_core[:1] in _CURRENCY and \
+            _plain_number(at.prev_core[1:]) is not None:
+        return at.core + " " + _CURRENCY[at.prev_core[:1]][1], at.trail
+    return None
+
+
+def _read_unit(at: _Context) -> _Read:
+    words = _unit_words(at.core, _plain_number(at.prev_core))
+    return None if words is None else (words, at.trail)
+
+
+def _read_negative(at: _Context) -> _Read:
+    """-5 -> minus five (not after a number: '3 -5' is a range or a sum)."""
+    if re.fullmatch(r"[-\u2212]\d[\d,]*(?:\.\d+)?", at.core) and not at.prev_core[-1:].isdigit():
+        return "minus " + _expand_number(_NUMBER.match(at.core[1:])), at.trail
+    return None
+
+
+def _read_month_day(at: _Context) -> _Read:
+    """'5' after 'Jan.' -> 'fifth'."""
+    if at.prev_core.lower() in _MONTH_NAMES and re.fullmatch(r"\d{1,2}", at.core) and 1 <= int(at.core) <= 31:
+        return ordinal_words(int(at.core)), at.trail
+    return None
+
+
+def _read_web(at: _Context) -> _Read:
+    words = _web_words(at.core)
+    return None if words is None else (words, at.trail)
+
+
+def _read_word_slash(at: _Context) -> _Read:
+    """and/or -> 'and or'; N/A -> 'not applicable'."""
+    if re.fullmatch(r"[A-Za-z]+/[A-Za-z]+", at.core):
+        return ("not applicable" if at.core.lower() == "n/a" else at.core.replace("/", " ")), at.trail
+    return None
+
+
+def _read_number(at: _Context) -> _Read:
+    """Numbers, money, ordinals, years, percentages; '$1.5' before 'million' leaves its unit to that word."""
+    match = _NUMBER.match(at.core)
+    if match is None:
+        return None
+    if match.group("cur") and at.next_core.lower() in _SCALE_WORDS:
+        return _expand_number(_NUMBER.match(match.group("num"))), at.trail
+    return _expand_number(match), at.trail
+
+
+def _read_slash_numbers(at: _Context) -> _Read:
+    words = _slash_words(at.core) if re.fullmatch(r"\d+(?:/\d+)+", at.core) else None
+    return None if words is None else (words, at.trail)
+
+
+def _read_hyphen_numbers(at: _Context) -> _Read:
+    """Ranges (1914-1918 -> 'nineteen fourteen to nineteen eighteen') or digit groups (555-1234)."""
+    if not re.fullmatch(r"\d+(?:-\d+)+", at.core):
+        return None
+    groups = _digit_groups(at.core)
+    if groups is not None:
+        return groups, at.trail
+    return " to ".join(_expand_number(_NUMBER.match(p)) for p in at.core.split("-")), at.trail
+
+
+def _read_glued_unit(at: _Context) -> _Read:
+    """10km -> 'ten kilometers'."""
+    glued = re.fullmatch(r"(\d[\d,]*(?:\.\d+)?)([A-Za-z/]+)", at.core)
+    unit = _unit_words(glued.group(2), _plain_number(glued.group(1))) if glued else None
+    return None if unit is None else (_expand_number(_NUMBER.match(glued.group(1))) + " " + unit, at.trail)
+
+
+_READERS = (_read_abbreviation, _read_ampm, _read_dotted, _read_numeral, _read_time, _read_scale_word, _read_unit,
+            _read_negative, _read_month_day, _read_web, _read_word_slash, _read_number, _read_slash_numbers,
+            _read_hyphen_numbers, _read_glued_unit)
+"""Tried in this order; the first that reads the token gives its spoken form."""
+
+
+def _spell_symbols(core: str) -> str:
+    """What no reader took: digits glued to letters (3D, B52) expanded, symbols and currency signs as words."""
     parts = re.split(r"(\d[\d,]*(?:\.\d+)?)", core)
-    if len(parts) > 1:  # digits glued to letters: 3D, B52
+    if len(parts) > 1:
         core = " ".join(p if not p[:1].isdigit() else _expand_number(_NUMBER.match(p)) for p in parts if p)
     for sym, word in SYMBOLS.items():
         if sym in core:
             core = core.replace(sym, f" {word} ")
     for cur, (_, many, _, _) in _CURRENCY.items():
         core = core.replace(cur, f" {many} ")
-    core = re.sub(r"\s+", " ", core).strip()
-    return lead + core + trail
+    return re.sub(r"\s+", " ", core).strip()
 
 
 def _core(token: str | None) -> str:
