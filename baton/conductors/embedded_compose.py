@@ -19,6 +19,7 @@ from typing import Sequence
 from baton.baseline import VoiceBaseline
 from baton.plan import NUMERIC_FIELDS, Segment, text_words
 from baton.prosody_table import Effect
+from tts_model.textnorm import TITLES
 
 _LN2_12 = math.log(2.0) / 12.0  # d(Hz)/d(st) per Hz
 
@@ -66,9 +67,10 @@ _FUNCTION_WORDS = frozenset("and but or so because that which who when while if 
 _WH_WORDS = frozenset("who what where when why how which whose whom".split())
 
 
-# Abbreviations that end with a period but not a sentence: "Mr. Smith", "No. 5", "e.g. this". A single capital
-# with a period ("John F. Kennedy") is an initial, not an end, too.
-_NOT_SENTENCE_END = frozenset("mr mrs ms dr prof gen col capt lt sgt rev hon gov mt st vs e.g i.e".split())
+# Abbreviations that end with a period but not a sentence: the front-end's titles ("Mr. Smith"), "vs." and "e.g.".
+# A single capital with a period ("John F. Kennedy") is an initial, not an end, too; "No." and "Mar." end one
+# unless a number follows (_ends_sentence).
+_NOT_SENTENCE_END = TITLES | {"vs", "e.g", "i.e"}
 
 
 def _ends_sentence(token: str, following: str | None = None) -> bool:
