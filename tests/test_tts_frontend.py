@@ -104,6 +104,9 @@ def test_years(n, words):
     ("see www.example.com/docs", "see W W W dot example dot com slash docs"),
     ("mail john.doe@uni.edu now.", "mail john dot doe at uni dot edu now."),
     ("and/or N/A", "and or not applicable"),
+    ("x < 5 and y > 3", "x less than five and y greater than three"),
+    ("~5 minutes, 2^10", "about five minutes, two to the power of ten"),
+    ("Home | About", "Home - About"),
 ])
 def test_normalize(text, spoken):
     assert normalize(text) == spoken
@@ -113,6 +116,15 @@ def test_normalize(text, spoken):
                                          ("VV", None), ("XL", None), ("iv", None), ("", None)])
 def test_roman_value(text, value):
     assert roman_value(text) == value
+
+
+def test_every_ascii_symbol_is_spoken_or_a_pause(frontend):
+    import string
+
+    for ch in string.punctuation:
+        for text in (f"a {ch} b", f"a{ch}b", f"5{ch}3"):
+            result = frontend.phonemize(text)  # no FrontendError
+            assert all(p in PHONEMES for p in result.phonemes), text
 
 
 def test_acronym_letters_are_names_without_pauses(frontend):

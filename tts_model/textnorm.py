@@ -28,7 +28,8 @@ ABBREVIATIONS = {
     "mar": "march", "apr": "april", "aug": "august", "sept": "september", "oct": "october",
     "nov": "november", "dec": "december", "ca": "circa",
 }
-SYMBOLS = {"°F": "degrees fahrenheit", "°C": "degrees celsius", "&": "and", "%": "percent", "+": "plus", "@": "at", "=": "equals", "#": "number", "°": "degrees",
+SYMBOLS = {"°F": "degrees fahrenheit", "°C": "degrees celsius", "<": "less than", ">": "greater than",
+           "~": "about", "^": "to the power of", "|": " - ", "&": "and", "%": "percent", "+": "plus", "@": "at", "=": "equals", "#": "number", "°": "degrees",
            "×": "times", "½": "one half", "¼": "one quarter", "¾": "three quarters"}
 _CURRENCY = {"$": ("dollar", "dollars", "cent", "cents"), "£": ("pound", "pounds", "penny", "pence"),
              "€": ("euro", "euros", "cent", "cents"), "¥": ("yen", "yen", "sen", "sen")}
