@@ -107,6 +107,9 @@ def test_years(n, words):
     ("x < 5 and y > 3", "x less than five and y greater than three"),
     ("~5 minutes, 2^10", "about five minutes, two to the power of ten"),
     ("Home | About", "Home - About"),
+    ("Straße, Øresund, Encyclopædia, Łódź", "Strasse, Oresund, Encyclopaedia, Lodz"),
+    ("10 ± 2, 5 ≤ 6, 3 × 4 ÷ 2", "ten plus or minus two, five less than or equal to six, three times four divided by two"),
+    ("100µm and § 3", "one hundred micrometers and section three"),
 ])
 def test_normalize(text, spoken):
     assert normalize(text) == spoken

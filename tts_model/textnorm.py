@@ -29,10 +29,16 @@ ABBREVIATIONS = {
     "nov": "november", "dec": "december", "ca": "circa",
 }
 SYMBOLS = {"°F": "degrees fahrenheit", "°C": "degrees celsius", "<": "less than", ">": "greater than",
-           "~": "about", "^": "to the power of", "|": " - ", "&": "and", "%": "percent", "+": "plus", "@": "at", "=": "equals", "#": "number", "°": "degrees",
+           "~": "about", "^": "to the power of", "|": " - ", "±": "plus or minus", "≤": "less than or equal to",
+           "≥": "greater than or equal to", "≠": "not equal to", "≈": "approximately", "÷": "divided by",
+           "μ": "micro", "§": "section", "©": "copyright", "®": "registered", "•": " - ", "→": " - ", "←": " - ",
+           "·": " - ", "&": "and", "%": "percent", "+": "plus", "@": "at", "=": "equals", "#": "number", "°": "degrees",
            "×": "times", "½": "one half", "¼": "one quarter", "¾": "three quarters"}
 _CURRENCY = {"$": ("dollar", "dollars", "cent", "cents"), "£": ("pound", "pounds", "penny", "pence"),
              "€": ("euro", "euros", "cent", "cents"), "¥": ("yen", "yen", "sen", "sen")}
+# Letters that accent stripping cannot reduce to English letters.
+_LETTERS = {"ß": "ss", "ø": "o", "Ø": "O", "æ": "ae", "Æ": "Ae", "œ": "oe", "Œ": "Oe", "ł": "l", "Ł": "L",
+            "đ": "d", "Đ": "D", "ð": "d", "þ": "th", "Þ": "Th", "ı": "i"}
 _UNICODE_PUNCT = {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": " - ",
                   "\u2026": "...", "\u00a0": " "}
 
@@ -55,6 +61,7 @@ UNITS = {
     "hz": ("hertz", "hertz"), "khz": ("kilohertz", "kilohertz"), "mhz": ("megahertz", "megahertz"),
     "ghz": ("gigahertz", "gigahertz"), "kb": ("kilobyte", "kilobytes"), "mb": ("megabyte", "megabytes"),
     "gb": ("gigabyte", "gigabytes"), "tb": ("terabyte", "terabytes"), "kw": ("kilowatt", "kilowatts"),
+    "μm": ("micrometer", "micrometers"), "μs": ("microsecond", "microseconds"), "μg": ("microgram", "micrograms"),
     "min": ("minute", "minutes"), "hr": ("hour", "hours"), "hrs": ("hour", "hours"), "sec": ("second", "seconds"),
 }
 _FRACTION_WORDS = {2: ("half", "halves"), 4: ("quarter", "quarters")}
@@ -284,7 +291,7 @@ def normalize_token(token: str, previous: str | None = None, following: str | No
     (``"U.S."``) is spelled, and its period is no sentence end before a lower-case word. Characters that are not
     speakable are left in place; the front-end rejects them with a clear error.
     """
-    for src, dst in _UNICODE_PUNCT.items():
+    for src, dst in (*_UNICODE_PUNCT.items(), *_LETTERS.items()):
         token = token.replace(src, dst)
     token = unicodedata.normalize("NFKD", token)
     token = "".join(ch for ch in token if not unicodedata.combining(ch))  # café -> cafe
@@ -421,7 +428,7 @@ def _read_hyphen_numbers(at: _Context) -> _Read:
 
 def _read_glued_unit(at: _Context) -> _Read:
     """10km -> 'ten kilometers'."""
-    glued = re.fullmatch(r"(\d[\d,]*(?:\.\d+)?)([A-Za-z/]+)", at.core)
+    glued = re.fullmatch(r"(\d[\d,]*(?:\.\d+)?)([A-Za-zμ/]+)", at.core)
     unit = _unit_words(glued.group(2), _plain_number(glued.group(1))) if glued else None
     return None if unit is None else (_expand_number(_NUMBER.match(glued.group(1))) + " " + unit, at.trail)
 
