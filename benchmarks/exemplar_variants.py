@@ -48,29 +48,24 @@ def _frame_variant(kind: str, value: str):
     stops = {i for i, p in enumerate(PHONEMES) if p.rstrip("012") in STOP_BASES}
     cache: dict = {}
 
-    def distances(query, frames, norms, phone_id, n_mels):
+    def distances(query, hit, phone_id):
         if kind == "zscore":
-            key = ("z", phone_id)
-            if key not in cache:
-                sd = frames.std(axis=0) + float(value)
-                cache[key] = (frames / sd, np.sum((frames / sd) ** 2, axis=1), sd)
-            frames, norms, sd = cache[key]
-            query = query / sd
-            scale = float(np.mean(sd ** 2))  # the plain distance's overall scale, so the other weights keep theirs
-        elif kind == "match-envelope":
+            if phone_id not in cache:
+                sd = hit.mel.std(axis=0) + float(value)
+                cache[phone_id] = (hit.mel / sd, np.sum((hit.mel / sd) ** 2, axis=1), sd)
+            frames, norms, sd = cache[phone_id]
+            # the plain distance's overall scale, so the place and context weights keep theirs
+            return float(np.mean(sd ** 2)) * ex.spectral_distance(query / sd, frames, norms)
+        if kind == "match-envelope":
             bins = int(value)
-            key = ("e", phone_id)
-            if key not in cache:
-                smooth = frames.copy()
-                smooth[:, :bins] = ex._smooth_bins(frames)[:, :bins]
-                cache[key] = (smooth, np.sum(smooth * smooth, axis=1))
-            frames, norms = cache[key]
+            if phone_id not in cache:
+                smooth = hit.mel.copy()
+                smooth[:, :bins] = ex._smooth_bins(hit.mel)[:, :bins]
+                cache[phone_id] = (smooth, np.sum(smooth * smooth, axis=1))
             query = query.copy()
             query[:, :bins] = ex._smooth_bins(query)[:, :bins]
-            scale = 1.0
-        else:
-            scale = 1.0
-        return scale * (np.sum(query * query, axis=1)[:, None] - 2.0 * (query @ frames.T) + norms[None]) / n_mels
+            return ex.spectral_distance(query, *cache[phone_id])
+        return ex.spectral_distance(query, hit.mel, hit.norms)
 
     def project(mel, layout, bank, k, position_weight, strength=1.0, f0_hz=None, pitch_weight=0.0,
                 envelope_bins=0, context_weight=0.0):
@@ -84,14 +79,9 @@ def _frame_variant(kind: str, value: str):
                 if hit is None:
                     continue
                 rows = np.flatnonzero(phones == phone_id)
-                dist = distances(source[rows], hit.mel, hit.norms, int(phone_id), bank.n_mels)
-                dist += position_weight * np.square(places[rows][:, None] - hit.places[None])
-                at = places[rows][:, None]
-                dist += context_weight * ((1.0 - at) * (left[rows][:, None] != hit.left[None])
-                                          + at * (right[rows][:, None] != hit.right[None]))
-                n = min(int(value) if kind == "k-stop" and int(phone_id) in stops else int(k), hit.mel.shape[0])
-                nearest = np.argpartition(dist, n - 1, axis=1)[:, :n] if n < hit.mel.shape[0] else \
-                    np.broadcast_to(np.arange(n), (rows.size, n))
+                dist = distances(source[rows], hit, int(phone_id))
+                dist += ex.layout_cost(places[rows], left[rows], right[rows], hit, position_weight, context_weight)
+                nearest = ex.nearest_rows(dist, int(value) if kind == "k-stop" and int(phone_id) in stops else k)
                 if kind == "weighted":
                     d = np.take_along_axis(dist, nearest, axis=1)
                     d_min = d.min(axis=1, keepdims=True)
@@ -103,9 +93,8 @@ def _frame_variant(kind: str, value: str):
                 else:
                     target = hit.mel[nearest].mean(axis=1)
                 query = mel[rows]
-                if envelope_bins > 0 and (kind != "envelope" or int(phone_id) in PHONEME_CLASSES[value]):
-                    target[:, :envelope_bins] = (ex._smooth_bins(target) + query
-                                                 - ex._smooth_bins(query))[:, :envelope_bins]
+                if kind != "envelope" or int(phone_id) in PHONEME_CLASSES[value]:
+                    target = ex.keep_ripple(target, query, envelope_bins)
                 out[rows] = query + np.float32(strength) * (target - query)
             source = out
         return out
@@ -165,9 +154,7 @@ def _instance_variant(k_instances: int):
                 (hit.left[inst_starts] != left[start]).astype(np.float32) + (hit.right[inst_starts] != right[start]))
             n = min(k_instances, cost.size)
             best = np.argpartition(cost, n - 1)[:n] if n < cost.size else np.arange(cost.size)
-            target = paths[best].mean(axis=0)
-            if envelope_bins > 0:
-                target[:, :envelope_bins] = (ex._smooth_bins(target) + query - ex._smooth_bins(query))[:, :envelope_bins]
+            target = ex.keep_ripple(paths[best].mean(axis=0), query, envelope_bins)
             out[start:end] = query + np.float32(strength) * (target - query)
         return out
 

@@ -195,6 +195,8 @@ def test_an_abbreviation_or_initial_does_not_end_the_sentence(conductor):
     assert all(s.pitch_slope > -20 for s in plan.segments if s.word.split()[-1] in ("Mr.", "F."))
     said = conductor.plan("He said no. Then he left for No. 5 and rested.", None, B)
     assert [s.word.split()[-1] for s in said.segments if s.pause_after == pytest.approx(2 * B.pause_s)] == ["no."]
+    etc = conductor.plan("We ate apples, pears, etc. Then we rested.", None, B)
+    assert [s.word.split()[-1] for s in etc.segments if s.pause_after == pytest.approx(2 * B.pause_s)] == ["etc."]
     lower = conductor.plan("They left the U.S. army in May. Then he rested.", None, B)
     assert [s.word.split()[-1] for s in lower.segments if s.pause_after == pytest.approx(2 * B.pause_s)] == ["May."]
 

@@ -94,6 +94,9 @@ def test_years(n, words):
     ("the St. Louis road", "the saint Louis road"),
     ("apples, pears, etc.", "apples, pears, et cetera."),
     ("apples, etc. and", "apples, et cetera and"),
+    ("apples, etc. Then we left.", "apples, et cetera. Then we left."),
+    ("John F. Kennedy spoke.", "John F Kennedy spoke."),
+    ("Jun. 5 or Sep 3", "june fifth or Sep third"),
     # dates by month, money under a unit, circa, web addresses, word/word
     ("on Jan. 5, 2024 and Nov. 22", "on january fifth, twenty twenty-four and november twenty-second"),
     ("in May 2020", "in May twenty twenty"),

@@ -235,6 +235,41 @@ def _smooth_bins(mel: np.ndarray) -> np.ndarray:
     return np.lib.stride_tricks.sliding_window_view(padded, ENVELOPE_WIDTH, axis=1).mean(axis=2, dtype=np.float32)
 
 
+def spectral_distance(query: np.ndarray, frames: np.ndarray, norms: np.ndarray) -> np.ndarray:
+    """(R, N) mean squared log-mel difference between R query frames and N bank frames (``norms``: the bank
+    frames' squared norms, PhoneFrames.norms)."""
+    return (np.sum(query * query, axis=1)[:, None] - 2.0 * (query @ frames.T) + norms[None]) / frames.shape[1]
+
+
+def layout_cost(places: np.ndarray, left: np.ndarray, right: np.ndarray, hit: PhoneFrames, position_weight: float,
+                context_weight: float) -> np.ndarray:
+    """(R, N) cost of a bank frame's place in its phoneme and neighbours for R frames of the same phoneme:
+    position_weight × (difference of place)², plus context_weight × the mismatch of the neighbour on the side the
+    frame is near (the left one near the phoneme's start, the right one near its end)."""
+    at = np.asarray(places)[:, None]
+    cost = position_weight * np.square(at - hit.places[None])
+    if context_weight > 0.0:
+        cost += context_weight * ((1.0 - at) * (np.asarray(left)[:, None] != hit.left[None])
+                                  + at * (np.asarray(right)[:, None] != hit.right[None]))
+    return cost
+
+
+def nearest_rows(dist: np.ndarray, k: int) -> np.ndarray:
+    """(R, min(k, N)) column indices of the ``k`` smallest entries of each row of ``dist`` (R, N), in any order."""
+    n = min(int(k), dist.shape[1])
+    if n < dist.shape[1]:
+        return np.argpartition(dist, n - 1, axis=1)[:, :n]
+    return np.broadcast_to(np.arange(n), (dist.shape[0], n))
+
+
+def keep_ripple(target: np.ndarray, query: np.ndarray, bins: int) -> np.ndarray:
+    """``target`` with its lowest ``bins`` bins replaced by its envelope under ``query``'s harmonic ripple (the
+    query minus its moving average over ENVELOPE_WIDTH bins), which carries the planned pitch. In place."""
+    if bins > 0:
+        target[:, :bins] = (_smooth_bins(target) + query - _smooth_bins(query))[:, :bins]
+    return target
+
+
 def project(mel: np.ndarray, layout: FrameLayout, bank: ExemplarBank, k: int, position_weight: float,
             strength: float = 1.0, f0_hz: np.ndarray | None = None, pitch_weight: float = 0.0,
             envelope_bins: int = 0, context_weight: float = 0.0) -> np.ndarray:
@@ -262,29 +297,18 @@ def project(mel: np.ndarray, layout: FrameLayout, bank: ExemplarBank, k: int, po
         hit = bank.frames(int(phone_id))
         if hit is None:
             continue
-        frames = hit.mel
         rows = np.flatnonzero(phones == phone_id)
         query = mel[rows]
-        dist = (np.sum(query * query, axis=1)[:, None] - 2.0 * (query @ frames.T) + hit.norms[None]) / bank.n_mels
-        if position_weight > 0.0:
-            dist += position_weight * np.square(places[rows][:, None] - hit.places[None])
-        if context_weight > 0.0:  # near its phoneme's start a frame heeds the left neighbour, near its end the right
-            at = places[rows][:, None]
-            dist += context_weight * ((1.0 - at) * (left[rows][:, None] != hit.left[None])
-                                      + at * (right[rows][:, None] != hit.right[None]))
+        dist = spectral_distance(query, hit.mel, hit.norms)
+        dist += layout_cost(places[rows], left[rows], right[rows], hit, position_weight, context_weight)
         if use_pitch:
             gap = np.nan_to_num(np.abs(query_st[rows][:, None] - hit.pitch_st[None]), nan=UNVOICED_ST)
             gap[np.isnan(query_st[rows])] = 0.0  # a frame planned unvoiced matches on its spectrum alone
             dist += pitch_weight * np.square(gap)
-        n = min(int(k), frames.shape[0])
-        nearest = np.argpartition(dist, n - 1, axis=1)[:, :n] if n < frames.shape[0] else \
-            np.broadcast_to(np.arange(n), (rows.size, n))
-        target = frames[nearest].mean(axis=1)
-        if envelope_bins > 0:  # the lowest bins: the exemplars' envelope under the model's own harmonic ripple
-            target[:, :envelope_bins] = (_smooth_bins(target) + query - _smooth_bins(query))[:, :envelope_bins]
+        target = keep_ripple(hit.mel[nearest_rows(dist, k)].mean(axis=1), query, envelope_bins)
         out[rows] = query + np.float32(strength) * (target - query)
     return out
 
 
 __all__ = ["BANK_FORMAT", "UNVOICED_ST", "ExemplarBank", "ExemplarError", "FrameLayout", "PhoneFrames",
-           "frame_layout", "project"]
+           "frame_layout", "keep_ripple", "layout_cost", "nearest_rows", "project", "spectral_distance"]

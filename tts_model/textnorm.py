@@ -25,7 +25,8 @@ ABBREVIATIONS = {
     "co": "company", "corp": "corporation", "inc": "incorporated", "ltd": "limited", "no": "number",
     "vs": "versus", "etc": "et cetera", "e.g": "for example", "i.e": "that is", "approx": "approximately",
     "dept": "department", "ft": "feet", "mt": "mount", "ave": "avenue", "jan": "january", "feb": "february",
-    "mar": "march", "apr": "april", "aug": "august", "sept": "september", "oct": "october",
+    "mar": "march", "apr": "april", "jun": "june", "jul": "july", "aug": "august", "sep": "september",
+    "sept": "september", "oct": "october",
     "nov": "november", "dec": "december", "ca": "circa",
 }
 SYMBOLS = {"°F": "degrees fahrenheit", "°C": "degrees celsius", "<": "less than", ">": "greater than",
@@ -66,10 +67,10 @@ UNITS = {
 }
 _FRACTION_WORDS = {2: ("half", "halves"), 4: ("quarter", "quarters")}
 _FRACTION_DENOMINATORS = frozenset((2, 3, 4, 5, 6, 8, 10, 16))
-_MONTH_NAMES = frozenset("january february march april may june july august september october november december "
-                         "jan feb mar apr jun jul aug sep sept oct nov dec".split())
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
            "November", "December")
+_MONTH_NAMES = frozenset(m.lower() for m in _MONTHS) | {k for k, v in ABBREVIATIONS.items() if v.title() in _MONTHS}
+"""A month's name or its abbreviation (ABBREVIATIONS): a day number after one is an ordinal."""
 _TIME = re.compile(r"^(?P<h>\d{1,2})(?::(?P<m>\d{2}))?(?P<ampm>[ap]\.?m\.?)?$", re.IGNORECASE)
 _WEB = re.compile(r"^(?:https?://)?(?:[\w-]+\.)+(?:com|org|net|edu|gov|io|ai|co|uk|de|fr|us|info|dev)(?:/[\w./-]*)?$",
                   re.IGNORECASE)
@@ -154,20 +155,25 @@ def _expand_number(match: re.Match[str]) -> str:
     return words
 
 
-TITLES = frozenset("mr mrs ms dr st prof gen col capt lt sgt rev hon gov mt".split())
-"""Abbreviations written before a name; their period is never a sentence end."""
+_NEVER_FINAL = frozenset("mr mrs ms dr st prof gen col capt lt sgt rev hon gov mt vs e.g i.e".split())
+"""Abbreviations whose period never ends a sentence: titles written before a name, "vs." and "e.g."."""
 
 
-def _abbreviation(key: str, previous: str | None, following: str | None) -> str | None:
+def _abbreviation(key: str, at: "_Context") -> str | None:
     """The expansion of an abbreviation with its period, or None where the word is meant as written:
     'No.' is 'number' only before a number ('No. 5'; 'He said no.' stays), 'Mar.' is 'march' only before one,
     and 'St.' is 'street' after a capitalised word unless a capitalised word follows ('Main St.', 'St. Louis')."""
-    next_word = (following or "").lstrip("\"'([")
-    if key in ("no", "mar") and not next_word[:1].isdigit():
+    if key in ("no", "mar") and not at.next_core[:1].isdigit():
         return None
-    if key == "st" and not next_word[:1].isupper() and _core(previous)[:1].isupper():
+    if key == "st" and not at.next_core[:1].isupper() and at.prev_core[:1].isupper():
         return "street"
     return ABBREVIATIONS[key]
+
+
+def _period_ends(at: "_Context") -> bool:
+    """Whether the period after a shortened word (an abbreviation, an acronym) also ends the sentence: at the end of
+    the text, or before a capitalised word. The one rule the front-end's pauses and the conductor's sentences use."""
+    return at.following is None or at.next_core[:1].isupper()
 
 
 def _plain_number(text: str) -> float | None:
@@ -230,7 +236,7 @@ def _web_words(core: str) -> str | None:
     user, at, address = core.rpartition("@")
     if at and not re.fullmatch(r"[\w.+-]+", user):
         return None
-    if not _WEB.match(address) or (not at and "." not in address):
+    if not _WEB.match(address):
         return None
     address = re.sub(r"^https?://", "", address, flags=re.IGNORECASE)
     address = re.sub(r"^www\.", "W W W.", address, flags=re.IGNORECASE)
@@ -325,12 +331,12 @@ _Read = tuple[str, str] | None
 
 
 def _read_abbreviation(at: _Context) -> _Read:
-    """Dr. -> doctor; e.g. -> for example (the period is kept only where a non-title ends the text)."""
+    """Dr. -> doctor; e.g. -> for example (the period is kept only where it also ends a sentence)."""
     key = at.core.lower()
     if at.trail.startswith(".") and key in ABBREVIATIONS:
-        expanded = _abbreviation(key, at.previous, at.following)
+        expanded = _abbreviation(key, at)
         if expanded is not None:
-            ends = at.following is None and key not in TITLES
+            ends = key not in _NEVER_FINAL and _period_ends(at)
             return expanded, (at.trail if ends else at.trail[1:])
     if key.rstrip(".") in ("e.g", "i.e"):
         return ABBREVIATIONS[key.rstrip(".")], at.trail.lstrip(".")
@@ -345,10 +351,17 @@ def _read_ampm(at: _Context) -> _Read:
 
 
 def _read_dotted(at: _Context) -> _Read:
-    """U.S. -> U S; Ph.D. -> P H D; the period is no end before a lower-case word."""
+    """U.S. -> U S; Ph.D. -> P H D; the period is kept only where it also ends a sentence."""
     if _DOTTED.match(at.core + at.trail[:1]) and "." in at.core:
-        ends = not (at.following and at.following.lstrip("\"'([")[:1].islower())
-        return " ".join(ch.upper() for ch in at.core if ch.isalpha()), (at.trail if ends else at.trail.lstrip("."))
+        return (" ".join(ch.upper() for ch in at.core if ch.isalpha()),
+                at.trail if _period_ends(at) else at.trail.lstrip("."))
+    return None
+
+
+def _read_initial(at: _Context) -> _Read:
+    """An initial: a capital with a period before a capitalised word ("John F. Kennedy") has no pause after it."""
+    if re.fullmatch(r"[A-Z]", at.core) and at.trail.startswith(".") and at.next_core[:1].isupper():
+        return at.core, at.trail[1:]
     return None
 
 
@@ -433,7 +446,7 @@ def _read_glued_unit(at: _Context) -> _Read:
     return None if unit is None else (_expand_number(_NUMBER.match(glued.group(1))) + " " + unit, at.trail)
 
 
-_READERS = (_read_abbreviation, _read_ampm, _read_dotted, _read_numeral, _read_time, _read_scale_word, _read_unit,
+_READERS = (_read_abbreviation, _read_ampm, _read_dotted, _read_initial, _read_numeral, _read_time, _read_scale_word, _read_unit,
             _read_negative, _read_month_day, _read_web, _read_word_slash, _read_number, _read_slash_numbers,
             _read_hyphen_numbers, _read_glued_unit)
 """Tried in this order; the first that reads the token gives its spoken form."""
@@ -473,5 +486,5 @@ def context(tokens: list[str], index: int) -> tuple[str, str | None, str | None]
             tokens[index + 1] if index + 1 < len(tokens) else None)
 
 
-__all__ = ["context", "normalize", "normalize_token", "TITLES", "UNITS", "number_to_words", "ordinal_words", "roman_value", "year_words",
-           "ABBREVIATIONS", "CARDINAL_NUMERAL_WORDS", "SYMBOLS"]
+__all__ = ["context", "normalize", "normalize_token", "number_to_words", "ordinal_words", "roman_value", "year_words",
+           "ABBREVIATIONS", "CARDINAL_NUMERAL_WORDS", "SYMBOLS", "UNITS"]

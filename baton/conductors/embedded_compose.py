@@ -19,7 +19,7 @@ from typing import Sequence
 from baton.baseline import VoiceBaseline
 from baton.plan import NUMERIC_FIELDS, Segment, text_words
 from baton.prosody_table import Effect
-from tts_model.textnorm import TITLES
+from tts_model.textnorm import context, normalize_token
 
 _LN2_12 = math.log(2.0) / 12.0  # d(Hz)/d(st) per Hz
 
@@ -67,27 +67,11 @@ _FUNCTION_WORDS = frozenset("and but or so because that which who when while if 
 _WH_WORDS = frozenset("who what where when why how which whose whom".split())
 
 
-# Abbreviations that end with a period but not a sentence: the front-end's titles ("Mr. Smith"), "vs." and "e.g.".
-# A single capital with a period ("John F. Kennedy") is an initial, not an end, too; "No." and "Mar." end one
-# unless a number follows (_ends_sentence).
-_NOT_SENTENCE_END = TITLES | {"vs", "e.g", "i.e"}
-
-
-def _ends_sentence(token: str, following: str | None = None) -> bool:
-    """Whether ``token`` closes a sentence: it ends in . ! ? or …, but a period after an abbreviation or an
-    initial, or before a word in lower case ("the U.S. army", "etc. and"), does not."""
-    if not _SENTENCE_END.search(token):
-        return False
-    core = token.strip("\"'()[]\u201c\u201d\u2018\u2019")
-    if core.endswith(".") and not core.endswith(".."):
-        stem = core[:-1]
-        next_word = (following or "").lstrip("\"'([\u201c\u2018")
-        if next_word[:1].islower():
-            return False
-        if stem.lower() in ("no", "mar"):  # "No. 5" goes on; "He said no." ends
-            return not next_word[:1].isdigit()
-        return not (stem.lower() in _NOT_SENTENCE_END or re.fullmatch(r"[A-Z]", stem))
-    return True
+def _ends_sentence(tokens: list[str], index: int) -> bool:
+    """Whether token ``index`` closes a sentence: its spoken form (the front-end's normalisation, which reads
+    the tokens around it) ends in . ! ? or …. So "Mr.", an initial ("F. Kennedy"), "No. 5" and "U.S. army" go on,
+    as the front-end reads them without a pause, while "He said no." ends."""
+    return bool(_SENTENCE_END.search(normalize_token(*context(tokens, index))))
 
 
 def _spelling_syllables(token: str) -> float:
@@ -151,9 +135,9 @@ def segment_text(text: str, emphasis: set[int], rate_sps: float,
         positions.append(word_index if text_words(token) else None)
         word_index += len(text_words(token))
     sentences: list[list[int]] = [[]]
-    for i, token in enumerate(tokens):
+    for i in range(len(tokens)):
         sentences[-1].append(i)
-        if i < len(tokens) - 1 and _ends_sentence(token, tokens[i + 1]):
+        if i < len(tokens) - 1 and _ends_sentence(tokens, i):
             sentences.append([])
     pieces: list[Piece] = []
     for s_index, sentence in enumerate(sentences):
