@@ -24,7 +24,7 @@ USER_ERRORS = {
     "PlanError", "ConductorError", "SynthesisError", "FrontendError", "AudioFormatError", "SuiteError",
     "AlignmentError", "AsrError", "FeatureError", "FileNotFoundError", "IsADirectoryError",
     "NotADirectoryError", "PermissionError", "LibsndfileError", "UsageError", "UnicodeDecodeError",
-    "MarkupError",
+    "MarkupError", "SceneError",
 }
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
@@ -120,6 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     _add_voice_conductor(ev)
     ev.set_defaults(func=cmd_eval)
+
+    from baton.dialogue.command import add_parser as add_dialogue  # `baton dialogue` lives in baton/dialogue
+
+    add_dialogue(sub, _add_voice_conductor)
     return parser
 
 

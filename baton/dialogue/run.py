@@ -1,0 +1,56 @@
+"""The whole ``baton dialogue`` job as two calls, for the CLI, tests and other front-ends:
+
+    scene, cast = prepare("scene.json", scene_index=1, cast_file=None)
+    result, transcript = voice(pipe, scene, cast, "out/", score=True)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from baton.dialogue.cast import CastVoice, cast_scene, load_cast_file
+from baton.dialogue.delivery import classify
+from baton.dialogue.render import DialogueOptions, DialogueResult, render_scene, tqdm_progress
+from baton.dialogue.scenes import Scene, load_scenes, pick_scene
+
+
+def prepare(scene_file: str | Path, scene_index: int | None = None,
+            cast_file: str | Path | None = None) -> tuple[Scene, dict[str, CastVoice]]:
+    """Load, pick, classify (infer missing moral levels) and cast a scene. Raises SceneError."""
+    scene = classify(pick_scene(load_scenes(scene_file), scene_index, str(scene_file)))
+    overrides = load_cast_file(cast_file) if cast_file is not None else None
+    return scene, cast_scene(scene, overrides)
+
+
+def score_result(result: DialogueResult, pipe: Any = None) -> dict[str, Any]:
+    """Voicing fidelity, and for SAGE the emotion tracking, the offline scorer and (LLM conductor) the judge."""
+    from baton.dialogue.fidelity import emotion_tracking, voicing_fidelity
+
+    scores: dict[str, Any] = {"fidelity": voicing_fidelity(result)}
+    if result.scene.kind == "sage":
+        from baton.dialogue import sage_scorer
+
+        scores["emotion_tracking"] = emotion_tracking(result)
+        scores["sage"] = sage_scorer.score_scene(result.scene)
+        if pipe is not None and getattr(pipe.conductor, "name", "embedded") != "embedded":
+            from baton.dialogue import llm
+
+            scores["llm_judge"] = llm.judge_scene(pipe.conductor, result.scene)
+    return scores
+
+
+def voice(pipe: Any, scene: Scene, cast: dict[str, CastVoice], out_dir: str | Path, *, whisper_thoughts: bool = False,
+          narration: bool = True, measure: bool = True, max_lines: int | None = None, score: bool = False,
+          quiet: bool = True) -> tuple[DialogueResult, dict[str, Any]]:
+    """Render ``scene`` with ``pipe``, score it if asked, and write the outputs into ``out_dir``."""
+    from baton.dialogue.output import write_outputs
+
+    options = DialogueOptions(whisper_thoughts=whisper_thoughts, narration=narration, measure=measure,
+                              max_lines=max_lines, progress=not quiet)
+    result = render_scene(pipe, scene, cast, options, on_line=tqdm_progress(quiet=quiet))
+    scores = score_result(result, pipe) if score else None
+    return result, write_outputs(result, out_dir, scores)
+
+
+__all__ = ["prepare", "voice", "score_result"]
