@@ -139,6 +139,23 @@ class OpenAIConductor(PlannerConductor):
         self.response_format_used: str | None = None
         """The response format of the last successful request (after any downgrade)."""
 
+    def chat(self, messages: Messages, max_tokens: int = 256) -> str:
+        """A plain chat reply from the same endpoint (no plan format), e.g. for baton.dialogue's SAGE judge
+        and simulated speakers. Raises EndpointError (one line) when the endpoint cannot be used."""
+        payload = {"model": self._resolve_model(), "messages": messages, "temperature": self.options.temperature,
+                   "max_tokens": int(max_tokens), "stream": False}
+        try:
+            data = self._request("POST", "/chat/completions", payload)
+        except _HTTPStatusError as err:
+            raise EndpointError(f"openai conductor: {self._url('/chat/completions')} answered HTTP {err.status} "
+                                f"({err.message}); {_fix_for(err.status)}") from None
+        try:
+            content = data["choices"][0]["message"]["content"]
+        except (KeyError, IndexError, TypeError):
+            raise EndpointError(f"openai conductor: the response of {self._url('/chat/completions')} has no "
+                                "choices[0].message.content; is it an OpenAI-compatible chat endpoint?") from None
+        return content if isinstance(content, str) else ""
+
     # -- HTTP -------------------------------------------------------------------------------------------
     def _complete(self, messages: Messages, text: str) -> str:
         payload: dict[str, Any] = {

@@ -277,6 +277,16 @@ class TransformersConductor(PlannerConductor):
         """Load (or fetch from the per-process cache) the model now rather than on the first plan."""
         return LocalChatModel.get(self.options.model)
 
+    def chat(self, messages: Messages, max_tokens: int = 256) -> str:
+        """A plain chat reply from the same local model (no plan format, greedy), e.g. for baton.dialogue's
+        SAGE judge and simulated speakers. Raises EndpointError (one line) when generation fails."""
+        model = self.load()
+        try:
+            return model.generate(messages, int(max_tokens), stop_at_json=False, shared_turns=0)
+        except (RuntimeError, ValueError, MemoryError) as err:
+            reason = " ".join(str(err).split())[:300]
+            raise EndpointError(f"transformers conductor: generation with '{model.path}' failed ({reason})") from err
+
     def _complete(self, messages: Messages, text: str) -> str:
         prefix = RESPONSE_PREFIX if self.options.prefill else ""
         shared = 1 + 2 * min(self.options.n_examples, len(WORKED_EXAMPLES))  # system prompt + examples

@@ -11,13 +11,14 @@ DESCRIPTION = """Voice a scene: every character gets its own voice, every line i
 moral level and traits, its stage directions and (SAGE) the person's emotion score, then rendered and
 measured. Writes DIR/mixed.wav (turn gaps included), DIR/lines/NNN_<speaker>.wav, DIR/transcript.json and
 DIR/transcript.md. Scene files: a CoSER test set or book (Othello.json), Moral RolePlay scenes, or SAGE
-dialogues (.jsonl). Inner thoughts [..] are never spoken unless --whisper-thoughts; (actions) steer the
+dialogues (.jsonl); a SAGE profile file (profiles.en.jsonl) with an LLM conductor runs a live session. Inner thoughts [..] are never spoken unless --whisper-thoughts; (actions) steer the
 delivery; Environment lines are narration. See docs/dialogue.md."""
 
 EPILOG = """Examples:
   baton dialogue ../shared/scenes/coser/example_test_set.othello_only.json -o out/othello
   baton dialogue ../shared/scenes/moral_roleplay/othello.moral.json --scene 1 --score -o out/iago_desdemona
   baton dialogue ../shared/scenes/sage_en/dialogues.en.jsonl --scene 3 --score -o out/sage3
+  baton dialogue ../shared/scenes/sage_en/profiles.en.jsonl --conductor transformers --turns 2 -o out/live
   baton dialogue scene.json --cast cast.toml --whisper-thoughts --no-narration -o out/scene"""
 
 
@@ -36,6 +37,9 @@ def add_parser(sub: Any, add_voice_conductor: Callable[[argparse.ArgumentParser]
     p.add_argument("--max-lines", type=int, metavar="N", help="only the first N spoken lines")
     p.add_argument("--no-measure", action="store_true", help="do not measure the rendered lines (faster; "
                    "no measured prosody, no fidelity)")
+    p.add_argument("--turns", type=int, default=3, metavar="N", help="for a SAGE profile file "
+                   "(profiles.en.jsonl): a live session of N supporter replies, both sides and the judge simulated by "
+                   "the LLM conductor's model (default 3)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary line")
     add_voice_conductor(p)
     p.set_defaults(func=cmd_dialogue)
@@ -50,8 +54,8 @@ def cmd_dialogue(args: argparse.Namespace) -> int:
         raise UsageError("--score needs the measured prosody; drop --no-measure")
     if args.max_lines is not None and args.max_lines < 1:
         raise UsageError("--max-lines must be 1 or more")
-    scene, cast = run.prepare(args.scene_file, args.scene, args.cast)
     pipe = _pipeline(args)
+    scene, cast = run.prepare(args.scene_file, args.scene, args.cast, pipe.conductor, args.turns)
     result, doc = run.voice(pipe, scene, cast, args.output, whisper_thoughts=args.whisper_thoughts,
                             narration=not args.no_narration, measure=not args.no_measure,
                             max_lines=args.max_lines, score=args.score, quiet=args.quiet)

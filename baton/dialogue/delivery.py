@@ -73,8 +73,10 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
     Profile("neutral", "neutral", Offsets(), "baseline"),
 )}
 
-# 7.2 "Trait-to-profile rules" (stems, lower case); Cruel, Brutal and Vindictive join hot anger per the issue
-# ("a cruel or violent one is loud and clipped").
+# 7.2 "Trait-to-profile rules" (stems, lower case); Cruel and Brutal join hot anger per the issue ("a cruel or
+# violent one is loud and clipped"). The virtues (7.2: "calm or tender") map to "warm", 7.2's L1-L2 prior
+# ("warm, earnest"): a paragon speaks up; the soft "tender" profile is the supporter's and the gentle stage
+# directions'.
 TRAIT_GROUPS: dict[str, tuple[str, ...]] = {
     "hot anger": ("violent", "irritab", "impulsiv", "reckless", "cruel", "brutal", "hot-tempered", "angry",
                   "wrath", "aggressi", "volatile"),
@@ -88,12 +90,12 @@ TRAIT_GROUPS: dict[str, tuple[str, ...]] = {
                 "introvert", "resentful"),
     "joy": ("optimis", "enthusias", "gregarious", "humorous", "adventurous", "charismatic", "confident",
             "proactive", "childish", "cheerful", "quick-witted"),
-    "tender": ("kind", "merciful", "selfless", "humble", "peaceful", "composed", "wise", "loyal", "honest",
+    "warm": ("kind", "merciful", "selfless", "humble", "peaceful", "composed", "wise", "loyal", "honest",
                "gentle", "compassion", "patient", "tolerant", "just", "brave", "honorable", "honourable",
                "faithful", "innocent", "devoted"),
 }
 LEVEL_PRIOR = {1: "warm", 2: "warm", 3: "cool", 4: "cold menace"}
-_GOOD = ("tender", "joy", "anxiety", "sadness", "hot anger")
+_GOOD = ("warm", "joy", "anxiety", "sadness", "hot anger")
 LEVEL_ALLOWED = {4: ("hot anger", "cold menace", "contempt"), 3: ("contempt", "cold menace", "hot anger", "anxiety"),
                  2: _GOOD, 1: _GOOD}
 """Profiles a level may take: a villain is never voiced tender or joyful whatever else its traits say (7.2:

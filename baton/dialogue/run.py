@@ -12,13 +12,26 @@ from typing import Any
 from baton.dialogue.cast import CastVoice, cast_scene, load_cast_file
 from baton.dialogue.delivery import classify
 from baton.dialogue.render import DialogueOptions, DialogueResult, render_scene, tqdm_progress
-from baton.dialogue.scenes import Scene, load_scenes, pick_scene
+from baton.dialogue.scenes import Scene, SceneError, is_profile_file, load_sage_profiles, load_scenes, pick_scene
 
 
-def prepare(scene_file: str | Path, scene_index: int | None = None,
-            cast_file: str | Path | None = None) -> tuple[Scene, dict[str, CastVoice]]:
-    """Load, pick, classify (infer missing moral levels) and cast a scene. Raises SceneError."""
-    scene = classify(pick_scene(load_scenes(scene_file), scene_index, str(scene_file)))
+def prepare(scene_file: str | Path, scene_index: int | None = None, cast_file: str | Path | None = None,
+            conductor: Any = None, turns: int = 3) -> tuple[Scene, dict[str, CastVoice]]:
+    """Load, pick, classify (infer missing moral levels) and cast a scene. Raises SceneError.
+
+    A SAGE profile file (profiles.en.jsonl) starts a live session of ``turns`` supporter replies with the
+    ``conductor``'s language model (baton.dialogue.llm.live_session)."""
+    if is_profile_file(scene_file):
+        from baton.dialogue.llm import chat_of, live_session
+
+        profiles = load_sage_profiles(scene_file)
+        index = 0 if scene_index is None else scene_index
+        if not 0 <= index < len(profiles):
+            raise SceneError(f"{scene_file}: --scene {index} does not exist; valid: 0 to {len(profiles) - 1}")
+        chat_of(conductor)  # a clear error before anything runs when there is no LLM
+        scene = live_session(conductor, profiles[index], turns, source=f"{Path(scene_file).name} profile {index}")
+    else:
+        scene = classify(pick_scene(load_scenes(scene_file), scene_index, str(scene_file)))
     overrides = load_cast_file(cast_file) if cast_file is not None else None
     return scene, cast_scene(scene, overrides)
 

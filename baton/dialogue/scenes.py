@@ -323,6 +323,21 @@ def load_sage_profiles(path: str | Path) -> list[dict[str, Any]]:
     return out
 
 
+def is_profile_file(path: str | Path) -> bool:
+    """True for a SAGE persona-profile file (JSONL records with ``first_talk`` and no ``history``)."""
+    path = Path(path)
+    if path.suffix.lower() != ".jsonl" or not path.is_file() or path.stat().st_size > MAX_FILE_BYTES:
+        return False
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        if raw.strip():
+            try:
+                record = json.loads(raw)
+            except json.JSONDecodeError:
+                return False
+            return isinstance(record, Mapping) and "first_talk" in record and "history" not in record
+    return False
+
+
 def sage_sex_age(profile: str) -> tuple[str | None, int | None]:
     """'male'/'female' and age from a SAGE persona sheet ('* Gender: female', '* Age: 23')."""
     sex = None
@@ -345,4 +360,4 @@ def pick_scene(scenes: list[Scene], index: int | None, path: str) -> Scene:
 
 
 __all__ = ["Scene", "Line", "Character", "SceneError", "load_scenes", "load_sage_profiles", "pick_scene",
-           "sage_sex_age", "MAX_FILE_BYTES", "NARRATOR", "MORAL_LEVELS", "SAGE_START_SCORE"]
+           "sage_sex_age", "is_profile_file", "MAX_FILE_BYTES", "NARRATOR", "MORAL_LEVELS", "SAGE_START_SCORE"]
