@@ -273,3 +273,16 @@ def test_shared_scene_files_all_load() -> None:
     assert moral[1].character("Iago").level == 4 and moral[1].character("Desdemona").level == 1
     sage = load_scenes(scenes / "sage_en" / "dialogues.en.jsonl")
     assert len(sage) == 7 and all(s.kind == "sage" for s in sage)
+
+
+def test_every_generated_instruction_is_fully_read_by_the_embedded_rules() -> None:
+    """No leftover words: the embedded conductor never needs its sentence-embedding model for dialogue lines."""
+    from baton.conductors.embedded_intent import parse_rules
+    from baton.dialogue.delivery import DIRECTIONS
+    from baton.dialogue.render import ASIDE
+
+    instructions = [p.instruction for p in PROFILES.values()] + [w for _, w, _ in DIRECTIONS] + [ASIDE]
+    instructions += [score_words(s, p, c) for s in (5, 20, 50, 80, 100) for p in ("negative", "passive", "avoidant")
+                     for c in (5, 10)]
+    leftovers = {i: parse_rules(i)[1] for i in instructions if parse_rules(i)[1]}
+    assert not leftovers

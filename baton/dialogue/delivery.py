@@ -58,18 +58,18 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (
-    Profile("hot anger", "angry, loudly", Offsets(4.0, 5.0, 1.15, 1.27), "Murray & Arnott 1993; HAMLET; Banse & Scherer 1996"),
-    Profile("cold menace", "calm, a bit quietly, slowly, slightly lower pitch", Offsets(-1.5, -3.0, 0.85, 0.92),
+    Profile("hot anger", "angry, a bit quickly", Offsets(4.0, 5.0, 1.15, 1.27), "Murray & Arnott 1993; HAMLET; Banse & Scherer 1996"),
+    Profile("cold menace", "a bit quietly, slowly, slightly lower-pitched", Offsets(-1.5, -3.0, 0.85, 0.92),
             "Scherer (cold anger); Fish et al. 2017 (insincere: -22 % rate); CoSER stage directions"),
-    Profile("contempt", "with contempt, a bit slowly", Offsets(-3.0, -2.0, 0.75, 1.0),
+    Profile("contempt", "with contempt, a bit slowly, lower-pitched, a bit quietly", Offsets(-3.0, -2.0, 0.75, 1.0),
             "Banse & Scherer 1996; Fairbanks (116 wpm); Cheang & Pell 2008"),
-    Profile("anxiety", "nervous, a bit quietly", Offsets(2.0, -2.0, 1.0, 1.1), "Banse & Scherer 1996; Juslin & Laukka 2003"),
-    Profile("sadness", "sad, slowly", Offsets(-2.0, -4.0, 0.75, 0.8), "Murray & Arnott 1993; Juslin & Laukka 2003; Cahn"),
-    Profile("joy", "happy", Offsets(5.5, 4.5, 1.2, 1.32), "Burkhardt (Schroeder 2001); Juslin & Laukka 2003"),
-    Profile("tender", "calm, a bit quietly, a bit slowly", Offsets(-1.5, -2.0, 0.9, 0.88),
+    Profile("anxiety", "slightly nervous, a bit quietly", Offsets(2.0, -2.0, 1.0, 1.1), "Banse & Scherer 1996; Juslin & Laukka 2003"),
+    Profile("sadness", "sad, slowly, lower-pitched", Offsets(-2.0, -4.0, 0.75, 0.8), "Murray & Arnott 1993; Juslin & Laukka 2003; Cahn"),
+    Profile("joy", "happy, quickly, higher-pitched", Offsets(5.5, 4.5, 1.2, 1.32), "Burkhardt (Schroeder 2001); Juslin & Laukka 2003"),
+    Profile("tender", "a bit quietly, a bit slowly, slightly lower-pitched", Offsets(-1.5, -2.0, 0.9, 0.88),
             "Juslin & Laukka 2003 (tenderness); McHenry et al.; James et al."),
-    Profile("warm", "calm, slightly happy", Offsets(0.5, 0.0, 1.0, 1.0), "7.2 moral-level prior L1-L2 (warm, earnest)"),
-    Profile("cool", "calm, a bit flat, a bit quickly", Offsets(-0.5, 0.0, 1.05, 1.0), "7.2 moral-level prior L3 (cool, clipped)"),
+    Profile("warm", "slightly happy", Offsets(0.5, 0.0, 1.0, 1.0), "7.2 moral-level prior L1-L2 (warm, earnest)"),
+    Profile("cool", "a bit flat, a bit quickly", Offsets(-0.5, 0.0, 1.05, 1.0), "7.2 moral-level prior L3 (cool, clipped)"),
     Profile("neutral", "neutral", Offsets(), "baseline"),
 )}
 
@@ -114,7 +114,7 @@ DIRECTIONS: tuple[tuple[re.Pattern, str, dict[str, int]], ...] = tuple(
         (r"sad|sorrow|weep|sob|tear|deject|somber|sombre|plead|mourn|grie", "sad", {"pitch_st": -1}),
         (r"laugh|smil|amuse|cheer|joy|hope|encourag|whimsic|delight|playful", "happy", {"pitch_st": +1}),
         (r"shock|disbelie|surpris|astonish|appal|realization|puzzl", "surprised", {"pitch_st": +1}),
-        (r"cold|icy|grim|flat|firm|resolute|bitter", "a bit flat, slightly lower pitch", {"pitch_st": -1}),
+        (r"cold|icy|grim|flat|firm|resolute|bitter", "a bit flat, slightly lower-pitched", {"pitch_st": -1}),
         (r"fear|nervous|anxious|cautious|evasive|worr|trembl|afraid|defensive", "nervously", {}),
         (r"feign|pretend|mock|sarcas|sneer|knowing", "with contempt", {}),
     ))
@@ -288,6 +288,29 @@ def llm_instruction(scene: Scene, character: Character, delivery: Delivery, max_
     context = f"Scene: {scene_text}. Speaker: {who}."
     directions = f" Stage direction: {'; '.join(delivery.directions)}." if delivery.directions else ""
     return f"{context[: max_chars - 120]}{directions} Say it: {delivery.instruction}"
+
+
+def profile_table(text: str = "My lord, I have something to tell you.") -> str:
+    """Markdown table: each profile's instruction and the plan the embedded conductor writes for ``text``
+    (relative to the default voice's baseline), next to the 7.2 target. Used for docs/dialogue.md."""
+    from baton.conductors import get_conductor
+    from baton.dialogue.render import summarise
+    from baton.pipeline import Pipeline
+
+    pipe = Pipeline.load(plan_only=True, use_embeddings=False)
+    rows = ["| profile | instruction | 7.2 target (st, dB, rate, brightness) | embedded plan (st, dB, rate, brightness) | evidence |",
+            "|---|---|---|---|---|"]
+    for p in PROFILES.values():
+        got = summarise(list(pipe.plan(text, p.instruction).segments), pipe.baseline)
+        t = p.target
+        rows.append(f"| {p.name} | {p.instruction} | {t.pitch_st:+.1f}, {t.energy_db:+.1f}, x{t.rate_ratio:.2f}, "
+                    f"x{t.centroid_ratio:.2f} | {got.get('pitch_st', 0):+.1f}, {got.get('energy_db', 0):+.1f}, "
+                    f"x{got.get('rate_ratio', 1):.2f}, x{got.get('centroid_ratio', 1):.2f} | {p.evidence} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":  # python -m baton.dialogue.delivery
+    print(profile_table())
 
 
 __all__ = ["Offsets", "Profile", "PROFILES", "TRAIT_GROUPS", "DIRECTIONS", "Delivery", "character_profile",
