@@ -243,7 +243,9 @@ def line_delivery(character: Character, line: Line, previous_score: float | None
             continue
         mapped.append(action)
         for w, e in hits:
-            if w not in words and w not in base:
+            if w in base.split(", "):  # the profile already says it: the direction asks for more of it
+                w = ("very " if w.startswith(_EMOTIONAL) else "much ") + w
+            if w not in words:
                 words.append(w)
             expect.update(e)
     emotional = [w for w in words if w.startswith(_EMOTIONAL)]
