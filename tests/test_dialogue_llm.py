@@ -165,7 +165,8 @@ def test_transformers_conductor_voices_a_scene_and_judges_a_sage_reply(synth: An
     conductor = TransformersConductor(fallback_conductor=get_conductor("embedded", use_embeddings=False))
     pipe = Pipeline(conductor, synth)
     scene, cast = run.prepare(write(tmp_path, "s.json", SCENE))
-    result, doc = run.voice(pipe, scene, cast, tmp_path / "out", measure=False)
+    result, doc = run.voice(pipe, scene, cast, tmp_path / "out", measure=False, max_lines=1)
+    assert len(doc["lines"]) == 1
     assert all(e["conductor_source"] in ("llm", "llm-repaired", "llm-reask", "fallback") for e in doc["lines"])
     assert all("Scene: A hall at night." in e["instruction"] for e in doc["lines"])
     assert result.mixed.size > 0

@@ -295,7 +295,6 @@ def llm_instruction(scene: Scene, character: Character, delivery: Delivery, max_
 def profile_table(text: str = "My lord, I have something to tell you.") -> str:
     """Markdown table: each profile's instruction and the plan the embedded conductor writes for ``text``
     (relative to the default voice's baseline), next to the 7.2 target. Used for docs/dialogue.md."""
-    from baton.conductors import get_conductor
     from baton.dialogue.render import summarise
     from baton.pipeline import Pipeline
 

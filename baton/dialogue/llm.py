@@ -106,7 +106,7 @@ def _turn(chat: Chat, system: str, history: list[tuple[str, str]], me: str, fall
     for speaker, text in history[-6:]:
         messages.append({"role": "assistant" if speaker == me else "user", "content": text})
     try:
-        raw = chat(messages, 80)
+        raw = chat(messages, 64)  # about MAX_WORDS words
     except Exception as err:  # a failing backend turn: the session continues with a fixed line, noted
         LOGGER.warning("warning: SAGE live session: %s; using a fixed line", " ".join(str(err).split())[:200])
         raw = ""

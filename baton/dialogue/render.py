@@ -17,6 +17,7 @@ import numpy as np
 from baton.baseline import VoiceBaseline
 from baton.dialogue.cast import CastVoice
 from baton.dialogue.delivery import Delivery, Offsets, line_delivery, llm_instruction
+from baton.dialogue.messages import clean_speech, has_words
 from baton.dialogue.scenes import Character, Line, Scene
 from baton.plan import Plan, text_words
 
@@ -188,8 +189,6 @@ def render_scene(pipe: Any, scene: Scene, cast: dict[str, CastVoice], options: D
             continue
         if options.whisper_thoughts and not line.is_narration:
             for thought in line.thoughts:
-                from baton.dialogue.messages import clean_speech, has_words
-
                 if has_words(clean_speech(thought)):
                     todo.append((line, "aside", clean_speech(thought)))
         if line.speech:
