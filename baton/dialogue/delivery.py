@@ -289,7 +289,9 @@ def llm_instruction(scene: Scene, character: Character, delivery: Delivery, max_
     scene_text = " ".join(scene.scenario.split())[:160]
     context = f"Scene: {scene_text}. Speaker: {who}."
     directions = f" Stage direction: {'; '.join(delivery.directions)}." if delivery.directions else ""
-    return f"{context[: max_chars - 120]}{directions} Say it: {delivery.instruction}"
+    # The delivery words come first: a fallback to the embedded conductor takes the first emotion word it
+    # reads as the line's emotion, and the scene text may hold others ("tension", "joyous reunion").
+    return f"Say it: {delivery.instruction}.{directions} {context[: max_chars - 120]}"
 
 
 def profile_table(text: str = "My lord, I have something to tell you.") -> str:
