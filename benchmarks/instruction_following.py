@@ -5,7 +5,8 @@
 For each item of baton/data/instructions_dev.jsonl and instructions_blind.jsonl, plans the text with the
 instruction the way the pipeline does (baton.syntax.plan_input) and applies the item's check (emotion and
 intensity band recognised; per control kind a measurable plan check, see baton/eval/instructions.py).
-Prints a table of passes per kind for dev and blind, the totals, and with --misses every failure and why.
+Prints a table of passes per kind for dev and blind, the totals, and with --misses every dev failure and why
+(--blind-misses adds the blind ones).
 The blind file is for scoring once, not for tuning.
 """
 
@@ -23,7 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--misses", action="store_true", help="list every failed item and why")
+    parser.add_argument("--misses", action="store_true", help="list every failed dev item and why")
+    parser.add_argument("--blind-misses", action="store_true",
+                        help="also list the blind misses (only after the rules are final: reading them is tuning)")
     parser.add_argument("--only", choices=("dev", "blind"), help="score one part only")
     parser.add_argument("--no-embeddings", action="store_true",
                         help="rules only (free-form emotion descriptions then plan neutral)")
@@ -58,8 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         ok, n = sum(v.ok for v in results[name]), len(results[name])
         totals.append(f"{ok:>5}/{n:<3}{ok / n:4.0%}")
     print(f"{'all':<12}" + "".join(f"{c:>12}" for c in totals))
-    if args.misses:
+    if args.misses or args.blind_misses:
         for name, _ in parts:
+            if name == "blind" and not args.blind_misses:
+                continue
             misses = [v for v in results[name] if not v.ok]
             print(f"\n{name} misses ({len(misses)}):")
             for v in misses:

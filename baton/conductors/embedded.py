@@ -82,9 +82,17 @@ class EmbeddedConductor:
         emphasis = set(starred)
         for named in intent.emphasis:
             emphasis.update(i for i, w in enumerate(words) if w == named)
+        emphasis.update(i % len(words) for i in intent.emphasis_index if -len(words) <= i < len(words))
+        breaks: dict[int, float] = {}
+        for named, seconds in intent.pauses:
+            for i, w in enumerate(words):
+                if w == named:
+                    breaks[i] = max(breaks.get(i, 0.0), seconds)
         effect = self.effect(intent)
         pieces = comp.segment_text(plain, emphasis, baseline.speaking_rate_sps * effect.rate_ratio,
-                                   self.config.compose)
+                                   self.config.compose, breaks=breaks)
+        if intent.question and pieces:
+            pieces[-1] = replace(pieces[-1], question=True)
         segments = comp.compose(pieces, effect, baseline, range_scale=intent.range_scale,
                                 energy_ramp_db=intent.energy_ramp_db, end_rate_ratio=intent.end_rate_ratio,
                                 config=self.config.compose)

@@ -123,12 +123,16 @@ class Piece:
     sentence_final: bool
     emphasised: bool
     question: bool
+    break_after_s: float = 0.0
+    """A pause asked for after this piece's last word ("hold a beat after 'door'") [s]."""
 
 
 def segment_text(text: str, emphasis: set[int], rate_sps: float,
-                 config: ComposeConfig = DEFAULT_COMPOSE) -> list[Piece]:
+                 config: ComposeConfig = DEFAULT_COMPOSE, breaks: dict[int, float] | None = None) -> list[Piece]:
     """Cut ``text`` into pieces. ``emphasis``: word positions (in ``text_words`` order) to isolate;
-    ``rate_sps``: planned syllables per second (decides where long phrases are cut)."""
+    ``rate_sps``: planned syllables per second (decides where long phrases are cut); ``breaks``: word
+    position -> pause [s] asked for after that word (a piece ends there)."""
+    breaks = breaks or {}
     tokens = text.split()
     word_index, positions = 0, []
     for token in tokens:  # map each token to its word position (None for punctuation-only tokens)
@@ -153,8 +157,9 @@ def segment_text(text: str, emphasis: set[int], rate_sps: float,
                 phrases.append(current)
                 current = []
         for p_index, phrase in enumerate(phrases):
-            groups = _cut(phrase, tokens, positions, emphasis, rate_sps, config)
+            groups = _cut(phrase, tokens, positions, emphasis, rate_sps, config, breaks)
             for g_index, group in enumerate(groups):
+                ends = [positions[i] for i in group if positions[i] is not None]
                 phrase_final = g_index == len(groups) - 1
                 sentence_final = phrase_final and p_index == len(phrases) - 1
                 pieces.append(Piece(
@@ -162,14 +167,16 @@ def segment_text(text: str, emphasis: set[int], rate_sps: float,
                     syllables=sum(syllables(tokens[i]) for i in group),
                     sentence=s_index, phrase_final=phrase_final, sentence_final=sentence_final,
                     emphasised=any(positions[i] is not None and positions[i] in emphasis for i in group),
-                    question=question and sentence_final))
+                    question=question and sentence_final,
+                    break_after_s=breaks.get(ends[-1], 0.0) if ends else 0.0))
     # A punctuation-only leading piece cannot stand alone: merge such pieces into their neighbour.
     merged: list[Piece] = []
     for piece in pieces:
         if merged and not text_words(" ".join(piece.tokens)):
             prev = merged[-1]
             merged[-1] = replace(prev, tokens=prev.tokens + piece.tokens, phrase_final=piece.phrase_final,
-                                 sentence_final=piece.sentence_final, question=prev.question or piece.question)
+                                 sentence_final=piece.sentence_final, question=prev.question or piece.question,
+                                 break_after_s=max(prev.break_after_s, piece.break_after_s))
         elif merged and not text_words(" ".join(merged[-1].tokens)):
             prev = merged.pop()
             merged.append(replace(piece, tokens=prev.tokens + piece.tokens))
@@ -179,10 +186,13 @@ def segment_text(text: str, emphasis: set[int], rate_sps: float,
 
 
 def _cut(phrase: list[int], tokens: list[str], positions: list[int | None], emphasis: set[int],
-         rate_sps: float, config: ComposeConfig) -> list[list[int]]:
-    """Split one phrase (token indices) at emphasised words and, if long, into ~target-length groups."""
+         rate_sps: float, config: ComposeConfig, breaks: dict[int, float]) -> list[list[int]]:
+    """Split one phrase (token indices) at emphasised words and after words with a pause asked for, and,
+    if long, into ~target-length groups."""
     groups: list[list[int]] = [[]]
     for i in phrase:
+        word_count = len(text_words(tokens[i]))
+        last_word = None if positions[i] is None else positions[i] + word_count - 1
         if positions[i] is not None and positions[i] in emphasis:
             if groups[-1]:
                 groups.append([])
@@ -190,6 +200,8 @@ def _cut(phrase: list[int], tokens: list[str], positions: list[int | None], emph
             groups.append([])
         else:
             groups[-1].append(i)
+            if last_word is not None and last_word in breaks:
+                groups.append([])
     groups = [g for g in groups if g]
     out: list[list[int]] = []
     for group in groups:
@@ -232,7 +244,10 @@ def compose(pieces: Sequence[Piece], effect: Effect, baseline: VoiceBaseline, *,
         local_rate = rate_sps * end_rate_ratio ** where
         pitch_st = effect.pitch_st + spread * config.declination_st * (0.5 - in_sentence)
         slope_st = effect.slope_st_per_s + spread * (-config.declination_st / max(total_s, 0.5))
-        energy_db = effect.energy_db + energy_ramp_db * (where - 0.5)
+        # the ramp is kept whole inside the caps: a loud emotion is lowered by up to half of it first
+        half_ramp = abs(energy_ramp_db) / 2.0
+        energy_db = _clip(effect.energy_db, config.min_energy_db + half_ramp, config.max_energy_db - half_ramp) \
+            + energy_ramp_db * (where - 0.5)
         energy_slope = effect.energy_slope_db_per_s + energy_ramp_db / total_s
         syll = piece.syllables + (config.final_lengthening_syllables if piece.phrase_final else 0.0)
         duration = max(syll, 0.5) / local_rate
@@ -253,6 +268,7 @@ def compose(pieces: Sequence[Piece], effect: Effect, baseline: VoiceBaseline, *,
         if i < n - 1:
             base = config.sentence_pause if piece.sentence_final else config.comma_pause if piece.phrase_final else 0
             pause = base * baseline.pause_s / min(max(effect.rate_ratio * end_rate_ratio ** where, 0.5), 2.0)
+            pause = max(pause, piece.break_after_s)
         pitch_st = _clip(pitch_st, -config.max_pitch_st, config.max_pitch_st)
         pitch_hz = baseline.pitch_hz(pitch_st)
         energy_db = _clip(energy_db, config.min_energy_db, config.max_energy_db)

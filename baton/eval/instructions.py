@@ -7,6 +7,8 @@ once). Each line: ``instruction``, ``text``, ``kind`` and what is expected:
   ``kind == "emotion"``, and optionally on a control item that also names an emotion;
 * ``word`` for the kinds ``pause`` and ``stress``.
 
+A control item that names no emotion must plan none (``neutral``): "lower pitch" is not "angry".
+
 Per kind, a measurable check on the plan (the neutral plan is the same text without an instruction):
 
 =============  =====================================================================================
@@ -180,11 +182,13 @@ def check_control(item: Item, plan: Plan, neutral: Plan, baseline: VoiceBaseline
 def judge(item: Item, conductor, baseline: VoiceBaseline,
           plan_input: Callable[[str, str | None], Plan]) -> Verdict:
     """Check one item. ``plan_input(text, instruction)`` plans as the pipeline does (baton.syntax)."""
+    intent = conductor.understand(item.instruction)
     if item.emotion is not None:
-        intent = conductor.understand(item.instruction)
         got = (intent.emotion, band(intent.level))
         if intent.emotion != item.emotion or (item.emotion != "neutral" and got[1] != item.band):
             return Verdict(item, False, f"emotion {got[0]}/{got[1]}, wanted {item.emotion}/{item.band}")
+    elif intent.emotion != "neutral":  # "lower pitch" asks for no feeling
+        return Verdict(item, False, f"emotion {intent.emotion} planned, none asked for")
     if item.kind == "emotion":
         return Verdict(item, True)
     plan = plan_input(item.text, item.instruction)
