@@ -67,7 +67,8 @@ def test_blind_score_at_least_90_percent():
     conductor = EmbeddedConductor()
     verdicts = score(load_items(BLIND_PATH), conductor, B, planner(conductor))
     ok = sum(v.ok for v in verdicts)
-    assert ok / len(verdicts) >= 0.90, [(v.item.instruction, v.why) for v in verdicts if not v.ok]
+    # counts per kind only: the blind items' reasons are not for reading while tuning
+    assert ok / len(verdicts) >= 0.90, Counter(v.item.kind for v in verdicts if not v.ok)
 
 
 @pytest.mark.parametrize("text, instruction", [

@@ -25,6 +25,7 @@ from baton.baseline import VoiceBaseline
 from baton.conductors import embedded_compose as comp
 from baton.conductors.base import ConductorError
 from baton.conductors.embedded_intent import Intent, parse_rules
+from baton.conductors.embedded_profiles import profile_for
 from baton.plan import Plan, text_words
 from baton.prosody_table import Effect, ProsodyTable, default_table
 
@@ -93,7 +94,8 @@ class EmbeddedConductor:
                                    self.config.compose, breaks=breaks)
         if intent.question and pieces:
             pieces[-1] = replace(pieces[-1], question=True)
-        segments = comp.compose(pieces, effect, baseline, range_scale=intent.range_scale,
+        profile = profile_for(intent.emotion, intent.level, style=intent.style, restrained=intent.restrained)
+        segments = comp.compose(pieces, effect, baseline, profile=profile, range_scale=intent.range_scale,
                                 energy_ramp_db=intent.energy_ramp_db, end_rate_ratio=intent.end_rate_ratio,
                                 config=self.config.compose)
         plan = Plan.from_segments([s.to_dict() for s in segments])
@@ -109,7 +111,7 @@ class EmbeddedConductor:
         """The relative prosody change for ``intent``: table effect, secondary emotion, restraint, style,
         explicit modifiers."""
         table = self.table
-        effect = table.effect(intent.emotion, intent.level)
+        effect = table.effect(intent.emotion, intent.level, follow_strong=True)
         if intent.secondary:
             effect = effect.plus(table.effect(intent.secondary, 1.0), SECONDARY_WEIGHT)
         if intent.restrained:

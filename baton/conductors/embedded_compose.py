@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from typing import Sequence
 
 from baton.baseline import VoiceBaseline
 from baton.plan import NUMERIC_FIELDS, Segment, text_words
+from baton.conductors.embedded_profiles import NEUTRAL, Profile
 from baton.prosody_table import Effect
 from tts_model.textnorm import context, normalize_token
 
@@ -57,6 +58,8 @@ class ComposeConfig:
     max_energy_db: float = 12.0
     """Cap on the energy increase [dB]; RAVDESS strong anger measures +22 dB, which would clip."""
     min_energy_db: float = -30.0
+    segment_range_st: float = 3.0
+    """A neutral segment's own F0 spread (10th-90th percentile) [st], which an emotion's range change moves."""
 
 
 DEFAULT_COMPOSE = ComposeConfig()
@@ -225,10 +228,12 @@ def _split_long(group: list[int], tokens: list[str], rate_sps: float, config: Co
     return [group[:best], *_split_long(group[best:], tokens, rate_sps, config)]
 
 
-def compose(pieces: Sequence[Piece], effect: Effect, baseline: VoiceBaseline, *, range_scale: float = 1.0,
-            energy_ramp_db: float = 0.0, end_rate_ratio: float = 1.0,
+def compose(pieces: Sequence[Piece], effect: Effect, baseline: VoiceBaseline, *, profile: Profile = NEUTRAL,
+            range_scale: float = 1.0, energy_ramp_db: float = 0.0, end_rate_ratio: float = 1.0,
             config: ComposeConfig = DEFAULT_COMPOSE) -> list[Segment]:
-    """Numbers for every piece: baseline moved by ``effect`` plus intonation, timing, ramps and emphasis."""
+    """Numbers for every piece: baseline moved by ``effect`` plus intonation, timing, ramps and emphasis, shaped
+    by the emotion's ``profile`` (contour, pauses, voice quality). ``range_scale`` < 1 (monotone) shrinks every
+    pitch movement: declination, contours, the table's slope and the within-segment range."""
     rate_sps = baseline.speaking_rate_sps * effect.rate_ratio
     spread = max(0.2, range_scale * (1.0 + effect.range_st / max(baseline.pitch_range_st, 1.0) / 2.0))
     n = len(pieces)
@@ -243,7 +248,7 @@ def compose(pieces: Sequence[Piece], effect: Effect, baseline: VoiceBaseline, *,
         in_sentence = members.index(i) / (len(members) - 1) if len(members) > 1 else 0.5
         local_rate = rate_sps * end_rate_ratio ** where
         pitch_st = effect.pitch_st + spread * config.declination_st * (0.5 - in_sentence)
-        slope_st = effect.slope_st_per_s + spread * (-config.declination_st / max(total_s, 0.5))
+        slope_st = effect.slope_st_per_s * range_scale + spread * (-config.declination_st / max(total_s, 0.5))
         # the ramp is kept whole inside the caps: a loud emotion is lowered by up to half of it first
         half_ramp = abs(energy_ramp_db) / 2.0
         energy_db = _clip(effect.energy_db, config.min_energy_db + half_ramp, config.max_energy_db - half_ramp) \
@@ -253,31 +258,39 @@ def compose(pieces: Sequence[Piece], effect: Effect, baseline: VoiceBaseline, *,
         duration = max(syll, 0.5) / local_rate
         if piece.question:
             pitch_st += config.question_pitch_st * spread
-            slope_st = config.question_rise_st_per_s * spread + effect.slope_st_per_s
+            slope_st = config.question_rise_st_per_s * spread + effect.slope_st_per_s * range_scale
         elif piece.sentence_final:
-            slope_st = config.final_fall_st_per_s * spread + effect.slope_st_per_s
+            slope_st = config.final_fall_st_per_s * spread + \
+                (profile.final_slope_st_per_s + effect.slope_st_per_s) * range_scale
         if piece.sentence_final:
             energy_slope += config.final_energy_slope_db_per_s
         emphasis: tuple[str, ...] = ()
         if piece.emphasised:
-            pitch_st += config.emphasis_pitch_st * max(spread, 0.5)
+            pitch_st += config.emphasis_pitch_st * max(spread, 0.5) + profile.emphasis_pitch_st * range_scale
+            slope_st += profile.emphasis_slope_st_per_s * range_scale
             energy_db += config.emphasis_energy_db
             duration *= config.emphasis_duration
             emphasis = tuple(t for t in piece.tokens if text_words(t))
         pause = None
         if i < n - 1:
             base = config.sentence_pause if piece.sentence_final else config.comma_pause if piece.phrase_final else 0
-            pause = base * baseline.pause_s / min(max(effect.rate_ratio * end_rate_ratio ** where, 0.5), 2.0)
+            pause = base * baseline.pause_s * profile.pause_scale / \
+                min(max(effect.rate_ratio * end_rate_ratio ** where, 0.5), 2.0)
             pause = max(pause, piece.break_after_s)
         pitch_st = _clip(pitch_st, -config.max_pitch_st, config.max_pitch_st)
         pitch_hz = baseline.pitch_hz(pitch_st)
+        pitch_range = None
+        if effect.range_st or range_scale != 1.0:  # neutral: the voice's own within-segment range
+            own = max(0.0, config.segment_range_st + effect.range_st) * range_scale
+            pitch_range = max(own, 0.8 * abs(slope_st) * duration)  # a slope spans ~80 % of its own movement
         energy_db = _clip(energy_db, config.min_energy_db, config.max_energy_db)
         segments.append(_segment(
             word=" ".join(piece.tokens),
             pitch_mean=pitch_hz, pitch_slope=slope_st * pitch_hz * _LN2_12,
             energy_rms=baseline.rms(energy_db), energy_slope=energy_slope,
             spectral_centroid=baseline.centroid_hz(2.0 ** (effect.centroid_st / 12.0)),
-            duration=duration, pause_after=pause, emphasis=emphasis))
+            duration=duration, pause_after=pause, emphasis=emphasis, pitch_range=pitch_range,
+            voice_quality=None if profile.voice_quality == "modal" else profile.voice_quality))
     return segments
 
 
@@ -285,8 +298,12 @@ def _clip(value: float, low: float, high: float) -> float:
     return min(max(value, low), high)
 
 
+_SEGMENT_FIELDS = frozenset(f.name for f in fields(Segment))
+
+
 def _segment(**values) -> Segment:
     """A Segment with every number clipped into the plan's valid range."""
+    values = {k: v for k, v in values.items() if k in _SEGMENT_FIELDS}  # TEMP until main's plan fields
     for name, spec in NUMERIC_FIELDS.items():
         if values.get(name) is not None:
             values[name] = _clip(float(values[name]), spec.minimum, spec.maximum)
