@@ -339,7 +339,7 @@ def count_syllables(word: str) -> int:
 
 
 def _segment_dict(seg: Segment) -> dict[str, Any]:
-    out: dict[str, Any] = {"word": seg.word, **seg.controls()}
+    out: dict[str, Any] = {"word": seg.word, **seg.controls(), **seg.render_options()}
     out["emphasis"] = list(seg.emphasis)
     return out
 

@@ -83,8 +83,16 @@ NUMERIC_FIELDS: dict[str, FieldSpec] = {
         FieldSpec("pause_after", "s", 0.0, 10.0, "silence after the segment"),
     )
 }
+# Rendering fields (extensions beyond the model's controls; a BatonVoice-form plan loads without them). The
+# voice renders them after the acoustic model: the F0 contour's spread inside the segment, and the phonation.
+PITCH_RANGE = FieldSpec("pitch_range", "st", 0.0, 24.0,
+                        "F0 spread inside the segment, 10th to 90th percentile of voiced frames")
+VOICE_QUALITIES = ("modal", "breathy", "whisper", "tense")
+"""``voice_quality`` values: modal (the voice as trained), breathy (aspiration noise, steeper tilt), whisper
+(no voicing at all: noise through the voice's spectral envelope), tense (pressed: flatter spectral tilt)."""
 LIST_FIELDS = ("emphasis",)
-ALL_FIELDS = ("word", *NUMERIC_FIELDS, *LIST_FIELDS)
+RENDER_FIELDS = ("pitch_range", "voice_quality")
+ALL_FIELDS = ("word", *NUMERIC_FIELDS, *RENDER_FIELDS, *LIST_FIELDS)
 
 _TOKEN_EDGE = re.compile(r"^[^\w']+|[^\w']+$")
 
@@ -113,6 +121,10 @@ class Segment:
     duration: float | None = None
     pause_after: float | None = None
     emphasis: tuple[str, ...] = ()
+    pitch_range: float | None = None
+    """F0 spread inside the segment [st] (PITCH_RANGE); None = as the model renders it."""
+    voice_quality: str | None = None
+    """One of VOICE_QUALITIES; None = modal."""
 
     @property
     def words(self) -> list[str]:
@@ -133,6 +145,10 @@ class Segment:
             value = getattr(self, name)
             if value is not None:
                 out[name] = _round(value)
+        if self.pitch_range is not None:
+            out["pitch_range"] = _round(self.pitch_range)
+        if self.voice_quality is not None:
+            out["voice_quality"] = self.voice_quality
         if self.emphasis:
             out["emphasis"] = list(self.emphasis)
         return out
@@ -151,7 +167,16 @@ class Segment:
                             "of the text", segment=index, field_name="word")
         values = {name: spec.check(data.get(name), index) for name, spec in NUMERIC_FIELDS.items()}
         emphasis = _check_emphasis(data.get("emphasis"), word, index)
-        return cls(word=word, emphasis=emphasis, **values)
+        quality = data.get("voice_quality")
+        if quality is not None and quality not in VOICE_QUALITIES:
+            raise PlanError(f"value {quality!r} is not a voice quality; valid: {', '.join(VOICE_QUALITIES)}, or "
+                            "null for modal", segment=index, field_name="voice_quality")
+        return cls(word=word, emphasis=emphasis, pitch_range=PITCH_RANGE.check(data.get("pitch_range"), index),
+                   voice_quality=quality, **values)
+
+    def render_options(self) -> dict[str, Any]:
+        """The rendering fields that are set (``pitch_range``, ``voice_quality``), for the synthesizer."""
+        return {name: getattr(self, name) for name in RENDER_FIELDS if getattr(self, name) is not None}
 
 
 def _check_emphasis(value: Any, word: str, index: int) -> tuple[str, ...]:
@@ -299,6 +324,10 @@ def segment_schema() -> dict[str, Any]:
     for spec in NUMERIC_FIELDS.values():
         props[spec.name] = {"type": "number", "minimum": spec.minimum, "maximum": spec.maximum,
                             "description": f"{spec.meaning} [{spec.unit}]"}
+    props["pitch_range"] = {"type": "number", "minimum": PITCH_RANGE.minimum, "maximum": PITCH_RANGE.maximum,
+                            "description": f"{PITCH_RANGE.meaning} [{PITCH_RANGE.unit}]"}
+    props["voice_quality"] = {"enum": list(VOICE_QUALITIES), "description": "phonation: modal (default), "
+                              "breathy, whisper (no voicing) or tense (pressed)"}
     props["emphasis"] = {"type": "array", "items": {"type": "string"},
                          "description": "words of this segment to stress"}
     return {"type": "object", "properties": props, "required": ["word"], "additionalProperties": False}
@@ -325,16 +354,20 @@ _TABLE_COLUMNS = (
     ("energy_slope", "dB/s", "{:+.0f}"), ("spectral_centroid", "cent Hz", "{:.0f}"),
     ("duration", "dur s", "{:.2f}"), ("pause_after", "pause", "{:.2f}"),
 )
+_RENDER_COLUMNS = (("pitch_range", "range st", "{:.1f}"), ("voice_quality", "voice", "{}"))
 
 
 def format_table(plan: Plan, max_word_width: int = 32) -> str:
     """A compact, aligned text table of the plan for terminals; '-' marks a field the model predicts."""
-    header = ["#", "words", *(title for _, title, _ in _TABLE_COLUMNS), "emphasis"]
+    # The rendering columns appear only when some segment sets them (most plans never do).
+    columns = (*_TABLE_COLUMNS, *(c for c in _RENDER_COLUMNS
+                                   if any(getattr(s, c[0]) is not None for s in plan.segments)))
+    header = ["#", "words", *(title for _, title, _ in columns), "emphasis"]
     rows = []
     for i, seg in enumerate(plan.segments):
         words = seg.word if len(seg.word) <= max_word_width else seg.word[: max_word_width - 1] + "…"
         cells = [str(i), words]
-        for name, _, fmt in _TABLE_COLUMNS:
+        for name, _, fmt in columns:
             value = getattr(seg, name)
             cells.append("-" if value is None else fmt.format(value))
         cells.append(",".join(seg.emphasis))
@@ -349,5 +382,6 @@ def format_table(plan: Plan, max_word_width: int = 32) -> str:
     return "\n".join([title, *lines])
 
 
-__all__ = ["PLAN_VERSION", "NUMERIC_FIELDS", "ALL_FIELDS", "FieldSpec", "Segment", "Plan", "PlanError",
+__all__ = ["PLAN_VERSION", "NUMERIC_FIELDS", "ALL_FIELDS", "RENDER_FIELDS", "PITCH_RANGE", "VOICE_QUALITIES",
+           "FieldSpec", "Segment", "Plan", "PlanError",
            "load_plan", "check_words", "text_words", "plan_json_schema", "segment_schema", "format_table"]

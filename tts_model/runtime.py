@@ -22,6 +22,8 @@ from tts_model.exemplars import ExemplarBank, ExemplarError, frame_layout, proje
 from tts_model.frontend import ARPABET, PAUSE, PHONEME_TO_ID, Frontend, FrontendError, spoken_text_word
 from tts_model.harmonics import frame_f0, ripple_table, sharpen
 from tts_model.tilt import follow_centroid
+from tts_model.pitch_range import apply_pitch_range
+from tts_model.voice_quality import QUALITIES, apply_voice_quality
 
 _PITCH = CONTROL_NAMES.index("pitch_mean")
 
@@ -38,6 +40,21 @@ GAIN_RAMP_SAMPLES = 256
 PEAK_LIMIT = 0.99
 """The gain never lifts a sample above this (a louder request then falls short instead of clipping)."""
 _ARPABET = set(ARPABET)
+RENDER_FIELDS = ("pitch_range", "voice_quality")
+"""Segment fields rendered after the acoustic model (kept equal to baton.plan.RENDER_FIELDS)."""
+PITCH_RANGE_MAX_ST = 24.0
+"""Kept equal to baton.plan.PITCH_RANGE.maximum."""
+
+
+def check_render_range(value: object, segment: int) -> float | None:
+    """A segment's ``pitch_range`` [st] as float (None: not given); ValueError for anything outside 0..24."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
+            or not 0.0 <= float(value) <= PITCH_RANGE_MAX_ST:
+        raise ValueError(f"segment {segment}: 'pitch_range' is {value!r}; give semitones from 0 to "
+                         f"{PITCH_RANGE_MAX_ST:g} or leave it out")
+    return float(value)
 
 
 class SynthesisError(RuntimeError):
@@ -198,10 +215,17 @@ class Synthesizer:
         for s, seg in enumerate(segments):
             if not isinstance(seg, Mapping) or not isinstance(seg.get("word"), str):
                 raise SynthesisError(f"segment {s} has no 'word' text; every segment needs its words as a string")
-            unknown = set(seg) - {"word", "emphasis", *CONTROL_NAMES}
+            unknown = set(seg) - {"word", "emphasis", *CONTROL_NAMES, *RENDER_FIELDS}
             if unknown:
                 raise SynthesisError(f"segment {s} has unknown field(s) {sorted(unknown)}; valid: word, emphasis, "
-                                     f"{', '.join(CONTROL_NAMES)}")
+                                     f"{', '.join(CONTROL_NAMES)}, {', '.join(RENDER_FIELDS)}")
+            try:
+                check_render_range(seg.get("pitch_range"), s)
+            except ValueError as err:
+                raise SynthesisError(str(err)) from None
+            quality = seg.get("voice_quality")
+            if quality is not None and quality not in QUALITIES:
+                raise SynthesisError(f"segment {s}: 'voice_quality' is {quality!r}; valid: {', '.join(QUALITIES)}")
             try:
                 values = {name: check_control(name, seg.get(name), s) for name in CONTROL_NAMES}
                 phonemized = self.frontend.phonemize(seg["word"])
@@ -288,7 +312,8 @@ class Synthesizer:
         audio so that the spoken part (the chunk minus its trailing pause) has exactly that RMS, within
         GAIN_LIMITS and PEAK_LIMIT; the model alone renders level changes only approximately (docs/training.md)."""
         del seed
-        mel, seg_frames, predicted = self.render_mel(segments)
+        mel, seg_frames, predicted = self.render_mel(segments)  # validates every segment, pitch_range too
+        values_range = [check_render_range(seg.get("pitch_range"), s) for s, seg in enumerate(segments)]
         ends = np.cumsum(seg_frames)
         starts = ends - seg_frames
         hop = self.vocoder.hop_length
@@ -306,6 +331,8 @@ class Synthesizer:
                       if end > begin else np.zeros(0, dtype=np.float32))
             for s in range(first, last):
                 audio = window[(int(starts[s]) - begin) * hop:(int(ends[s]) - begin) * hop]
+                audio = apply_pitch_range(audio, values_range[s], self.sample_rate)
+                audio = apply_voice_quality(audio, segments[s].get("voice_quality"), self.sample_rate, seed=s)
                 gain = self._energy_gain(audio, segments[s].get("energy_rms"), predicted[s]["pause_after"])
                 scaled = audio * np.float32(gain)
                 ramp = min(GAIN_RAMP_SAMPLES, audio.size)
