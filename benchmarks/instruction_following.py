@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parts = [(name, path) for name, path in (("dev", DEV_PATH), ("blind", BLIND_PATH))
              if args.only in (None, name)]
     results = {name: score(load_items(path), conductor, DEFAULT_BASELINE, plan) for name, path in parts}
-    header = f"{'kind':<12}" + "".join(f"{name:>12}" for name, _ in parts)
+    header = f"{'kind':<12}" + "".join(f"{name:>14}" for name, _ in parts)
     print(header)
     print("-" * len(header))
     for kind in KINDS:
@@ -53,14 +53,14 @@ def main(argv: list[str] | None = None) -> int:
         for name, _ in parts:
             verdicts = [v for v in results[name] if v.item.kind == kind]
             ok = sum(v.ok for v in verdicts)
-            cells.append(f"{ok:>5}/{len(verdicts):<3}" + (f"{ok / len(verdicts):4.0%}" if verdicts else "   -"))
-        print(f"{kind:<12}" + "".join(f"{c:>12}" for c in cells))
+            cells.append(f"{ok:>5}/{len(verdicts):<3}" + (f"{ok / len(verdicts):5.0%}" if verdicts else "    -"))
+        print(f"{kind:<12}" + "".join(f"{c:>14}" for c in cells))
     print("-" * len(header))
     totals = []
     for name, _ in parts:
         ok, n = sum(v.ok for v in results[name]), len(results[name])
-        totals.append(f"{ok:>5}/{n:<3}{ok / n:4.0%}")
-    print(f"{'all':<12}" + "".join(f"{c:>12}" for c in totals))
+        totals.append(f"{ok:>5}/{n:<3}{ok / n:5.0%}")
+    print(f"{'all':<12}" + "".join(f"{c:>14}" for c in totals))
     if args.misses or args.blind_misses:
         for name, _ in parts:
             if name == "blind" and not args.blind_misses:

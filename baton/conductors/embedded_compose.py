@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Sequence
 
 from baton.baseline import VoiceBaseline
-from baton.plan import NUMERIC_FIELDS, Segment, text_words
+from baton.plan import NUMERIC_FIELDS, PITCH_RANGE, Segment, text_words
 from baton.conductors.embedded_profiles import NEUTRAL, Profile
 from baton.prosody_table import Effect
 from tts_model.textnorm import context, normalize_token
@@ -58,8 +58,10 @@ class ComposeConfig:
     max_energy_db: float = 12.0
     """Cap on the energy increase [dB]; RAVDESS strong anger measures +22 dB, which would clip."""
     min_energy_db: float = -30.0
-    segment_range_st: float = 3.0
-    """A neutral segment's own F0 spread (10th-90th percentile) [st], which an emotion's range change moves."""
+    segment_range_st: float = 4.6
+    """A neutral segment's own F0 spread (10th-90th percentile) [st], which an emotion's range change moves:
+    the shipped voice's median over 24 neutral segments (quartiles 3.5-5.9), measured with
+    benchmarks/segment_pitch_range.py on the 2 vCPU dev box, 2026-12-04."""
 
 
 DEFAULT_COMPOSE = ComposeConfig()
@@ -298,15 +300,13 @@ def _clip(value: float, low: float, high: float) -> float:
     return min(max(value, low), high)
 
 
-_SEGMENT_FIELDS = frozenset(f.name for f in fields(Segment))
-
-
 def _segment(**values) -> Segment:
     """A Segment with every number clipped into the plan's valid range."""
-    values = {k: v for k, v in values.items() if k in _SEGMENT_FIELDS}  # TEMP until main's plan fields
     for name, spec in NUMERIC_FIELDS.items():
         if values.get(name) is not None:
             values[name] = _clip(float(values[name]), spec.minimum, spec.maximum)
+    if values.get("pitch_range") is not None:
+        values["pitch_range"] = _clip(float(values["pitch_range"]), PITCH_RANGE.minimum, PITCH_RANGE.maximum)
     return Segment(**values)
 
 
@@ -398,7 +398,7 @@ def apply_overrides(segments: Sequence[Segment], overrides, baseline: VoiceBasel
 
 
 def _fields(seg: Segment) -> dict:
-    return {"word": seg.word, **seg.controls(), "emphasis": seg.emphasis}
+    return {"word": seg.word, **seg.controls(), **seg.render_options(), "emphasis": seg.emphasis}
 
 
 __all__ = ["ComposeConfig", "DEFAULT_COMPOSE", "Piece", "segment_text", "compose", "syllables", "emphasise",

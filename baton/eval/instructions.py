@@ -14,8 +14,9 @@ Per kind, a measurable check on the plan (the neutral plan is the same text with
 =============  =====================================================================================
 question       the last segment rises by >= 2 st from its start to its end (slope x duration)
 pause          the segment ending in ``word`` has ``pause_after`` >= 0.35 s
-monotone       within-segment pitch spread (max over segments of |slope| x duration, or ``pitch_range``)
-               and across-segment spread (max - min segment pitch) at most half the neutral plan's
+monotone       within-segment pitch spread (max over segments of ``pitch_range``; where a plan leaves it to
+               the voice, the voice's own 4.6 st or |slope| x duration if larger) and across-segment
+               spread (max - min segment pitch) at most half the neutral plan's
 whisper        every segment has ``voice_quality == "whisper"``
 stress         the segment holding ``word`` lists it in ``emphasis`` and is above the other segments'
                mean in pitch and in energy
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from baton.baseline import VoiceBaseline
+from baton.conductors.embedded_compose import DEFAULT_COMPOSE
 from baton.plan import Plan, Segment, text_words
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
@@ -107,9 +109,11 @@ def segment_rise_st(seg: Segment) -> float:
     return _slope_st_per_s(seg) * seg.duration
 
 
-def within_spread_st(plan: Plan) -> float:
-    """Largest within-segment pitch movement [st]: |slope| x duration, or ``pitch_range`` when larger."""
-    return max(max(abs(segment_rise_st(s)), getattr(s, "pitch_range", None) or 0.0) for s in plan.segments)
+def within_spread_st(plan: Plan, own_range_st: float = DEFAULT_COMPOSE.segment_range_st) -> float:
+    """Largest within-segment pitch spread [st]: the segment's ``pitch_range``, or where the plan leaves it to
+    the voice, ``own_range_st`` (the voice's own spread in neutral segments) or |slope| x duration if larger."""
+    return max(s.pitch_range if s.pitch_range is not None else max(abs(segment_rise_st(s)), own_range_st)
+               for s in plan.segments)
 
 
 def across_spread_st(plan: Plan) -> float:
@@ -147,7 +151,7 @@ def check_control(item: Item, plan: Plan, neutral: Plan, baseline: VoiceBaseline
             return ""
         return f"spread within {within:.2f} st (neutral {n_within:.2f}), across {across:.2f} st (neutral {n_across:.2f})"
     if kind == "whisper":
-        qualities = [getattr(s, "voice_quality", None) for s in segs]
+        qualities = [s.voice_quality for s in segs]
         return "" if all(q == "whisper" for q in qualities) else f"voice_quality {qualities}"
     if kind == "stress":
         hits = [i for i, s in enumerate(segs) if item.word in s.words]
