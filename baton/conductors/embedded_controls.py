@@ -115,7 +115,8 @@ MODIFIERS: tuple[tuple[re.Pattern, Apply], ...] = (
     _mod(r"deeper|deep voice|lower(?:[- ]pitched)?|low[- ]pitched|(?:in\s+a\s+)?low(?:er)?,?\s+(?:\w+\s+)?"
          r"(?:pitch|voice|register)|lower (?:your|the) pitch|pitch\s+(?:it\s+)?down|gravelly|gruff|husky|"
          r"baritone|bass(?:\s+voice)?", _pitch(-3.0)),
-    _mod(r"monoton\w*|flat(?:ly)?|robot\w*|like\s+a\s+robot|droning|drone|mechanical(?:ly)?|"
+    _mod(r"monoton\w*|flat(?:ly)?|robot\w*|like\s+a\s+robot|droning|drone|mechanical(?:ly)?|deadpan|"
+         r"like\s+a\s+(?:machine|computer)|machine-?like|(?:no|without\s+(?:any\s+)?)\s*ups\s+and\s+downs|"
          r"(?:all\s+)?on\s+(?:one|a\s+single|the\s+same)\s+(?:pitch|note|tone)|"
          r"(?:keep|hold)\s+(?:the\s+|your\s+)?pitch\s+(?:\w+\s+)?(?:level|steady|flat|constant|even)|"
          r"without\s+(?:any\s+)?(?:melody|intonation|inflection)|no\s+(?:intonation|inflection|melody)",

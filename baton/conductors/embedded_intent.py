@@ -25,7 +25,7 @@ LEVEL_SLIGHT, LEVEL_PLAIN, LEVEL_QUITE, LEVEL_VERY, LEVEL_EXTREME = 0.5, 1.0, 1.
 
 _INTENSIFIERS: tuple[tuple[re.Pattern, float], ...] = tuple(
     (re.compile(rf"\b(?:{words})\b"), level) for words, level in (
-        (r"extremely|incredibly|absolutely|utterly|terribly|insanely|totally|completely|hugely|unbelievably|"
+        (r"extremely|incredibly|absolutely|utter|utterly|terribly|insanely|totally|completely|hugely|unbelievably|"
          r"beyond|overwhelmingly|wildly|intensely|massively|ridiculously|maximally", LEVEL_EXTREME),
         (r"very|really|so|deeply|truly|highly|seriously|super|strongly|genuinely|thoroughly|properly|"
          r"clearly|full of|bursting with|overflowing with", LEVEL_VERY),
@@ -40,7 +40,8 @@ _LEXICON: tuple[tuple[re.Pattern, str, float], ...] = tuple(
     (re.compile(rf"\b(?:{stems})[\w'-]*"), emotion, level) for stems, emotion, level in (
         (r"unhapp|sad\b|sadly|sadder|saddest|sadness|sorrow|depress|grie[fv]|mourn|melanchol|gloom|"
          r"miserabl|downcast|dejected|despair|forlorn|glum|blue\b|somber|sombre|wistful|"
-         r"disappoint|feeling down|down in the dumps", "sad", LEVEL_PLAIN),
+         r"disappoint|(?:feeling|felt|feel|bit|little|so|very|really|quite|pretty|rather|kind of|sort of)\s+down\b|"
+         r"down in the dumps", "sad", LEVEL_PLAIN),
         (r"devastat|heartbr|tearful|crying|sobb|weep|in tears", "sad", LEVEL_VERY),
         (r"furious|fury|enraged|rage\b|livid|seething|fuming|outraged|irate|incens", "angry", LEVEL_VERY),
         (r"annoy|irritat|frustrat|exasperat|cross\b|grump|miffed|peeved|impatien", "angry", LEVEL_SLIGHT),
@@ -89,7 +90,7 @@ _RESTRAINTS: tuple[tuple[re.Pattern, str | None], ...] = tuple((re.compile(p), h
 _FILLER = frozenset("""
 a an the and or but to of in on at for with as it its this that these those is are be been being was were say
 says said saying speak speaks speaking spoken read reads reading voice voices tone tones sound sounds sounding
-sounded please like way talk talking tell it's you your you're me my i i'm he she they them sentence line text
+sounded please like way talk talking tell it's you your you're me my i i'm we we're us our he she they them sentence line text
 words word manner style delivery deliver something bit little then than normal usual usually more less just end
 towards toward who whom someone somebody person one if had has have do does would could should will can all
 at too so very any anything pitch volume loudness pace tempo speed register intonation tone note beat pause
