@@ -2,12 +2,13 @@
 
     OMP_NUM_THREADS=1 python benchmarks/instruction_following.py [--misses] [--only dev|blind]
 
-For each item of baton/data/instructions_dev.jsonl and instructions_blind.jsonl, plans the text with the
+For each item of baton/data/instructions_dev.jsonl, instructions_blind.jsonl and instructions_blind2.jsonl, plans the text with the
 instruction the way the pipeline does (baton.syntax.plan_input) and applies the item's check (emotion and
 intensity band recognised; per control kind a measurable plan check, see baton/eval/instructions.py).
-Prints a table of passes per kind for dev and blind, the totals, and with --misses every dev failure and why
+Prints a table of passes per kind for each set, the totals, and with --misses every dev failure and why
 (--blind-misses adds the blind ones).
-The blind file is for scoring once, not for tuning.
+The blind files are for scoring once, not for tuning (the first one was scored once on 2026-12-04 and
+then used to fix rules; see docs/conductor.md).
 """
 
 from __future__ import annotations
@@ -27,14 +28,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--misses", action="store_true", help="list every failed dev item and why")
     parser.add_argument("--blind-misses", action="store_true",
                         help="also list the blind misses (only after the rules are final: reading them is tuning)")
-    parser.add_argument("--only", choices=("dev", "blind"), help="score one part only")
+    parser.add_argument("--only", choices=("dev", "blind", "blind2"), help="score one part only")
     parser.add_argument("--no-embeddings", action="store_true",
                         help="rules only (free-form emotion descriptions then plan neutral)")
     args = parser.parse_args(argv)
 
     from baton.baseline import DEFAULT_BASELINE
     from baton.conductors.embedded import EmbeddedConductor
-    from baton.eval.instructions import BLIND_PATH, DEV_PATH, KINDS, load_items, score
+    from baton.eval.instructions import BLIND2_PATH, BLIND_PATH, DEV_PATH, KINDS, load_items, score
     from baton.syntax import plan_input
 
     conductor = EmbeddedConductor(use_embeddings=not args.no_embeddings)
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     def plan(text, instruction):
         return plan_input(text, instruction, conductor, DEFAULT_BASELINE)
 
-    parts = [(name, path) for name, path in (("dev", DEV_PATH), ("blind", BLIND_PATH))
+    parts = [(name, path) for name, path in (("dev", DEV_PATH), ("blind", BLIND_PATH), ("blind2", BLIND2_PATH))
              if args.only in (None, name)]
     results = {name: score(load_items(path), conductor, DEFAULT_BASELINE, plan) for name, path in parts}
     header = f"{'kind':<12}" + "".join(f"{name:>14}" for name, _ in parts)
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'all':<12}" + "".join(f"{c:>14}" for c in totals))
     if args.misses or args.blind_misses:
         for name, _ in parts:
-            if name == "blind" and not args.blind_misses:
+            if name.startswith("blind") and not args.blind_misses:
                 continue
             misses = [v for v in results[name] if not v.ok]
             print(f"\n{name} misses ({len(misses)}):")

@@ -1,7 +1,7 @@
 """Instruction following, judged on the PLAN: does the conductor turn an instruction into the right numbers?
 
-The item sets are ``baton/data/instructions_dev.jsonl`` (tune on it) and ``instructions_blind.jsonl`` (score
-once). Each line: ``instruction``, ``text``, ``kind`` and what is expected:
+The item sets are ``baton/data/instructions_dev.jsonl`` (tune on it), ``instructions_blind.jsonl`` (scored
+once, then its misses were fixed) and ``instructions_blind2.jsonl`` (written after that; score once). Each line: ``instruction``, ``text``, ``kind`` and what is expected:
 
 * ``emotion`` (+ ``band``: ``"mild"`` level < 1, ``"normal"`` 1 <= level < 2, ``"strong"`` level >= 2) for
   ``kind == "emotion"``, and optionally on a control item that also names an emotion;
@@ -41,6 +41,8 @@ from baton.plan import Plan, Segment, text_words
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 DEV_PATH = DATA_DIR / "instructions_dev.jsonl"
 BLIND_PATH = DATA_DIR / "instructions_blind.jsonl"
+BLIND2_PATH = DATA_DIR / "instructions_blind2.jsonl"
+"""Written after BLIND_PATH was scored once and used to fix rules (docs/conductor.md)."""
 KINDS = ("emotion", "question", "pause", "monotone", "whisper", "stress", "louder_end", "softer_end",
          "faster", "slower", "higher", "lower")
 BANDS = ("mild", "normal", "strong")
@@ -206,4 +208,4 @@ def score(items: Iterable[Item], conductor, baseline: VoiceBaseline,
 
 
 __all__ = ["Item", "Verdict", "load_items", "band", "check_control", "judge", "score", "KINDS", "BANDS",
-           "DEV_PATH", "BLIND_PATH"]
+           "DEV_PATH", "BLIND_PATH", "BLIND2_PATH"]
