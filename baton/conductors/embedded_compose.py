@@ -18,7 +18,7 @@ from typing import Sequence
 
 from baton.baseline import VoiceBaseline
 from baton.plan import NUMERIC_FIELDS, PITCH_RANGE, Segment, text_words
-from baton.conductors.embedded_profiles import NEUTRAL, Profile
+from baton.conductors.embedded_profiles import NEUTRAL, NEUTRAL_SEGMENT_RANGE_ST, Profile
 from baton.prosody_table import Effect
 from tts_model.textnorm import context, normalize_token
 
@@ -58,10 +58,9 @@ class ComposeConfig:
     max_energy_db: float = 12.0
     """Cap on the energy increase [dB]; RAVDESS strong anger measures +22 dB, which would clip."""
     min_energy_db: float = -30.0
-    segment_range_st: float = 4.6
-    """A neutral segment's own F0 spread (10th-90th percentile) [st], which an emotion's range change moves:
-    the shipped voice's median over 24 neutral segments (quartiles 3.5-5.9), measured with
-    benchmarks/segment_pitch_range.py on the 2 vCPU dev box, 2026-12-04."""
+    segment_range_st: float = NEUTRAL_SEGMENT_RANGE_ST
+    """A neutral segment's own F0 spread (10th-90th percentile) [st], which an emotion's range change moves
+    (the shipped voice's, measured: embedded_profiles.NEUTRAL_SEGMENT_RANGE_ST)."""
 
 
 DEFAULT_COMPOSE = ComposeConfig()

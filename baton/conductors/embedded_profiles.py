@@ -25,7 +25,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-VOICE_QUALITIES = ("modal", "breathy", "whisper", "tense")
+from baton.plan import VOICE_QUALITIES
+
+NEUTRAL_SEGMENT_RANGE_ST = 4.6
+"""The shipped voice's own F0 spread (10th-90th percentile) inside neutral segments [st]: the median over 24
+segments (quartiles 3.5-5.9), benchmarks/segment_pitch_range.py, 2 vCPU dev box, 2026-12-04."""
 QUALITY_MIN_LEVEL = 0.75
 """Below this intensity level ("slightly", "a bit") an emotion keeps the modal voice."""
 
@@ -86,4 +90,4 @@ def profile_for(emotion: str, level: float, *, style: str | None = None, restrai
                    pause_scale=base.pause_scale ** k)
 
 
-__all__ = ["Profile", "PROFILES", "NEUTRAL", "VOICE_QUALITIES", "QUALITY_MIN_LEVEL", "profile_for", "level_factor"]
+__all__ = ["Profile", "PROFILES", "NEUTRAL", "VOICE_QUALITIES", "NEUTRAL_SEGMENT_RANGE_ST", "QUALITY_MIN_LEVEL", "profile_for", "level_factor"]
