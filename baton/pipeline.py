@@ -50,8 +50,10 @@ class RenderLimits:
     """Segment pitch_mean relative to the baseline pitch [semitones]. RAVDESS's strongest emotions reach
     about +15.7 st (upper quartile of strong fear/anger, baton/data/prosody_table.json); an octave down is
     already below any speaking voice's floor."""
-    energy_db: tuple[float, float] = (-40.0, 20.0)
-    """Segment energy_rms relative to the baseline RMS [dB]."""
+    energy_db: tuple[float, float] = (-40.0, 24.0)
+    """Segment energy_rms relative to the baseline RMS [dB]. RAVDESS's strong anger is +21.6 dB over the same
+    actor's neutral (median); the shipped voices render their neutral 10 dB under their recordings
+    (voice.json ``output_level_db``) and limit peaks, which reaches +24 dB."""
     rate_ratio: tuple[float, float] = (0.2, 4.0)
     """Segment speaking rate (syllables / duration) relative to the baseline rate [ratio]."""
 
