@@ -15,6 +15,8 @@ from typing import Any
 
 LOGGER = logging.getLogger("baton.server")
 _IDS = itertools.count(1)
+DRAIN_LIMIT_BYTES = 16 << 20
+"""Bodies over the limit but under this are read and dropped before the 413; larger ones are cut off."""
 OPEN_PATHS = ("/health", "/docs", "/redoc", "/openapi.json")
 """Paths that need no API key: load balancer probes and the API documentation."""
 
@@ -92,8 +94,8 @@ class ServingMiddleware:
                                 "shorter text or plan (server option --max-body-bytes)", "invalid_request_error",
                                 "request_too_large")
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            await send_error(send, 413, too_large, [(b"connection", b"close")])
+        if declared is not None and declared.isdigit() and int(declared) > DRAIN_LIMIT_BYTES:
+            await send_error(send, 413, too_large, [(b"connection", b"close")])  # not worth reading
             return None
         chunks, size = [], 0
         while True:
@@ -102,10 +104,13 @@ class ServingMiddleware:
                 return None
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > limit:
+            if size <= limit:
+                chunks.append(chunk)
+            if size > DRAIN_LIMIT_BYTES or (size > limit and not message.get("more_body", False)):
+                # Read (and drop) a moderately oversized body before answering, so the client sees the 413
+                # instead of a connection reset while it is still sending.
                 await send_error(send, 413, too_large, [(b"connection", b"close")])
                 return None
-            chunks.append(chunk)
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
