@@ -182,3 +182,54 @@ def test_past_capacity_the_server_answers_503_with_retry_after(pipelines):
         _wait_idle(app.state.baton.pool)
         assert client.audio.speech.create(model="tts-1", voice="ljspeech", input="Free again.",
                                           response_format="wav").content[:4] == b"RIFF"
+
+
+@pytest.mark.slow  # starts a server process: 12-20 s on a shared 2-core box
+def test_sigterm_lets_the_request_in_flight_finish_and_logs_no_text():
+    """`baton serve` as a process: SIGTERM during a streamed response; the response completes, the process
+    shuts down cleanly, and its log has the request's length but not its words."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    process = subprocess.Popen([sys.executable, "-m", "baton.cli", "serve", "--port", str(port), "--workers", "1",
+                                "--threads-per-worker", "1", "--shutdown-timeout-s", "60"],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, process.stdout.read().decode()
+            try:
+                if httpx.get(base + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
+        text = "Purple elephants dance quietly. " + " ".join(SENTENCES)
+        body = {"model": "tts-1", "input": text, "response_format": "pcm"}
+        with httpx.stream("POST", base + "/v1/audio/speech", json=body, timeout=120) as r:
+            chunks = r.iter_bytes()
+            data = next(chunks)
+            process.send_signal(signal.SIGTERM)
+            for chunk in chunks:
+                data += chunk
+        assert len(data) / 2 / 22050 > 3.5, "the stream was cut instead of finished"
+        # uvicorn re-raises the signal once it has shut down cleanly: killed by SIGTERM, after a clean shutdown
+        assert process.wait(timeout=60) in (0, -signal.SIGTERM)
+        log = process.stdout.read().decode()
+        assert "Application shutdown complete" in log and "Traceback" not in log
+        assert f"speech: {len(text)} chars" in log
+        assert "Purple" not in log and "elephants" not in log
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

@@ -30,7 +30,7 @@ class ServeConfig:
     workers: int = 1
     """Synthesis threads: requests rendered at the same time."""
     threads_per_worker: int | None = None
-    """onnxruntime intra-op threads per voice session; None: CPU count // workers (at least 1)."""
+    """onnxruntime intra-op threads per voice session; None: available CPUs // workers (at least 1)."""
     max_queue: int = 8
     """Requests admitted to wait for a worker; one more is answered 503 with Retry-After."""
     max_input_chars: int = 4096
@@ -69,7 +69,20 @@ class ServeConfig:
     def onnx_threads(self) -> int:
         if self.threads_per_worker is not None:
             return self.threads_per_worker
-        return max(1, (os.cpu_count() or 1) // self.workers)
+        return max(1, available_cpus() // self.workers)
+
+
+def available_cpus() -> int:
+    """CPUs this process may use: its affinity mask, capped by a cgroup v2 CPU quota (``docker run --cpus``),
+    which os.cpu_count() does not see."""
+    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        quota, period = open("/sys/fs/cgroup/cpu.max", encoding="ascii").read().split()[:2]
+        if quota != "max":
+            count = min(count, max(1, int(float(quota) / float(period) + 0.5)))
+    except (OSError, ValueError):
+        pass
+    return max(1, count)
 
 
 def add_serve_arguments(p: argparse.ArgumentParser) -> None:
