@@ -135,6 +135,18 @@ def test_client_disconnect_mid_stream_frees_the_worker(server):
     assert quick.status_code == 200
 
 
+def test_client_that_gives_up_on_a_whole_file_cancels_its_job(server):
+    """A non-streamed response (whole WAV): the server notices the disconnect while it renders."""
+    pool = server.app.state.baton.pool
+    before = _wait_idle(pool)
+    body = {"model": "tts-1", "input": " ".join(SENTENCES * 3), "response_format": "wav"}
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(server.base_url + "/v1/audio/speech", json=body, headers=_auth(),
+                   timeout=httpx.Timeout(30.0, read=1.0))
+    after = _wait_idle(pool, timeout_s=20)
+    assert after["cancelled"] == before["cancelled"] + 1 and after["completed"] == before["completed"]
+
+
 def test_posted_plan_is_rendered_and_speed_scales_it(server):
     url = server.base_url + "/v1/audio/speech"
     plan = httpx.post(server.base_url + "/v1/plan", headers=_auth(), json={"input": "Hello there, my friend."}).json()

@@ -139,6 +139,16 @@ def test_pool_refuses_past_capacity_with_retry_after_and_frees_on_cancel():
         pool.submit(hold, 30)
 
 
+def test_pool_future_holds_the_result_or_the_error():
+    pool = WorkerPool(workers=1, max_queue=0)
+    assert pool.submit(lambda ticket: 42, 5)[1].result(timeout=5) == 42
+    _, failing = pool.submit(lambda ticket: 1 / 0, 5)
+    with pytest.raises(ZeroDivisionError):
+        failing.result(timeout=5)
+    assert pool.stats()["completed"] == 1 and pool.stats()["failed"] == 1
+    pool.close()
+
+
 def test_pool_deadline_stops_work():
     pool = WorkerPool(workers=1, max_queue=0)
 

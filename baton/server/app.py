@@ -146,14 +146,23 @@ def _as_api_error(err: BaseException, param: str | None) -> ApiError:
 
 
 def _submit(state: ServerState, job: SpeechJob) -> tuple[Ticket, asyncio.Queue]:
+    """Admit a speech job; its items arrive on the returned queue, ending with ("finished", None)."""
     loop = asyncio.get_running_loop()
     channel: asyncio.Queue = asyncio.Queue()
 
     def emit(item: tuple[str, Any]) -> None:
         loop.call_soon_threadsafe(channel.put_nowait, item)
 
+    ticket, future = _admit(state, lambda t: render(job, t, emit))
+    # Always a final item, also when shutdown cancels the job before it starts.
+    future.add_done_callback(lambda f: loop.call_soon_threadsafe(channel.put_nowait, ("finished", None)))
+    return ticket, channel
+
+
+def _admit(state: ServerState, work: Any) -> tuple[Ticket, Any]:
+    """pool.submit, with a full pool or a shutdown as 503 + Retry-After."""
     try:
-        ticket, future = state.pool.submit(lambda t: render(job, t, emit), state.config.request_timeout_s)
+        return state.pool.submit(work, state.config.request_timeout_s)
     except Overloaded as err:
         raise ApiError(503, f"{err} (all {state.pool.workers} workers busy, {state.pool.max_queue} waiting)",
                        type="server_error", code="server_busy",
@@ -161,9 +170,6 @@ def _submit(state: ServerState, job: SpeechJob) -> tuple[Ticket, asyncio.Queue]:
     except ShuttingDown as err:
         raise ApiError(503, str(err), type="server_error", code="shutting_down",
                        headers={"Retry-After": "1"}) from None
-    # Always a final item, also when shutdown cancels the job before it starts.
-    future.add_done_callback(lambda f: loop.call_soon_threadsafe(channel.put_nowait, ("finished", None)))
-    return ticket, channel
 
 
 async def _next(channel: asyncio.Queue, ticket: Ticket, request: Request | None) -> tuple[str, Any]:
@@ -210,10 +216,12 @@ def _add_routes(app: FastAPI, state: ServerState) -> None:
     async def make_plan(body: PlanRequest) -> JSONResponse:
         _check_input(body.input, config)
         pipe = state.pipeline(body.voice)
-        try:  # planning is milliseconds for the embedded conductor; LLM conductors get a thread
-            plan = await asyncio.wait_for(asyncio.to_thread(pipe.plan, body.input, body.instructions),
-                                          timeout=config.request_timeout_s)
+        # Planning goes through the same bounded pool as rendering: an LLM conductor can take seconds.
+        ticket, future = _admit(state, lambda t: pipe.plan(body.input, body.instructions))
+        try:
+            plan = await asyncio.wait_for(asyncio.wrap_future(future), timeout=config.request_timeout_s)
         except asyncio.TimeoutError:
+            ticket.cancel()
             raise ApiError(504, "planning ran past this server's timeout", type="server_error",
                            code="timeout") from None
         except Exception as err:  # noqa: BLE001  (mapped: user errors 400, the rest 500)
@@ -246,8 +254,11 @@ def _add_routes(app: FastAPI, state: ServerState) -> None:
             raise
         if kind == "error":
             raise _as_api_error(value, "plan" if body.plan is not None else "input")
-        if kind != "audio":
-            ticket.cancel()
+        if kind != "audio":  # the job ended without a word: it never started (deadline passed in the queue,
+            ticket.cancel()   # or shutdown cancelled it)
+            if time.monotonic() >= ticket.deadline:
+                raise ApiError(504, "the request waited past this server's timeout; retry later", type="server_error",
+                               code="timeout")
             raise ApiError(503, "the server is shutting down; retry on another replica", type="server_error",
                            code="shutting_down", headers={"Retry-After": "1"})
         headers = {"X-Baton-Seed": str(seed)}

@@ -17,7 +17,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 
 class Overloaded(Exception):
@@ -83,8 +83,9 @@ class WorkerPool:
         """time.monotonic() when the last piece of work ended (tests compare it with first-byte times)."""
 
     # ------------------------------------------------------------------------------------------------
-    def submit(self, work: Callable[[Ticket], None], timeout_s: float) -> tuple[Ticket, Future]:
-        """Admit ``work`` or raise Overloaded / ShuttingDown at once (never waits)."""
+    def submit(self, work: Callable[[Ticket], Any], timeout_s: float) -> tuple[Ticket, Future]:
+        """Admit ``work`` or raise Overloaded / ShuttingDown at once (never waits). The future holds what
+        ``work(ticket)`` returns or raises."""
         ticket = Ticket(deadline=time.monotonic() + timeout_s)
         with self._lock:
             if self._closing:
@@ -103,14 +104,14 @@ class WorkerPool:
         future.add_done_callback(lambda f, t=ticket: self._release_if_never_ran(f, t))
         return ticket, future
 
-    def _run(self, work: Callable[[Ticket], None], ticket: Ticket) -> None:
+    def _run(self, work: Callable[[Ticket], Any], ticket: Ticket) -> Any:
         started = ticket.started = time.monotonic()
         with self._lock:
             self._running += 1
         outcome = "completed"
         try:
             ticket.check()  # cancelled or timed out while queued: do not start
-            work(ticket)
+            return work(ticket)
         except Cancelled:
             outcome = "cancelled"
             raise
