@@ -172,3 +172,30 @@ def test_cors_is_off_by_default(http):
     assert "access-control-allow-origin" not in r.headers
     r = http.get("/health", headers={"Origin": "http://evil.example"})
     assert "access-control-allow-origin" not in r.headers
+
+
+def test_request_timeout_is_504_and_frees_the_worker(pipelines):
+    from dataclasses import replace
+
+    app = create_app(replace(CONFIG, request_timeout_s=0.5), pipelines)
+    with BackgroundServer(app) as srv:
+        text = "This sentence takes longer than half a second to render. " * 4
+        r = httpx.post(srv.base_url + "/v1/audio/speech", timeout=60,
+                       json={"model": "tts-1", "input": text, "response_format": "wav"})
+        assert_error(r, 504, "timeout")
+        deadline = time.monotonic() + 20
+        while app.state.baton.pool.stats()["running"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stats = app.state.baton.pool.stats()
+        assert stats["running"] == 0 and stats["completed"] == 0
+
+
+def test_cors_when_an_origin_is_allowed(pipelines):
+    from dataclasses import replace
+
+    with BackgroundServer(create_app(replace(CONFIG, cors_origins=("http://app.example",)), pipelines)) as srv:
+        r = httpx.options(srv.base_url + "/v1/audio/speech", headers={
+            "Origin": "http://app.example", "Access-Control-Request-Method": "POST"})
+        assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "http://app.example"
+        r = httpx.get(srv.base_url + "/health", headers={"Origin": "http://evil.example"})
+        assert "access-control-allow-origin" not in r.headers

@@ -196,3 +196,15 @@ def test_serve_help_and_bad_options(capsys):
     assert err.startswith("baton: error: serve option 'workers'") and "Traceback" not in err
     assert main(["serve", "--llm-model", "x"]) == 2
     assert "--llm-model needs an LLM conductor" in capsys.readouterr().err
+
+
+def test_api_key_from_the_environment(monkeypatch):
+    from baton.cli import build_parser
+    from baton.server.config import config_from_args
+
+    monkeypatch.setenv("BATON_API_KEY", "from-env")
+    assert config_from_args(build_parser().parse_args(["serve"])).api_key == "from-env"
+    assert config_from_args(build_parser().parse_args(["serve", "--api-key", "flag"])).api_key == "flag"
+    monkeypatch.delenv("BATON_API_KEY")
+    config = config_from_args(build_parser().parse_args(["serve"]))
+    assert config.api_key is None and config.cors_origins == () and not config.log_text
