@@ -193,9 +193,12 @@ def test_request_timeout_is_504_and_frees_the_worker(pipelines):
 def test_cors_when_an_origin_is_allowed(pipelines):
     from dataclasses import replace
 
-    with BackgroundServer(create_app(replace(CONFIG, cors_origins=("http://app.example",)), pipelines)) as srv:
+    config = replace(CONFIG, cors_origins=("http://app.example",), api_key="k")
+    with BackgroundServer(create_app(config, pipelines)) as srv:
         r = httpx.options(srv.base_url + "/v1/audio/speech", headers={
             "Origin": "http://app.example", "Access-Control-Request-Method": "POST"})
         assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "http://app.example"
+        r = httpx.get(srv.base_url + "/v1/models", headers={"Origin": "http://app.example"})  # no key
+        assert r.status_code == 401 and r.headers["access-control-allow-origin"] == "http://app.example"
         r = httpx.get(srv.base_url + "/health", headers={"Origin": "http://evil.example"})
         assert "access-control-allow-origin" not in r.headers

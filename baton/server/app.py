@@ -86,13 +86,13 @@ def create_app(config: ServeConfig, pipelines: dict[str, Pipeline], pool: Worker
     app.state.baton = state
     _add_error_handlers(app)
     _add_routes(app, state)
-    if config.cors_origins:
+    app.add_middleware(ServingMiddleware, api_key=config.api_key, max_body_bytes=config.max_body_bytes)
+    if config.cors_origins:  # added last = outermost, so 401 and 413 answers carry CORS headers too
         from fastapi.middleware.cors import CORSMiddleware
 
         app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins), allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type"],
                            expose_headers=["X-Baton-Seed", "X-Request-Id"])
-    app.add_middleware(ServingMiddleware, api_key=config.api_key, max_body_bytes=config.max_body_bytes)
     return app
 
 
@@ -199,8 +199,7 @@ def _add_routes(app: FastAPI, state: ServerState) -> None:
 
     @app.get("/v1/models", summary="the served model (and OpenAI's names it answers to)")
     async def models() -> dict:
-        created = 0
-        data = [{"id": name, "object": "model", "created": created, "owned_by": "batonvoice"}
+        data = [{"id": name, "object": "model", "created": 0, "owned_by": "batonvoice"}
                 for name in (MODEL_ID, *OPENAI_MODEL_ALIASES)]
         return {"object": "list", "data": data}
 
