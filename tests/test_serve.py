@@ -187,7 +187,7 @@ def test_past_capacity_the_server_answers_503_with_retry_after(pipelines):
             next(held.iter_bytes())  # the only worker is busy
             start = time.monotonic()
             r = httpx.post(srv.base_url + "/v1/audio/speech", json={"model": "tts-1", "input": "Hi."}, timeout=60)
-            assert time.monotonic() - start < 2.0  # refused at once, not queued until a timeout
+            assert time.monotonic() - start < 5.0  # refused at once, not queued behind the 12 sentences
         assert r.status_code == 503 and int(r.headers["retry-after"]) >= 1
         assert r.json()["error"]["code"] == "server_busy"
         client = openai.OpenAI(base_url=srv.base_url + "/v1", api_key="unused", max_retries=0)

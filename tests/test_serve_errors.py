@@ -202,3 +202,24 @@ def test_cors_when_an_origin_is_allowed(pipelines):
         assert r.status_code == 401 and r.headers["access-control-allow-origin"] == "http://app.example"
         r = httpx.get(srv.base_url + "/health", headers={"Origin": "http://evil.example"})
         assert "access-control-allow-origin" not in r.headers
+
+
+def test_unreachable_llm_conductor_is_502(pipelines):
+    """--conductor openai with nothing listening at its endpoint: 502 with the conductor's one-line reason."""
+    import socket
+
+    from baton.conductors import get_conductor
+    from baton.pipeline import Pipeline
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    conductor = get_conductor("openai", base_url=f"http://127.0.0.1:{port}/v1", model="none", retries=0)
+    real = next(iter(pipelines.values()))
+    with BackgroundServer(create_app(CONFIG, {"ljspeech": Pipeline(conductor, real.synthesizer)})) as srv:
+        r = httpx.post(srv.base_url + "/v1/plan", json={"input": "Hello there.", "instructions": "sadly"}, timeout=60)
+        message = assert_error(r, 502, "upstream_error", needle="unreachable")
+        assert r.json()["error"]["type"] == "server_error" and "conductor" in message
+        r = httpx.post(srv.base_url + "/v1/audio/speech", timeout=60,
+                       json={"model": "tts-1", "input": "Hello there.", "instructions": "sadly"})
+        assert_error(r, 502, "upstream_error")
