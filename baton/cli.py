@@ -120,6 +120,17 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     _add_voice_conductor(ev)
     ev.set_defaults(func=cmd_eval)
+
+    from baton.server.config import add_serve_arguments
+
+    serve = sub.add_parser("serve", help="OpenAI-compatible speech server (POST /v1/audio/speech, /v1/plan)",
+                           description="Serve speech over HTTP: OpenAI's /v1/audio/speech (any OpenAI client "
+                           "works with base_url http://HOST:PORT/v1), plus /v1/plan and speech from a posted "
+                           "plan. Loads the voices once; renders on a bounded pool of workers; a full queue is "
+                           "answered 503 with Retry-After. API docs at /docs; see docs/serve.md.",
+                           epilog="Example: baton serve --port 8000 --workers 2 --api-key secret")
+    add_serve_arguments(serve)
+    serve.set_defaults(func=cmd_serve)
     return parser
 
 
@@ -328,6 +339,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(f"wrote {args.output / 'report.json'} and {args.output / 'report.html'} "
           f"({report['aggregate']['n_items']} items)", file=sys.stderr)
     return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from baton.server.config import config_from_args
+
+    try:
+        config = config_from_args(args)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    try:
+        from baton.server.main import run
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ModuleNotFoundError as err:
+        raise UsageError(f"baton serve needs {err.name}; install the serve extra: pip install "
+                         "'batonvoice[serve]'") from None
+    return run(config)
 
 
 # ---------------------------------------------------------------------------------------------------------
