@@ -184,14 +184,22 @@ def cmd_speak(args: argparse.Namespace) -> int:
     if args.plan is not None and args.instruction:
         raise UsageError("--instruction has no effect with --plan (the plan already fixes the prosody); "
                          "drop one of them")
-    pipe = _pipeline(args)
+    plan = None
     if args.plan is not None:
         if not args.plan.is_file():
             raise FileNotFoundError(f"plan file '{args.plan}' does not exist; write one with "
                                     "'baton plan --json \"...\" > plan.json'")
-        plan = load_plan(args.plan, voice=pipe.voice_id)
-    else:
+        plan = load_plan(args.plan)
+        if args.voice is None and plan.voice is not None:
+            from tts_model import runtime
+
+            if plan.voice in runtime.list_voices():
+                args.voice = plan.voice  # the voice the plan names; one not installed: check_plan says the fix
+    pipe = _pipeline(args)
+    if plan is None:
         plan = pipe.plan(text, args.instruction)
+    elif args.voice is not None or plan.voice is None:
+        plan = plan.with_voice(pipe.voice_id)  # --voice chooses the voice; a bare list gets the one used
     plan = pipe.check_plan(plan, text, args.instruction)
     info = sys.stderr if to_stdout else sys.stdout
     if args.show_plan:

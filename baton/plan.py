@@ -250,6 +250,12 @@ class Plan:
     def replace_segments(self, segments: Sequence[Segment]) -> "Plan":
         return replace(self, segments=tuple(segments))
 
+    def with_voice(self, voice: str | None) -> "Plan":
+        """A copy for voice id ``voice`` (None: whichever voice renders it)."""
+        if voice is not None and not isinstance(voice, str):
+            raise PlanError(f"'voice' must be a voice id string, got {voice!r}")
+        return replace(self, voice=voice)
+
     def table(self) -> str:
         return format_table(self)
 
