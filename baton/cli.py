@@ -273,11 +273,9 @@ def _plan_from_audio(args: argparse.Namespace):
         raise UsageError("--from-audio takes no text or --instruction; the plan comes from the recording")
     if not args.from_audio.is_file():
         raise FileNotFoundError(f"recording '{args.from_audio}' does not exist; check the --from-audio path")
-    import feature_extract
-    from feature_extract.audio import load_audio
+    from feature_extract.recording import plan_from_recording
 
-    audio, sample_rate = load_audio(args.from_audio)
-    segments = feature_extract.extract_plan(audio, sample_rate, args.transcript)
+    segments = plan_from_recording(args.from_audio, args.transcript)  # errors name the file: no speech, ...
     return load_plan(segments, text=args.transcript, voice=args.voice)
 
 
