@@ -2,8 +2,8 @@
 
 For N LJSpeech clips (seeded random choice; ../shared/corpora/ljspeech), each clip is aligned twice: with its
 own transcript (should be accepted) and with the transcript of another clip of similar length (should be
-refused). For each it prints what feature_extract.recording.check_speech measured (voiced
-coverage, fraction of phones at the aligner's minimum length) or why it refused, then a summary: false refusals of matching
+refused). For each it prints what feature_extract.recording.check_speech measured (voiced coverage, fraction
+of phones at the aligner's minimum length) or why it refused, then a summary: false refusals of matching
 transcripts and false acceptances of wrong ones. Silence and noise are refused before alignment (tests).
 
 Run: ``python benchmarks/from_audio_check.py [--n 30] [--seed 0]`` (needs ../shared; about 1 s per clip).
@@ -51,10 +51,11 @@ def main() -> int:
         print(f"needs the LJSpeech corpus at {LJSPEECH}", file=sys.stderr)
         return 1
     rows = [line.split("|") for line in (LJSPEECH / "metadata.csv").read_text(encoding="utf-8").splitlines()]
-    rows = [(r[0], r[2] if len(r) > 2 and r[2] else r[1]) for r in rows if (LJSPEECH / "wavs" / f"{r[0]}.flac").is_file()]
+    rows = [(r[0], r[2] if len(r) > 2 and r[2] else r[1]) for r in rows
+            if (LJSPEECH / "wavs" / f"{r[0]}.flac").is_file()]
     rows.sort(key=lambda r: len(r[1]))
     picks = sorted(random.Random(args.seed).sample(range(len(rows) - 1), min(args.n, len(rows) - 1)))
-    print(f"| clip | own transcript | another clip's transcript (similar length) |\n|---|---|---|")
+    print("| clip | own transcript | another clip's transcript (similar length) |\n|---|---|---|")
     false_refusals = false_accepts = 0
     for i in picks:
         clip_id, text = rows[i]
