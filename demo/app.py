@@ -16,6 +16,7 @@ Run: ``python -m demo.app --port 7860 [--voice ID_OR_DIR] [--conductor embedded]
 from __future__ import annotations
 
 import argparse
+import html
 import math
 import os
 import sys
@@ -100,8 +101,9 @@ def rows_to_plan(rows: Any, voice: str | None = None) -> Plan:
 
 def error_status(err: Exception) -> str:
     """The status line for a user error: one line, and what happens to the user's edits."""
-    return (f"<span class='user-error'>Not rendered: {' '.join(str(err).split())}.</span> Your table edits are "
-            "kept: fix the cell and render again.")
+    message = html.escape(" ".join(str(err).split()).rstrip("."))  # the message quotes what the user typed
+    return (f"<span class='user-error'>Not rendered: {message}.</span> Your table edits are kept: fix the cell "
+            "and render again.")
 
 
 def _log_user_error(err: Exception) -> None:

@@ -60,3 +60,11 @@ def test_plot_axes_widen_to_show_a_real_miss():
     ax_pitch, ax_energy = figure(requested, measured).axes
     assert ax_energy.get_ylim()[0] < -15 and ax_energy.get_ylim()[1] >= 6
     assert ax_pitch.get_ylim()[0] < 200 and ax_pitch.get_ylim()[1] > 400
+
+
+def test_error_status_is_one_escaped_line():
+    from demo.app import error_status
+
+    line = error_status(PlanError("value '<b>x</b>' is not a number;\n type a number.", segment=0))
+    assert "\n" not in line and "&lt;b&gt;" in line and "<b>" not in line and "number." in line
+    assert "number.." not in line and "edits are kept" in line
