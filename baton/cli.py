@@ -120,6 +120,17 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     _add_voice_conductor(ev)
     ev.set_defaults(func=cmd_eval)
+
+    from baton.server.config import add_serve_arguments
+
+    serve = sub.add_parser("serve", help="OpenAI-compatible speech server (POST /v1/audio/speech, /v1/plan)",
+                           description="Serve speech over HTTP: OpenAI's /v1/audio/speech (any OpenAI client "
+                           "works with base_url http://HOST:PORT/v1), plus /v1/plan and speech from a posted "
+                           "plan. Loads the voices once; renders on a bounded pool of workers; a full queue is "
+                           "answered 503 with Retry-After. API docs at /docs; see docs/serve.md.",
+                           epilog="Example: baton serve --port 8000 --workers 2 --api-key secret")
+    add_serve_arguments(serve)
+    serve.set_defaults(func=cmd_serve)
     return parser
 
 
@@ -184,14 +195,22 @@ def cmd_speak(args: argparse.Namespace) -> int:
     if args.plan is not None and args.instruction:
         raise UsageError("--instruction has no effect with --plan (the plan already fixes the prosody); "
                          "drop one of them")
-    pipe = _pipeline(args)
+    plan = None
     if args.plan is not None:
         if not args.plan.is_file():
             raise FileNotFoundError(f"plan file '{args.plan}' does not exist; write one with "
                                     "'baton plan --json \"...\" > plan.json'")
-        plan = load_plan(args.plan, voice=pipe.voice_id)
-    else:
+        plan = load_plan(args.plan)
+        if args.voice is None and plan.voice is not None:
+            from tts_model import runtime
+
+            if plan.voice in runtime.list_voices():
+                args.voice = plan.voice  # the voice the plan names; one not installed: check_plan says the fix
+    pipe = _pipeline(args)
+    if plan is None:
         plan = pipe.plan(text, args.instruction)
+    elif args.voice is not None or plan.voice is None:
+        plan = plan.with_voice(pipe.voice_id)  # --voice chooses the voice; a bare list gets the one used
     plan = pipe.check_plan(plan, text, args.instruction)
     info = sys.stderr if to_stdout else sys.stdout
     if args.show_plan:
@@ -265,11 +284,9 @@ def _plan_from_audio(args: argparse.Namespace):
         raise UsageError("--from-audio takes no text or --instruction; the plan comes from the recording")
     if not args.from_audio.is_file():
         raise FileNotFoundError(f"recording '{args.from_audio}' does not exist; check the --from-audio path")
-    import feature_extract
-    from feature_extract.audio import load_audio
+    from feature_extract.recording import plan_from_recording
 
-    audio, sample_rate = load_audio(args.from_audio)
-    segments = feature_extract.extract_plan(audio, sample_rate, args.transcript)
+    segments = plan_from_recording(args.from_audio, args.transcript)  # errors name the file: no speech, ...
     return load_plan(segments, text=args.transcript, voice=args.voice)
 
 
@@ -328,6 +345,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(f"wrote {args.output / 'report.json'} and {args.output / 'report.html'} "
           f"({report['aggregate']['n_items']} items)", file=sys.stderr)
     return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from baton.server.config import config_from_args
+
+    try:
+        config = config_from_args(args)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    try:
+        from baton.server.main import run
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ModuleNotFoundError as err:
+        raise UsageError(f"baton serve needs {err.name}; install the serve extra: pip install "
+                         "'batonvoice[serve]'") from None
+    return run(config)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -8,6 +8,10 @@ Stages, each callable on its own (like Piper's ``phonemize -> ids -> audio``)::
     speech = pipe.speak("I told you not to touch that!", plan=plan.replace_segments(...))
     for piece in pipe.stream("A long text. With many sentences."): ...
 
+A plan that names a voice (the document form's ``"voice"``) is rendered with that voice: the pipeline's own
+one, or another installed voice, loaded on first use and kept. A plan naming a voice that is not installed
+is refused with the installed ones listed; it is never rendered with some other voice under its name.
+
 Long input is rendered sentence by sentence (groups of plan segments that end a sentence), with one seed
 for every group, so the voice stays the same across the text and audio can start before the end is known.
 
@@ -50,8 +54,10 @@ class RenderLimits:
     """Segment pitch_mean relative to the baseline pitch [semitones]. RAVDESS's strongest emotions reach
     about +15.7 st (upper quartile of strong fear/anger, baton/data/prosody_table.json); an octave down is
     already below any speaking voice's floor."""
-    energy_db: tuple[float, float] = (-40.0, 20.0)
-    """Segment energy_rms relative to the baseline RMS [dB]."""
+    energy_db: tuple[float, float] = (-40.0, 24.0)
+    """Segment energy_rms relative to the baseline RMS [dB]. RAVDESS's strong anger is +21.6 dB over the same
+    actor's neutral (median); the shipped voices render their neutral 10 dB under their recordings
+    (voice.json ``output_level_db``) and limit peaks, which reaches +24 dB."""
     rate_ratio: tuple[float, float] = (0.2, 4.0)
     """Segment speaking rate (syllables / duration) relative to the baseline rate [ratio]."""
 
@@ -130,6 +136,8 @@ class Pipeline:
         self.conductor = conductor
         self.synthesizer = synthesizer
         self.limits = limits
+        self._other_voices: dict[str, Synthesizer] = {}
+        """Voices that plans named besides ``synthesizer``, by id, loaded on first use."""
 
     @classmethod
     def load(cls, voice: str | None = None, conductor: str = "embedded", *, plan_only: bool = False,
@@ -159,10 +167,20 @@ class Pipeline:
     @property
     def baseline(self) -> VoiceBaseline:
         """The loaded voice's neutral baseline (DEFAULT_BASELINE without a voice)."""
-        if self.synthesizer is None:
-            return DEFAULT_BASELINE
-        base = self.synthesizer.baseline
-        return base if isinstance(base, VoiceBaseline) else VoiceBaseline.from_dict(base)
+        return DEFAULT_BASELINE if self.synthesizer is None else _baseline(self.synthesizer)
+
+    def synthesizer_for(self, plan: Plan) -> Synthesizer:
+        """The voice that renders ``plan``: the one its ``voice`` names (None = this pipeline's voice).
+
+        Another installed voice is loaded on first use and kept. Raises :class:`PlanError` (field 'voice') when
+        the plan names a voice that is not installed, listing the installed ones and how to choose one."""
+        self._need_synth()
+        if plan.voice is None or plan.voice == self.voice_id:
+            return self.synthesizer
+        synth = self._other_voices.get(plan.voice)
+        if synth is None:
+            synth = self._other_voices[plan.voice] = _load_plan_voice(plan.voice, self.voice_id)
+        return synth
 
     def plan(self, text: str, instruction: str | None = None) -> Plan:
         """Plan ``text`` (any input form baton.syntax understands: "angrily: ...", SSML, [tags], *word*)."""
@@ -177,12 +195,14 @@ class Pipeline:
 
     def check_plan(self, plan: Plan, text: str | None = None, instruction: str | None = None) -> Plan:
         """Validate a (hand-edited) plan against ``text`` (markup and instruction prefix removed, as
-        baton.syntax reads it) and against what this voice can render. Returns ``plan``."""
+        baton.syntax reads it) and against what the voice it names (:meth:`synthesizer_for`) can render.
+        Returns ``plan``."""
         if text is not None:
             from baton import syntax
 
             plan.check_text(syntax.parse(text, instruction).text)
-        check_renderable(plan, self.baseline, self.limits)
+        baseline = self.baseline if self.synthesizer is None else _baseline(self.synthesizer_for(plan))
+        check_renderable(plan, baseline, self.limits)
         return plan
 
     def stream(self, text: str | None = None, instruction: str | None = None, plan: Plan | None = None,
@@ -193,16 +213,17 @@ class Pipeline:
         ``progress(done_segments, total_segments)`` is called after every sentence group.
         """
         plan, seed = self._prepare(text, instruction, plan, seed)
-        yield from self._render(plan, seed, time.perf_counter(), progress)
+        yield from self._render(self.synthesizer_for(plan), plan, seed, time.perf_counter(), progress)
 
     def speak(self, text: str | None = None, instruction: str | None = None, plan: Plan | None = None,
               seed: int | None = None, progress: Callable[[int, int], None] | None = None) -> Speech:
         """Plan (unless ``plan`` is given) and render. Returns :class:`Speech`."""
         plan, seed = self._prepare(text, instruction, plan, seed)
+        synth = self.synthesizer_for(plan)
         start = time.perf_counter()
-        pieces = tuple(self._render(plan, seed, start, progress))
+        pieces = tuple(self._render(synth, plan, seed, start, progress))
         total_s = time.perf_counter() - start
-        sample_rate = self.sample_rate
+        sample_rate = int(synth.sample_rate)
         bounds, offset = [], 0
         for piece in pieces:
             bounds.append((offset / sample_rate, (offset + piece.audio.size) / sample_rate))
@@ -232,15 +253,16 @@ class Pipeline:
             seed = random.SystemRandom().randrange(2**31)
         return plan, int(seed)
 
-    def _render(self, plan: Plan, seed: int, start: float,
+    @staticmethod
+    def _render(synth: Synthesizer, plan: Plan, seed: int, start: float,
                 progress: Callable[[int, int], None] | None) -> Iterator[AudioPiece]:
         total = len(plan.segments)
         for first, group in sentence_groups(plan.segments):
             dicts = [_segment_dict(s) for s in group]
-            for chunk in self.synthesizer.synthesize(dicts, seed=seed):
+            for chunk in synth.synthesize(dicts, seed=seed):
                 audio = np.asarray(chunk.audio, dtype=np.float32).reshape(-1)
                 yield AudioPiece(segment_index=first + int(chunk.segment_index), audio=audio,
-                                 sample_rate=int(self.synthesizer.sample_rate),
+                                 sample_rate=int(synth.sample_rate),
                                  predicted=dict(chunk.predicted), elapsed_s=time.perf_counter() - start)
             if progress is not None:
                 progress(first + len(group), total)
@@ -255,6 +277,24 @@ def load_synthesizer(voice: str | None = None) -> Synthesizer:
     if voice is not None and Path(voice).is_dir():
         return runtime.Synthesizer.load(Path(voice))
     return runtime.Synthesizer.load(runtime.find_voice(default_voice_id() if voice is None else voice))
+
+
+def _baseline(synth: Synthesizer) -> VoiceBaseline:
+    base = synth.baseline
+    return base if isinstance(base, VoiceBaseline) else VoiceBaseline.from_dict(base)
+
+
+def _load_plan_voice(voice: str, current: str | None) -> Synthesizer:
+    """Load the installed voice ``voice`` that a plan names; PlanError with the fix when it is not installed."""
+    from tts_model import runtime
+
+    installed = runtime.list_voices()
+    if voice not in installed:
+        raise PlanError(
+            f"value {voice!r} names a voice that is not installed (installed: {', '.join(installed) or 'none'}); "
+            f"set the plan's \"voice\" to one of them, delete it to use '{current}', or choose the voice with "
+            "--voice ID (Python: Pipeline.load(voice=ID), plan.with_voice(ID))", field_name="voice")
+    return load_synthesizer(voice)
 
 
 def default_voice_id() -> str:

@@ -40,6 +40,21 @@ class PlanError(ValueError):
         self.field_name = field_name
 
 
+class JsonConstant:
+    """A non-standard JSON constant (``NaN``, ``Infinity``, ``-Infinity``) read from plan JSON text.
+
+    Python's json module accepts these tokens, which are not JSON. A plan file that holds one is rejected with
+    the segment and field named, like any other non-number, instead of NaN being read as "predict" (which is
+    what a NaN float from Python means: feature_extract's measured-but-undefined value). ``repr`` is the token
+    itself, so error messages show what the file says."""
+
+    def __init__(self, token: str):
+        self.token = token
+
+    def __repr__(self) -> str:
+        return self.token
+
+
 @dataclass(frozen=True)
 class FieldSpec:
     """One numeric plan field: its unit, its physically sensible range and what it means."""
@@ -54,6 +69,11 @@ class FieldSpec:
         """Return ``value`` as float (None stays None); raise :class:`PlanError` if it is invalid."""
         if value is None:
             return None
+        if isinstance(value, JsonConstant):
+            raise PlanError(
+                f"value {value} is not a number (and not valid JSON); expected a number in {self.unit} "
+                f"between {self.minimum:g} and {self.maximum:g}, or null (or leave the field out) to let the "
+                "model predict it", segment=segment, field_name=self.name)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise PlanError(
                 f"value {value!r} is not a number; expected a number in {self.unit} "
@@ -61,7 +81,10 @@ class FieldSpec:
                 segment=segment, field_name=self.name)
         value = float(value)
         if math.isnan(value):
-            return None  # measured-but-undefined (e.g. pitch of an unvoiced segment): model predicts it
+            # A NaN float from Python is a measured-but-undefined value (feature_extract: pitch of an unvoiced
+            # segment), which the model predicts. NaN written in plan JSON text never gets here: load_plan
+            # reads it as a JsonConstant, rejected above.
+            return None
         if not (self.minimum <= value <= self.maximum):
             raise PlanError(
                 f"value {value:g} {self.unit} is out of range; valid: {self.minimum:g} to {self.maximum:g} "
@@ -252,6 +275,12 @@ class Plan:
     def replace_segments(self, segments: Sequence[Segment]) -> "Plan":
         return replace(self, segments=tuple(segments))
 
+    def with_voice(self, voice: str | None) -> "Plan":
+        """A copy for voice id ``voice`` (None: whichever voice renders it)."""
+        if voice is not None and not isinstance(voice, str):
+            raise PlanError(f"'voice' must be a voice id string, got {voice!r}")
+        return replace(self, voice=voice)
+
     def table(self) -> str:
         return format_table(self)
 
@@ -291,7 +320,7 @@ def load_plan(source: Any, *, text: str | None = None, voice: str | None = None)
         data = path.read_text(encoding="utf-8")
     if isinstance(data, (str, bytes)):
         try:
-            data = json.loads(data)
+            data = json.loads(data, parse_constant=JsonConstant)
         except json.JSONDecodeError as err:
             raise PlanError(f"not valid JSON ({err.msg} at line {err.lineno} column {err.colno})") from None
     if isinstance(data, list):

@@ -156,3 +156,27 @@ def test_runtime_rejects_bad_render_fields(pipe):
         list(synth.synthesize([{"word": "Hello.", "voice_quality": "shouty"}]))
     with pytest.raises(runtime_module.SynthesisError, match="pitch_range"):
         list(synth.synthesize([{"word": "Hello.", "pitch_range": 99}]))
+
+
+# --- loudness headroom -------------------------------------------------------------------------------
+def test_limiter_holds_the_ceiling_and_leaves_quiet_audio_alone():
+    from tts_model.limiter import limit_peaks
+    vowel = _vowel(150.0)
+    assert limit_peaks(vowel, 0.5) is vowel  # peak 0.1: nothing to do
+    loud = vowel * 30.0  # peaks at 3.0
+    limited = limit_peaks(loud, 0.99)
+    assert np.abs(limited).max() <= 0.99
+    assert np.median(_voiced_f0(limited)) == pytest.approx(150.0, rel=2 ** (0.2 / 12) - 1)
+    assert np.sqrt(np.mean(limited.astype(np.float64) ** 2)) > 0.1  # limited, not silenced
+
+
+def test_shipped_voice_has_headroom_for_a_shout(pipe):
+    """RAVDESS's strong anger is +21.6 dB over neutral (median): the voice must reach it without clipping."""
+    base = pipe.plan("I told you not to touch that.")
+    neutral = pipe.speak(plan=base)
+    shout = pipe.speak(plan=base.replace_segments([s.with_values(energy_rms=pipe.baseline.rms(21.0))
+                                                   for s in base.segments]))
+    rms = lambda a: float(np.sqrt(np.mean(a.astype(np.float64) ** 2)))  # noqa: E731
+    assert 20 * np.log10(rms(shout.audio) / rms(neutral.audio)) == pytest.approx(21.0, abs=1.0)
+    assert np.abs(shout.audio).max() <= 0.99
+    assert 20 * np.log10(rms(neutral.audio) / pipe.baseline.energy_rms) == pytest.approx(0.0, abs=1.5)
