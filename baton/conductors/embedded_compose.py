@@ -55,8 +55,9 @@ class ComposeConfig:
     """Duration multiplier of an emphasised word."""
     max_pitch_st: float = 12.0
     """Cap on the total pitch shift from the baseline [st] (either direction)."""
-    max_energy_db: float = 12.0
-    """Cap on the energy increase [dB]; RAVDESS strong anger measures +22 dB, which would clip."""
+    max_energy_db: float = 24.0
+    """Cap on the energy increase [dB]: the renderable limit (baton.pipeline.RenderLimits; the shipped voices
+    render neutral 10 dB under their recordings and limit peaks). RAVDESS strong anger measures +21.6 dB."""
     min_energy_db: float = -30.0
     segment_range_st: float = NEUTRAL_SEGMENT_RANGE_ST
     """A neutral segment's own F0 spread (10th-90th percentile) [st], which an emotion's range change moves
