@@ -262,7 +262,9 @@ def texts(draw):
 @settings(max_examples=150, deadline=None)
 @given(text=texts(), instr=st.sampled_from([None, "angry", "very sad", "whisper", "slightly happy, faster",
                                              "getting louder towards the end", "stress the word cat",
-                                             "extremely fearful and slow down at the end"]))
+                                             "extremely fearful and slow down at the end",
+                                             "hold a beat after 'cat'", "as a question, very sad",
+                                             "monotone, stress the second word", "furious, pause after the"]))
 def test_words_always_reproduce_the_text(conductor, text, instr):
     plan = conductor.plan(text, instr, B)
     plan.check_text(text)
