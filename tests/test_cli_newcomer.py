@@ -273,4 +273,5 @@ def test_wav_to_a_pipe_keeps_the_stream_sizes(test_voice_dir):
 
 def test_write_errors_name_the_cause():
     err = audio_out._write_error("'x.wav'", OSError(errno.EROFS, "Read-only file system"))
-    assert str(err) == "cannot write 'x.wav': Read-only file system; choose a writable folder with -o, or fix its permissions"
+    assert str(err) == ("cannot write 'x.wav': Read-only file system; choose a writable folder with -o, "
+                        "or fix its permissions")

@@ -131,8 +131,9 @@ class NumpySentenceEmbedder:
             scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
             context = (scores / scores.sum(axis=-1, keepdims=True)) @ v
             context = context.transpose(0, 2, 1, 3).reshape(n, tokens, shape.hidden)
-            x = _layer_norm(dense(context, f"{p}.attention.output.dense") + x,
-                            w[f"{p}.attention.output.LayerNorm.weight"], w[f"{p}.attention.output.LayerNorm.bias"], eps)
+            norm = f"{p}.attention.output.LayerNorm"
+            x = _layer_norm(dense(context, f"{p}.attention.output.dense") + x, w[f"{norm}.weight"],
+                            w[f"{norm}.bias"], eps)
             inner = _gelu(dense(x, f"{p}.intermediate.dense"))
             x = _layer_norm(dense(inner, f"{p}.output.dense") + x,
                             w[f"{p}.output.LayerNorm.weight"], w[f"{p}.output.LayerNorm.bias"], eps)
