@@ -19,14 +19,16 @@ from baton.plan import text_words
 # unhappy.: ..."), then a colon and more text.
 _PREFIX = re.compile(r"^\s*([A-Za-z][A-Za-z' ,-]{0,58}?)\s*\.?\s*:\s+(?=\S)")
 _PREFIX_MAX_WORDS = 8
-_PREFIX_MAX_UNKNOWN_WORDS = 2
-"""At most this many words of a prefix may be unknown to the conductor's rules ("tired but trying to sound
-cheerful": 'tired'); more and the prefix is ordinary text."""
+_PREFIX_MAX_UNKNOWN_WORDS = 3
+"""At most this many words of a prefix may be unknown to the conductor's rules ("cheerful and upbeat, like a
+morning show host": 'morning show host'); more and the prefix is ordinary text."""
 # Manner phrases the rules need not know word by word: the embedded conductor's sentence embeddings (and
 # LLM conductors) read them.
-_MANNER = re.compile(r"^(?:like\s+(?:a|an|someone|somebody|some|the|you|he|she|they|i|a\s+person)\b|as\s+if\b|"
-                     r"as\s+though\b|sounding\b|in\s+an?\s+(?:[\w'-]+\s+){0,3}(?:voice|tone|way|manner|whisper)$|"
-                     r"with\s+an?\s+(?:[\w'-]+\s+){0,3}(?:voice|tone)$)")
+_MANNER = re.compile(
+    r"\bas\s+(?:if|though)\s+\w|\blike\s+(?:a|an|someone|somebody|the|you're|you've|he's|she's|they're|"
+    r"you\s+(?:just|had|were|are|have)|hearing|reading|talking|telling|speaking)\b|^sounding\b|\bthe\s+way\s+(?:you|you'd|someone|a|an|people)\b|"
+    r"\bin\s+(?:a|an|your|his|her|their)\s+(?:[\w'-]+\s+){0,3}(?:voice|tone|way|manner|whisper)\b|"
+    r"\bwith\s+an?\s+(?:[\w'-]+\s+){0,3}(?:voice|tone)\b")
 # One adverb in -ly ("sarcastically", "wistfully"), optionally after an intensity word; minus common words
 # in -ly that are not adverbs of manner and open ordinary text ("Family: ...", "Reply: ...").
 _ADVERB = re.compile(r"^(?:(?:very|really|so|quite|rather|slightly|a\s+bit|a\s+little|extremely|somewhat)\s+)?"
@@ -55,7 +57,7 @@ def reads_as_instruction(phrase: str) -> bool:
     if not words or len(words) > _PREFIX_MAX_WORDS:
         return False
     joined = " ".join(words)
-    if _MANNER.match(joined):
+    if _MANNER.search(joined):
         return True
     adverb = _ADVERB.match(joined)
     if adverb and adverb.group(1) not in _NOT_ADVERBS:
@@ -70,7 +72,8 @@ def reads_as_instruction(phrase: str) -> bool:
         return False
     # "Sad news", "Happy birthday", "Angry birds": an emotion word followed by an unknown last word is a
     # noun phrase, not an instruction ("sad and tired" is, and so is "tired but cheerful").
-    if len(words) >= 2 and words[-1] in unknown:
+    adjacent = re.search(r"[a-z][a-z'-]*\s+[a-z][a-z'-]*\W*$", phrase.lower())  # no comma between the two
+    if len(words) >= 2 and words[-1] in unknown and adjacent:
         before, _ = parse_rules(words[-2])
         if before != Intent(level=before.level):
             return False

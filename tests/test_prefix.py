@@ -23,6 +23,11 @@ ORDINARY = [
     "Family: two adults and a child.",
     "Content: the full report.",
     "Quick note: call me back.",
+    "Like I said: the meeting has been moved.",
+    "Like you said: it is late.",
+    "As you know: the shop is closed.",
+    "In a nutshell: we are moving.",
+    "Angry Birds: the movie.",
 ]
 
 INSTRUCTIONS = [
@@ -36,6 +41,9 @@ INSTRUCTIONS = [
     ("sarcastically: What a great idea.", "sarcastically"),
     ("whisper: Come closer.", "whisper"),
     ("sad and tired: Go home.", "sad and tired"),
+    ("hostile, confrontational: Get out.", "hostile, confrontational"),
+    ("as if your team just won the championship: We did it!", "as if your team just won the championship"),
+    ("cheerful and upbeat, like a morning show host: Hi!", "cheerful and upbeat, like a morning show host"),
 ]
 
 
