@@ -95,7 +95,8 @@ class Speech:
     synthesis_s: float
     """Seconds spent rendering all segments (planning excluded)."""
     seed: int
-    """The seed every sentence group was rendered with."""
+    """The seed passed to the synthesizer for every sentence group (the shipped voices are deterministic and
+    ignore it; a sampling synthesizer would get one seed for the whole text)."""
     segment_bounds_s: tuple[tuple[float, float], ...] = field(default=())
     """(start, end) of each plan segment's audio in ``audio`` [s], pause after it included."""
 
@@ -237,7 +238,8 @@ class Pipeline:
             plan = load_plan(plan)
         self.check_plan(plan, text, instruction, prefix=prefix, markup=markup)
         if seed is None:
-            # One seed for the whole text, drawn once, so every sentence group gets the same voice.
+            # One seed for the whole text, drawn once, so that a synthesizer that samples would give every
+            # sentence group the same voice. The shipped voices are deterministic and ignore it.
             seed = random.SystemRandom().randrange(2**31)
         return plan, int(seed)
 

@@ -53,7 +53,9 @@ def main() -> None:
             walls, cpus = [t[0] for t in times], [t[1] for t in times]
             rows.append((name, statistics.median(walls), min(walls), max(walls), statistics.median(cpus),
                          min(cpus), max(cpus)))
-    print(f"baton speak start-up, {args.repeats} runs per case, {os.cpu_count()} CPUs visible")
+    load = os.getloadavg()[0]
+    print(f"baton speak start-up, {args.repeats} runs per case, {os.cpu_count()} CPUs visible, "
+          f"load average {load:.1f} at the end")
     print(f"{'instruction':<16} {'wall s (median, min-max)':>26} {'CPU s (median, min-max)':>26}")
     for name, wall, wall_lo, wall_hi, cpu, cpu_lo, cpu_hi in rows:
         print(f"{name:<16} {wall:>10.2f} ({wall_lo:.2f}-{wall_hi:.2f}){'':>3} {cpu:>12.2f} ({cpu_lo:.2f}-{cpu_hi:.2f})")
