@@ -80,7 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     speak = sub.add_parser("speak", help="text -> speech (WAV or FLAC)",
                            description="Plan and render speech. The output format follows the extension "
-                           "(.wav or .flac); '-o -' streams WAV to stdout as each phrase is ready.")
+                           "(.wav or .flac); the file is written as it is rendered (Ctrl-C keeps a playable "
+                           "file). '-o -' streams WAV to stdout as each phrase is ready, with the real sizes in "
+                           "the header when stdout is a file.")
     _add_text(speak)
     speak.add_argument("-o", "--output", default="out.wav", help="output .wav/.flac file, or '-' for "
                        "WAV on stdout (default: out.wav)")

@@ -26,7 +26,8 @@ morning show host": 'morning show host'); more and the prefix is ordinary text."
 # LLM conductors) read them.
 _MANNER = re.compile(
     r"\bas\s+(?:if|though)\s+\w|\blike\s+(?:a|an|someone|somebody|the|you're|you've|he's|she's|they're|"
-    r"you\s+(?:just|had|were|are|have)|hearing|reading|talking|telling|speaking)\b|^sounding\b|\bthe\s+way\s+(?:you|you'd|someone|a|an|people)\b|"
+    r"you\s+(?:just|had|were|are|have)|hearing|reading|talking|telling|speaking)\b|^sounding\b|"
+    r"\bthe\s+way\s+(?:you|you'd|someone|a|an|people)\b|"
     r"\bin\s+(?:a|an|your|his|her|their)\s+(?:[\w'-]+\s+){0,3}(?:voice|tone|way|manner|whisper)\b|"
     r"\bwith\s+an?\s+(?:[\w'-]+\s+){0,3}(?:voice|tone)\b")
 # One adverb in -ly ("sarcastically", "wistfully"), optionally after an intensity word; minus common words

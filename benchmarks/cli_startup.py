@@ -58,7 +58,8 @@ def main() -> None:
           f"load average {load:.1f} at the end")
     print(f"{'instruction':<16} {'wall s (median, min-max)':>26} {'CPU s (median, min-max)':>26}")
     for name, wall, wall_lo, wall_hi, cpu, cpu_lo, cpu_hi in rows:
-        print(f"{name:<16} {wall:>10.2f} ({wall_lo:.2f}-{wall_hi:.2f}){'':>3} {cpu:>12.2f} ({cpu_lo:.2f}-{cpu_hi:.2f})")
+        print(f"{name:<16} {wall:>10.2f} ({wall_lo:.2f}-{wall_hi:.2f}){'':>3} "
+              f"{cpu:>12.2f} ({cpu_lo:.2f}-{cpu_hi:.2f})")
 
 
 if __name__ == "__main__":
