@@ -101,7 +101,8 @@ class Speech:
     synthesis_s: float
     """Seconds spent rendering all segments (planning excluded)."""
     seed: int
-    """The seed every sentence group was rendered with."""
+    """The seed passed to the synthesizer for every sentence group (the shipped voices are deterministic and
+    ignore it; a sampling synthesizer would get one seed for the whole text)."""
     segment_bounds_s: tuple[tuple[float, float], ...] = field(default=())
     """(start, end) of each plan segment's audio in ``audio`` [s], pause after it included."""
 
@@ -182,43 +183,52 @@ class Pipeline:
             synth = self._other_voices[plan.voice] = _load_plan_voice(plan.voice, self.voice_id)
         return synth
 
-    def plan(self, text: str, instruction: str | None = None) -> Plan:
-        """Plan ``text`` (any input form baton.syntax understands: "angrily: ...", SSML, [tags], *word*)."""
+    def plan(self, text: str, instruction: str | None = None, *, prefix: bool = True,
+             markup: bool = True) -> Plan:
+        """Plan ``text`` (any input form baton.syntax understands: "angrily: ...", SSML, [tags], *word*).
+
+        ``prefix=False``: never take an "instruction: " prefix from the text (e.g. a file's first line);
+        ``markup=False``: read the text exactly as written (see :func:`baton.syntax.parse`)."""
         from baton import syntax
 
         if not isinstance(text, str) or not text.strip():
             raise PlanError("the text is empty; give some words to speak")
-        plan = syntax.compose(syntax.parse(text, instruction), self.conductor, self.baseline)
+        script = syntax.parse(text, instruction, prefix=prefix, markup=markup)
+        plan = syntax.compose(script, self.conductor, self.baseline)
         if self.voice_id is not None and plan.voice is None:
             plan = Plan(segments=plan.segments, voice=self.voice_id)
-        return _paragraph_pauses(plan, text, instruction, self.baseline)
+        return _paragraph_pauses(plan, text, instruction, self.baseline, prefix=prefix, markup=markup)
 
-    def check_plan(self, plan: Plan, text: str | None = None, instruction: str | None = None) -> Plan:
+    def check_plan(self, plan: Plan, text: str | None = None, instruction: str | None = None, *,
+                   prefix: bool = True, markup: bool = True) -> Plan:
         """Validate a (hand-edited) plan against ``text`` (markup and instruction prefix removed, as
         baton.syntax reads it) and against what the voice it names (:meth:`synthesizer_for`) can render.
         Returns ``plan``."""
         if text is not None:
             from baton import syntax
 
-            plan.check_text(syntax.parse(text, instruction).text)
+            plan.check_text(syntax.parse(text, instruction, prefix=prefix, markup=markup).text)
         baseline = self.baseline if self.synthesizer is None else _baseline(self.synthesizer_for(plan))
         check_renderable(plan, baseline, self.limits)
         return plan
 
     def stream(self, text: str | None = None, instruction: str | None = None, plan: Plan | None = None,
-               seed: int | None = None, progress: Callable[[int, int], None] | None = None
-               ) -> Iterator[AudioPiece]:
+               seed: int | None = None, progress: Callable[[int, int], None] | None = None, *,
+               prefix: bool = True, markup: bool = True) -> Iterator[AudioPiece]:
         """Yield audio per plan segment as soon as it is ready (``text`` or ``plan`` needed).
 
-        ``progress(done_segments, total_segments)`` is called after every sentence group.
+        ``progress(done_segments, total_segments)`` is called after every sentence group. ``prefix`` and
+        ``markup``: as in :meth:`plan`.
         """
-        plan, seed = self._prepare(text, instruction, plan, seed)
+        plan, seed = self._prepare(text, instruction, plan, seed, prefix, markup)
         yield from self._render(self.synthesizer_for(plan), plan, seed, time.perf_counter(), progress)
 
     def speak(self, text: str | None = None, instruction: str | None = None, plan: Plan | None = None,
-              seed: int | None = None, progress: Callable[[int, int], None] | None = None) -> Speech:
-        """Plan (unless ``plan`` is given) and render. Returns :class:`Speech`."""
-        plan, seed = self._prepare(text, instruction, plan, seed)
+              seed: int | None = None, progress: Callable[[int, int], None] | None = None, *,
+              prefix: bool = True, markup: bool = True) -> Speech:
+        """Plan (unless ``plan`` is given) and render. Returns :class:`Speech`. ``prefix`` and ``markup``:
+        as in :meth:`plan`."""
+        plan, seed = self._prepare(text, instruction, plan, seed, prefix, markup)
         synth = self.synthesizer_for(plan)
         start = time.perf_counter()
         pieces = tuple(self._render(synth, plan, seed, start, progress))
@@ -239,17 +249,18 @@ class Pipeline:
             raise PlanError("no voice is loaded; build the pipeline with Pipeline.load(voice=...) to render audio")
 
     def _prepare(self, text: str | None, instruction: str | None, plan: Plan | None,
-                 seed: int | None) -> tuple[Plan, int]:
+                 seed: int | None, prefix: bool = True, markup: bool = True) -> tuple[Plan, int]:
         self._need_synth()
         if plan is None:
             if text is None:
                 raise PlanError("nothing to speak; pass text or a plan")
-            plan = self.plan(text, instruction)
+            plan = self.plan(text, instruction, prefix=prefix, markup=markup)
         elif not isinstance(plan, Plan):
             plan = load_plan(plan)
-        self.check_plan(plan, text, instruction)
+        self.check_plan(plan, text, instruction, prefix=prefix, markup=markup)
         if seed is None:
-            # One seed for the whole text, drawn once, so every sentence group gets the same voice.
+            # One seed for the whole text, drawn once, so that a synthesizer that samples would give every
+            # sentence group the same voice. The shipped voices are deterministic and ignore it.
             seed = random.SystemRandom().randrange(2**31)
         return plan, int(seed)
 
@@ -384,7 +395,8 @@ def _segment_dict(seg: Segment) -> dict[str, Any]:
     return out
 
 
-def _paragraph_pauses(plan: Plan, text: str, instruction: str | None, baseline: VoiceBaseline) -> Plan:
+def _paragraph_pauses(plan: Plan, text: str, instruction: str | None, baseline: VoiceBaseline, *,
+                      prefix: bool = True, markup: bool = True) -> Plan:
     """Lengthen the pause after a segment that ends a paragraph (a blank line in ``text``), unless the plan
     already sets one at least that long. Applied only when every paragraph parses on its own and the word
     counts line up with the plan (SSML spanning paragraphs, for instance, is left alone)."""
@@ -396,7 +408,7 @@ def _paragraph_pauses(plan: Plan, text: str, instruction: str | None, baseline: 
     counts = []
     for i, paragraph in enumerate(paragraphs):
         try:
-            script = syntax.parse(paragraph, instruction, prefix=(i == 0))
+            script = syntax.parse(paragraph, instruction, prefix=prefix and i == 0, markup=markup)
         except syntax.MarkupError:
             return plan
         counts.append(len(text_words(script.text)))

@@ -5,8 +5,8 @@ instruction --rules / sentence embeddings--> :class:`Intent` --measured prosody 
 
 * Rules (:mod:`embedded_intent`) read modifiers, intensity words and emotion words; when they find no
   emotion word but the instruction still has content ("like someone who just heard terrible news"), the
-  sentence-embedding classifier (:mod:`embedded_embed`) picks the nearest emotion. torch is imported only
-  then, once per process.
+  sentence-embedding classifier (:mod:`embedded_embed`) picks the nearest emotion. The model is loaded
+  only then, once per process (in NumPy: no torch).
 * The emotion's effect at the asked intensity comes from the RAVDESS-measured table
   (:mod:`baton.prosody_table`); explicit modifiers and styles are added on top.
 * :mod:`embedded_compose` segments the text and writes the numbers.
@@ -53,7 +53,7 @@ class EmbeddedConfig:
     """Options of the embedded conductor."""
 
     use_embeddings: bool = True
-    """Use the sentence-embedding model for instructions the rules do not resolve (loads torch once)."""
+    """Use the sentence-embedding model for instructions the rules do not resolve (loads the model once)."""
     compose: comp.ComposeConfig = comp.DEFAULT_COMPOSE
 
 
