@@ -121,3 +121,12 @@ def test_a_ramp_survives_the_loudness_cap(rules):
 @pytest.mark.parametrize("instruction", ["lower pitch", "speed it up", "hold a beat after 'door'", "uptalk"])
 def test_controls_alone_plan_no_emotion(instruction):
     assert EmbeddedConductor(use_embeddings=True).understand(instruction).emotion == "neutral"
+
+
+@pytest.mark.parametrize("heading", ["Question", "Quick question", "Question one", "Robot", "Drone", "Bass",
+                                     "Pause", "Break"])
+def test_control_words_do_not_turn_headings_into_instructions(heading):
+    """'Question: what is ...?' is spoken (baton.prefix reads the rules): the control patterns need a phrase."""
+    from baton.prefix import reads_as_instruction
+
+    assert not reads_as_instruction(heading)

@@ -24,7 +24,7 @@ from functools import lru_cache
 from baton.baseline import VoiceBaseline
 from baton.conductors import embedded_compose as comp
 from baton.conductors.base import ConductorError
-from baton.conductors.embedded_intent import Intent, parse_rules
+from baton.conductors.embedded_intent import CONTROL_RESIDUAL_WORDS, CONTROL_WORDS, Intent, parse_rules
 from baton.conductors.embedded_profiles import profile_for
 from baton.plan import Plan, text_words
 from baton.prosody_table import Effect, ProsodyTable, default_table
@@ -130,6 +130,9 @@ class EmbeddedConductor:
         intent, residual = parse_rules(instruction)
         if intent.source == "keyword" or not residual or not self.config.use_embeddings:
             return intent
+        if intent.has_controls and len([w for w in residual.split() if w not in CONTROL_WORDS]) \
+                <= CONTROL_RESIDUAL_WORDS:
+            return intent  # "lower pitch", "hold a beat after 'door'": left-over wording, not a feeling
         classifier = self._get_classifier()
         # A negated emotion word ("not angry, just tired") would pull the embedding towards that emotion:
         # then only the residual (what the rules did not consume) is embedded.

@@ -68,7 +68,8 @@ def _range(scale: float) -> Apply:
 
 MODIFIERS: tuple[tuple[re.Pattern, Apply], ...] = (
     # questions first: "end on a rising pitch" is not "higher pitch"
-    _mod(r"(?:as|like|into|make\s+it)\s+a\s+question|question(?:ing|ingly|s)?|inquisitive(?:ly)?|quizzical(?:ly)?|"
+    # not a bare "question": "Question: what is ...?" is a heading, and is spoken (baton.prefix)
+    _mod(r"(?:as|like|into|make\s+it|,)\s+a\s+question|questioning(?:ly)?|inquisitive(?:ly)?|quizzical(?:ly)?|"
          r"interrogative(?:ly)?|up-?talk|up-?speak|asking|ask\s+it|upward\s+inflection|"
          r"rising\s+(?:intonation|inflection|pitch|tone|contour|end(?:ing)?)|"
          r"(?:rise|rising|go(?:es|ing)?\s+up|lift(?:ing)?)\s+(?:at|towards?)\s+the\s+end|"
@@ -114,8 +115,8 @@ MODIFIERS: tuple[tuple[re.Pattern, Apply], ...] = (
          r"raise (?:your|the) pitch|pitch\s+(?:it\s+)?up|squeak\w*|falsetto|soprano", _pitch(3.0)),
     _mod(r"deeper|deep voice|lower(?:[- ]pitched)?|low[- ]pitched|(?:in\s+a\s+)?low(?:er)?,?\s+(?:\w+\s+)?"
          r"(?:pitch|voice|register)|lower (?:your|the) pitch|pitch\s+(?:it\s+)?down|gravelly|gruff|husky|"
-         r"baritone|bass(?:\s+voice)?", _pitch(-3.0)),
-    _mod(r"monoton\w*|flat(?:ly)?|robot\w*|like\s+a\s+robot|droning|drone|mechanical(?:ly)?|deadpan|"
+         r"baritone|bass\s+voice", _pitch(-3.0)),
+    _mod(r"monoton\w*|flat(?:ly)?|robotic\w*|robot(?:-like|\s+voice)|like\s+a\s+robot|droning|mechanical(?:ly)?|deadpan|"
          r"like\s+a\s+(?:machine|computer)|machine-?like|(?:no|without\s+(?:any\s+)?)\s*ups\s+and\s+downs|"
          r"(?:all\s+)?on\s+(?:one|a\s+single|the\s+same)\s+(?:pitch|note|tone)|"
          r"(?:keep|hold)\s+(?:the\s+|your\s+)?pitch\s+(?:\w+\s+)?(?:level|steady|flat|constant|even)|"

@@ -93,12 +93,16 @@ says said saying speak speaks speaking spoken read reads reading voice voices to
 sounded please like way talk talking tell it's you your you're me my i i'm we we're us our he she they them sentence line text
 words word manner style delivery deliver something bit little then than normal usual usually more less just end
 towards toward who whom someone somebody person one if had has have do does would could should will can all
-at too so very any anything pitch volume loudness pace tempo speed register intonation tone note beat pause
-question then start finish go going make give let hold keep
+at too so very any anything
 """.split())
-# When a control phrase was found ("lower pitch", "hold a beat after 'door'"), a residual this short is left-over
-# wording, not a description of a feeling: it is not sent to the sentence embeddings.
-_CONTROL_RESIDUAL_WORDS = 2
+# When an instruction holds a control phrase ("lower pitch", "hold a beat after 'door'"), these words left over
+# say nothing about a feeling, and a left-over of at most CONTROL_RESIDUAL_WORDS other words is not sent to
+# the sentence embeddings (EmbeddedConductor): before, "lower pitch" was planned angry.
+CONTROL_WORDS = frozenset("""
+pitch volume loudness pace tempo speed register intonation tone note beat pause question then start finish go
+going make give let hold keep we we're us our
+""".split())
+CONTROL_RESIDUAL_WORDS = 2
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,14 @@ class Intent:
     """Say it as a (yes/no) question: the last segment rises, whatever the text's punctuation."""
     source: str = "default"
     """How the emotion was found: "default", "keyword" or "embedding"."""
+
+    @property
+    def has_controls(self) -> bool:
+        """Whether the instruction asked for any fine control (speed, loudness, pitch, range, ramps, whisper,
+        emphasis, a named pause, a question)."""
+        return (self.rate_ratio != 1.0 or self.volume_db != 0.0 or self.pitch_st != 0.0 or self.centroid_st != 0.0
+                or self.range_scale != 1.0 or self.energy_ramp_db != 0.0 or self.end_rate_ratio != 1.0
+                or bool(self.emphasis or self.emphasis_index or self.pauses or self.question or self.style))
     scores: dict[str, float] = field(default_factory=dict, compare=False)
 
 
@@ -145,7 +157,7 @@ def parse_rules(instruction: str | None) -> tuple[Intent, str]:
     text = " " + re.sub(r"\s+", " ", instruction.lower().replace("’", "'")) + " "
     intent = Intent()
 
-    intent, text, named = apply_named(text, intent)
+    intent, text, _ = apply_named(text, intent)
 
     hint = None
     for pattern, held in _RESTRAINTS:
@@ -155,8 +167,7 @@ def parse_rules(instruction: str | None) -> tuple[Intent, str]:
             hint = hint or held
             text = text[:match.start()] + " " + text[match.end():]
 
-    intent, text, modified = apply_modifiers(text, intent)
-    controlled = named or modified
+    intent, text, _ = apply_modifiers(text, intent)
     hits: list[tuple[int, int, str, float]] = []  # (start, end, emotion, lexical level)
     negated: list[tuple[int, int]] = []
     for pattern, emotion, lexical_level in _LEXICON:
@@ -189,10 +200,7 @@ def parse_rules(instruction: str | None) -> tuple[Intent, str]:
         intent = replace(intent, emotion=hint, level=level or LEVEL_PLAIN, source="keyword")
     elif level is not None:
         intent = replace(intent, level=level)
-    content = _content(residual)
-    if controlled and len(content.split()) <= _CONTROL_RESIDUAL_WORDS:
-        content = ""
-    return intent, content
+    return intent, _content(residual)
 
 
 def _intensity(text: str) -> float | None:
@@ -211,5 +219,5 @@ def _content(residual: str) -> str:
     return " ".join(words)
 
 
-__all__ = ["Intent", "EMOTIONS", "STYLES", "parse_rules", "LEVEL_SLIGHT", "LEVEL_PLAIN", "LEVEL_VERY",
+__all__ = ["Intent", "EMOTIONS", "STYLES", "parse_rules", "CONTROL_WORDS", "CONTROL_RESIDUAL_WORDS", "LEVEL_SLIGHT", "LEVEL_PLAIN", "LEVEL_VERY",
            "LEVEL_EXTREME"]
