@@ -342,6 +342,11 @@ def sentence_groups(segments: Sequence[Segment]) -> Iterator[tuple[int, list[Seg
         yield first, group
 
 
+_ROUNDING_ST_DB = 0.01
+"""Plans store 4 significant digits (baton.plan), so a value planned exactly at a limit may read back up to
+~0.004 st / dB past it; this margin keeps such a plan renderable."""
+
+
 def check_renderable(plan: Plan, baseline: VoiceBaseline, limits: RenderLimits = DEFAULT_LIMITS) -> None:
     """Raise PlanError (segment, field, value, valid range) for values this voice cannot render."""
     lo_st, hi_st = limits.pitch_st
@@ -350,7 +355,7 @@ def check_renderable(plan: Plan, baseline: VoiceBaseline, limits: RenderLimits =
     for i, seg in enumerate(plan.segments):
         if seg.pitch_mean is not None:
             st = 12.0 * math.log2(seg.pitch_mean / baseline.pitch_mean_hz)
-            if not lo_st <= st <= hi_st:
+            if not lo_st - _ROUNDING_ST_DB <= st <= hi_st + _ROUNDING_ST_DB:
                 raise PlanError(
                     f"value {seg.pitch_mean:g} Hz is {st:+.1f} semitones from this voice's "
                     f"{baseline.pitch_mean_hz:g} Hz baseline; this voice renders "
@@ -358,7 +363,7 @@ def check_renderable(plan: Plan, baseline: VoiceBaseline, limits: RenderLimits =
                     segment=i, field_name="pitch_mean")
         if seg.energy_rms is not None:
             db = 20.0 * math.log10(seg.energy_rms / baseline.energy_rms)
-            if not lo_db <= db <= hi_db:
+            if not lo_db - _ROUNDING_ST_DB <= db <= hi_db + _ROUNDING_ST_DB:
                 raise PlanError(
                     f"value {seg.energy_rms:g} is {db:+.1f} dB from this voice's {baseline.energy_rms:g} "
                     f"baseline RMS; this voice renders {baseline.rms(lo_db):.2g} to "

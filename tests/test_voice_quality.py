@@ -117,6 +117,13 @@ def test_reshape_contour_hits_the_spread_and_keeps_the_mean():
     assert spread_st(reshape_contour(t, contour, 0.0)) == pytest.approx(0.0, abs=0.01)  # flat, slope too
 
 
+def test_pitch_range_repairs_octave_jumps_instead_of_scaling_them():
+    contour_hz = np.full(int(1.0 * SR), 400.0)
+    vowel = _vowel(contour_hz, 1.0)
+    out = apply_pitch_range(vowel, 2.0, SR)
+    assert np.median(_voiced_f0(out)) == pytest.approx(400.0, rel=2 ** (1.0 / 12) - 1)  # no octave drop
+
+
 def test_pitch_range_narrows_and_widens_a_wobbling_vowel():
     wobble_hz = 150.0 * 2 ** (2.0 * np.sin(2 * np.pi * 2.0 * np.arange(int(1.2 * SR)) / SR) / 12)
     vowel = _vowel(wobble_hz, 1.2)
@@ -179,4 +186,8 @@ def test_shipped_voice_has_headroom_for_a_shout(pipe):
     rms = lambda a: float(np.sqrt(np.mean(a.astype(np.float64) ** 2)))  # noqa: E731
     assert 20 * np.log10(rms(shout.audio) / rms(neutral.audio)) == pytest.approx(21.0, abs=1.0)
     assert np.abs(shout.audio).max() <= 0.99
+    # the loudness beyond the model's trained range comes from gain, so the voice itself stays intact
+    f0_neutral, f0_shout = np.median(_voiced_f0(neutral.audio)), np.median(_voiced_f0(shout.audio))
+    assert abs(12 * np.log2(f0_shout / f0_neutral)) < 1.0
+    assert _voiced_f0(shout.audio).size > 0.8 * _voiced_f0(neutral.audio).size
     assert 20 * np.log10(rms(neutral.audio) / pipe.baseline.energy_rms) == pytest.approx(0.0, abs=1.5)

@@ -24,6 +24,8 @@ PITCH_CEILING_HZ = 700.0
 """The tracker's limits, as feature_extract measures (feature_extract/praat.py)."""
 MIN_VOICED_FRAMES = 5
 """A segment with fewer voiced frames has no contour to shape; it is returned unchanged."""
+OCTAVE_GUARD_ST = 7.0
+"""Frames further than this from the segment's median F0 are taken as the tracker's octave errors."""
 MAX_SCALE = 6.0
 """The deviations from the line are scaled by at most this factor (a 1 st wobble becomes at most 6 st)."""
 EDGE_SAMPLES = 256
@@ -85,7 +87,13 @@ def apply_pitch_range(audio: np.ndarray, target_st: float | None, sample_rate: i
         return audio
     times_s = pitch.xs()[voiced]
     pitch_st = 12.0 * np.log2(f0_hz[voiced])
-    new_hz = 2.0 ** (reshape_contour(times_s, pitch_st, float(target_st)) / 12.0)
+    # Octave jumps of the tracker (frames more than OCTAVE_GUARD_ST from the median) are not contour: they are
+    # left out of the fit and put back on the reshaped line, so PSOLA also repairs them instead of scaling them.
+    inlier = np.abs(pitch_st - np.median(pitch_st)) <= OCTAVE_GUARD_ST
+    if int(inlier.sum()) < MIN_VOICED_FRAMES:
+        return audio
+    new_st = np.interp(times_s, times_s[inlier], reshape_contour(times_s[inlier], pitch_st[inlier], float(target_st)))
+    new_hz = 2.0 ** (new_st / 12.0)
     manipulation = call(sound, "To Manipulation", TIME_STEP_S, PITCH_FLOOR_HZ, PITCH_CEILING_HZ)
     tier = call("Create PitchTier", "range", sound.xmin, sound.xmax)
     for t, f in zip(times_s, new_hz):
