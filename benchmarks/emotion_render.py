@@ -104,12 +104,13 @@ def render_all(pipe, sentences, emotions, intensities, asr: bool, seed: int, sav
 
 def summarise(records: list[dict], table: dict, prosody: str = "remeasured") -> dict:
     """Per emotion x intensity: feature checks against RAVDESS and pooled WER; the counts of issue 22."""
-    rows, wers = {}, {}
+    rows, wers, peaks = {}, {}, {}
     keys = sorted({(r["emotion"], r["intensity"]) for r in records},
                   key=lambda k: (k[0] != "neutral", k[0], INTENSITIES.index(k[1])))
     for emotion, intensity in keys:
         mine = [r for r in records if r["emotion"] == emotion and r["intensity"] == intensity]
         changes = {q: [r["change"].get(q, math.nan) for r in mine] for q in emo.FEATURES}
+        peaks[(emotion, intensity)] = max((r.get("peak", math.nan) for r in mine), default=math.nan)
         rows[(emotion, intensity)] = emo.compare(changes, emo.reference_stats(table, emotion, intensity, prosody))
         if all("word_errors" in r for r in mine):
             words = sum(r["ref_words"] for r in mine)
@@ -122,7 +123,7 @@ def summarise(records: list[dict], table: dict, prosody: str = "remeasured") -> 
             "all_features": emo.count_fully_inside(five, intensity, emo.FEATURES),
             "prosody_only": emo.count_fully_inside(five, intensity, PROSODY_QUANTITIES),
         }
-    return {"rows": rows, "wer": wers, "neutral_wer": neutral_wer, "counts": counts}
+    return {"rows": rows, "wer": wers, "neutral_wer": neutral_wer, "counts": counts, "peak": peaks}
 
 
 def _cell(check: emo.FeatureCheck) -> str:
@@ -134,8 +135,10 @@ def _cell(check: emo.FeatureCheck) -> str:
     return f"{got} {emo.mark(check.inside)} {ref}"
 
 
-def markdown(summary: dict, quantities, extra_wer: bool = False) -> str:
-    head = ["emotion", "int."] + [TITLES[q] for q in quantities] + (["WER", "≤1.5×"] if extra_wer else [])
+def markdown(summary: dict, quantities, extra_wer: bool = False, peak: bool = False) -> str:
+    """One row per emotion x intensity; ``extra_wer`` adds pooled WER and its bar, ``peak`` the largest |sample|."""
+    head = (["emotion", "int."] + [TITLES[q] for q in quantities] + (["WER", "≤1.5×"] if extra_wer else [])
+            + (["peak"] if peak else []))
     lines = ["| " + " | ".join(head) + " |", "|---|---|" + "---|" * (len(head) - 2)]
     for (emotion, intensity), checks in summary["rows"].items():
         cells = [_cell(checks[q]) for q in quantities]
@@ -143,6 +146,8 @@ def markdown(summary: dict, quantities, extra_wer: bool = False) -> str:
             wer = summary["wer"].get((emotion, intensity), math.nan)
             ok = None if emotion == "neutral" else emo.wer_ok(wer, summary["neutral_wer"])
             cells += [f"{100 * wer:.1f} %" if math.isfinite(wer) else "–", emo.mark(ok)]
+        if peak:
+            cells.append(f"{summary['peak'].get((emotion, intensity), math.nan):.2f}")
         lines.append(f"| {emotion} | {intensity} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -204,6 +209,8 @@ def parse_args(argv):
                              "(its 'table', which the conductor plans with; its pitch numbers predate the "
                              "two-pass pitch tracker)")
     parser.add_argument("--json", type=Path, help="also write every render's numbers and the summary here")
+    parser.add_argument("--from-json", type=Path, metavar="JSON",
+                        help="re-score the renders saved by an earlier --json run (no rendering; the filters apply)")
     parser.add_argument("--save-audio", type=Path, metavar="DIR", help="write each render as DIR/<id>_<emotion>_<int>.wav")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
@@ -217,6 +224,15 @@ def parse_args(argv):
     return args
 
 
+def print_counts(summary: dict, intensities, label: str = "") -> None:
+    for intensity in intensities:
+        c = summary["counts"][intensity]
+        n_all, of_all, names_all = c["all_features"]
+        n_pro, of_pro, _ = c["prosody_only"]
+        print(f"{label}{intensity}: {n_all} of {of_all} emotions have every feature inside RAVDESS's IQR"
+              f"{' (' + ', '.join(names_all) + ')' if names_all else ''}; prosody features only: {n_pro} of {of_pro}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sentences = [s for s in SENTENCES if (not args.sentences or s[0] in args.sentences)
@@ -228,34 +244,45 @@ def main(argv: list[str] | None = None) -> int:
     try:
         table = json.loads(args.table.read_text(encoding="utf-8"))
         classifier = emo.EmotionClassifier.from_env(args.classifier)
+        previous = json.loads(args.from_json.read_text(encoding="utf-8")) if args.from_json else None
     except (OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from baton import Pipeline
+    if previous is not None:  # re-score saved renders: same filters, no rendering
+        ids = {s[0] for s in sentences}
+        records = [r for r in previous["renders"] if r["sentence"] in ids and (
+            r["emotion"] == "neutral" or (r["emotion"] in emotions and r["intensity"] in args.intensities))]
+        context = dict(previous["context"], rescored_from=str(args.from_json))
+        asr = all("word_errors" in r for r in records)
+    else:
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        from baton import Pipeline
 
-    started = time.perf_counter()
-    pipe = Pipeline.load(args.voice)
-    records = render_all(pipe, sentences, emotions, args.intensities, not args.no_asr, args.seed, args.save_audio)
+        started = time.perf_counter()
+        pipe = Pipeline.load(args.voice)
+        asr = not args.no_asr
+        records = render_all(pipe, sentences, emotions, args.intensities, asr, args.seed, args.save_audio)
+        context = {"voice": pipe.voice_id, "conductor": pipe.conductor.name, "seed": args.seed,
+                   "date": str(_dt.date.today()), "machine": f"{platform.machine()} {platform.system()}",
+                   "elapsed_s": round(time.perf_counter() - started, 1), "argv": sys.argv[1:]}
+    context["prosody_reference"] = args.reference
     summary = summarise(records, table, args.reference)
-    elapsed_s = time.perf_counter() - started
 
-    ids = " ".join(s[0] for s in sentences)
-    print(f"## Emotion renders vs RAVDESS (voice {pipe.voice_id}, conductor {pipe.conductor.name}, "
-          f"sentences {ids}; {_dt.date.today()}, {elapsed_s:.0f} s)\n")
+    print(f"## Emotion renders vs RAVDESS (voice {context['voice']}, conductor {context['conductor']}, sentences "
+          f"{' '.join(sorted({r['sentence'] for r in records}))}; {context['date']}, {context['elapsed_s']:.0f} s)\n")
     print("Cells: rendered median change over sentences, ✓ inside / ✗ outside RAVDESS's IQR, "
           f"then RAVDESS median [q25, q75] (prosody reference: {args.reference}).\n")
     print(markdown(summary, PROSODY_QUANTITIES))
     print()
-    print(markdown(summary, VOICE_QUALITY_QUANTITIES, extra_wer=not args.no_asr))
+    print(markdown(summary, VOICE_QUALITY_QUANTITIES, extra_wer=asr, peak=True))
     print()
-    for intensity in args.intensities:
-        c = summary["counts"][intensity]
-        n_all, of_all, names_all = c["all_features"]
-        n_pro, of_pro, _ = c["prosody_only"]
-        print(f"{intensity}: {n_all} of {of_all} emotions ({', '.join(FIVE)}) have every feature inside RAVDESS's "
-              f"IQR{' (' + ', '.join(names_all) + ')' if names_all else ''}; prosody features only: {n_pro} of {of_pro}")
-    if not args.no_asr:
+    print_counts(summary, args.intensities)
+    splits = sorted({r["split"] for r in records}, key=lambda split: (split != "dev", split))
+    if len(splits) > 1:
+        for split in splits:
+            print_counts(summarise([r for r in records if r["split"] == split], table, args.reference),
+                         args.intensities, f"  {split} sentences only, ")
+    if asr:
         print(f"neutral renders' WER {100 * summary['neutral_wer']:.1f} % (bar for each emotion: ≤ "
               f"{emo.WER_RATIO_MAX:g}× that)")
     clf = None
@@ -269,11 +296,9 @@ def main(argv: list[str] | None = None) -> int:
             print(emo.confusion_markdown(part["confusion"], clf["labels"]))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        document = {"context": {"voice": pipe.voice_id, "conductor": pipe.conductor.name, "seed": args.seed,
-                                "date": str(_dt.date.today()), "machine": f"{platform.machine()} {platform.system()}",
-                                "elapsed_s": elapsed_s, "argv": sys.argv[1:]},
-                    "rows": summary["rows"], "wer": summary["wer"], "neutral_wer": summary["neutral_wer"],
-                    "counts": summary["counts"], "classifier": clf, "renders": records}
+        document = {"context": context, "rows": summary["rows"], "wer": summary["wer"],
+                    "neutral_wer": summary["neutral_wer"], "counts": summary["counts"], "peak": summary["peak"],
+                    "classifier": clf, "renders": records}
         args.json.write_text(json.dumps(_jsonable(document), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"\nwrote {args.json}")
     return 0

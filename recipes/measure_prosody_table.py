@@ -181,9 +181,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.markdown:
         document = json.loads(args.out.read_text(encoding="utf-8"))
         print(table_markdown(document))
-        if "voice_quality" in document:
-            print()
-            print(table_markdown(document["voice_quality"], VOICE_QUALITY_QUANTITIES))
+        for key, quantities in (("voice_quality", VOICE_QUALITY_QUANTITIES), ("remeasured", QUANTITIES)):
+            if key in document:
+                print(f"\n{key}:\n")
+                print(table_markdown(document[key], quantities))
         return 0
 
     try:
