@@ -212,7 +212,7 @@ def parse_args(argv):
     parser.add_argument("--from-json", type=Path, metavar="JSON",
                         help="re-score the renders saved by an earlier --json run (no rendering; the filters apply)")
     parser.add_argument("--save-audio", type=Path, metavar="DIR", help="write each render as DIR/<id>_<emotion>_<int>.wav")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed for every render (today's voice ignores it)")
     args = parser.parse_args(argv)
     known_ids = [s[0] for s in SENTENCES]
     for sid in args.sentences or []:
@@ -259,7 +259,11 @@ def main(argv: list[str] | None = None) -> int:
         from baton import Pipeline
 
         started = time.perf_counter()
-        pipe = Pipeline.load(args.voice)
+        try:
+            pipe = Pipeline.load(args.voice)
+        except (RuntimeError, ValueError, OSError) as err:  # SynthesisError / ConductorError: one line
+            print(f"error: {err}", file=sys.stderr)
+            return 2
         asr = not args.no_asr
         records = render_all(pipe, sentences, emotions, args.intensities, asr, args.seed, args.save_audio)
         context = {"voice": pipe.voice_id, "conductor": pipe.conductor.name, "seed": args.seed,

@@ -152,3 +152,36 @@ def test_benchmark_rejects_unknown_ids(capsys):
     with pytest.raises(SystemExit):
         main(["--sentences", "s99"])
     assert "valid: s01" in capsys.readouterr().err
+
+
+def test_baton_eval_adds_the_classifiers_confusion(tmp_path, monkeypatch):
+    """baton eval with a classifier (here a toy one on two features) judges every emotion item from its
+    change against the neutral rendering; oracle tones do exactly what the plan asks, so angry is judged angry."""
+    sys.path.insert(0, str(ROOT / "recipes"))
+    import joblib
+    from train_emotion_classifier import make_model
+
+    from baton.cli import main as cli_main
+
+    rng = np.random.default_rng(1)
+    centres = {"neutral": [0, 0], "angry": [5, 10], "sad": [0, -4]}
+    X = np.concatenate([rng.normal(c, 0.7, (30, 2)) for c in centres.values()])
+    y = np.repeat(list(centres), 30)
+    path = tmp_path / "clf.joblib"
+    joblib.dump({"model": make_model("logistic").fit(X, y), "features": ["pitch_st", "energy_db"],
+                 "labels": list(centres), "meta": {"name": "toy"}}, path)
+    monkeypatch.setenv("BATON_VOICE_PATH", str(tmp_path / "no-voices"))
+    suite = tmp_path / "suite.jsonl"
+    suite.write_text(
+        '{"id": "angry", "text": "Get out of my kitchen right now!", "instruction": "furious", "emotion": "angry"}\n'
+        '{"id": "calm", "text": "The baby is finally asleep.", "instruction": "calmly", "emotion": "calm"}\n',
+        encoding="utf-8")
+    out = tmp_path / "out"
+    assert cli_main(["eval", str(suite), "-o", str(out), "--oracle", "-q", "--classifier", str(path)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    judged = report["aggregate"]["emotion_classifier"]
+    assert judged["n"] == 1 and judged["accuracy"] == 1.0  # calm is not one of the classifier's emotions
+    assert judged["confusion"][1] == [0, 1, 0]
+    items = {it["id"]: it for it in report["items"]}
+    assert items["angry"]["judged_emotion"] == "angry" and items["angry"]["emotion_change"]["pitch_st"] > 1.0
+    assert "Emotion classifier (toy)" in (out / "report.html").read_text()

@@ -151,6 +151,17 @@ def confusion_markdown(matrix: Sequence[Sequence[int]], labels: Sequence[str]) -
     return "\n".join(lines)
 
 
+def classifier_summary(items: Sequence[Mapping[str, Any]], classifier: "EmotionClassifier") -> dict[str, Any]:
+    """``baton eval``'s aggregate: confusion of the items that name one of the classifier's emotions (neutral
+    items are left out: they have no neutral rendering to differ from) and were judged."""
+    labels = list(classifier.labels)
+    judged = [(it["emotion"], it["judged_emotion"]) for it in items
+              if it.get("emotion") in labels and it.get("emotion") != "neutral" and it.get("judged_emotion")]
+    return {"labels": labels, "name": classifier.meta.get("name"), "n": len(judged),
+            "accuracy": sum(a == j for a, j in judged) / len(judged) if judged else math.nan,
+            "confusion": confusion([a for a, _ in judged], [j for _, j in judged], labels)}
+
+
 class EmotionClassifier:
     """A RAVDESS-trained classifier of relative features (``feature_extract.utterance.relative``).
     Build with :meth:`load`; the file is written by ``recipes/train_emotion_classifier.py``."""
