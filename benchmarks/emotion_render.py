@@ -83,14 +83,18 @@ def render_all(pipe, sentences, emotions, intensities, asr: bool, seed: int, sav
     for (sid, split, text), instruction, emotion, intensity in tqdm(jobs, desc="renders", unit="render",
                                                                    file=sys.stderr, disable=None):
         speech = pipe.speak(text, instruction, seed=seed)
-        features = measure_utterance(speech.audio, speech.sample_rate)
+        try:
+            features = measure_utterance(speech.audio, speech.sample_rate)
+        except ValueError as err:  # a silent render: recorded, every feature then counts as outside
+            features = {"error": str(err)}
         record = {"sentence": sid, "split": split, "text": text, "emotion": emotion, "intensity": intensity,
                   "instruction": instruction, "audio_s": speech.duration_s,
                   "peak": float(abs(speech.audio).max()) if speech.audio.size else math.nan,
                   "features": features}
         if emotion == "neutral":
             neutral[sid] = features
-        record["change"] = relative(features, neutral[sid])
+        record["change"] = ({} if "error" in features or "error" in neutral[sid]
+                            else relative(features, neutral[sid]))
         if asr:
             record["transcript"] = baton_asr.transcribe(speech.audio, speech.sample_rate)
             counts = baton_asr.wer_counts(text, record["transcript"])
