@@ -91,6 +91,10 @@ def render_all(pipe, sentences, emotions, intensities, asr: bool, seed: int, sav
                   "instruction": instruction, "audio_s": speech.duration_s,
                   "peak": float(abs(speech.audio).max()) if speech.audio.size else math.nan,
                   "features": features}
+        understand = getattr(pipe.conductor, "understand", None)  # the embedded conductor's reading
+        if understand is not None:
+            intent = understand(instruction)
+            record["understood"] = {"emotion": intent.emotion, "level": float(intent.level)}
         if emotion == "neutral":
             neutral[sid] = features
         record["change"] = ({} if "error" in features or "error" in neutral[sid]
@@ -104,6 +108,19 @@ def render_all(pipe, sentences, emotions, intensities, asr: bool, seed: int, sav
             write_audio(save_audio / f"{sid}_{emotion}_{intensity}.wav", speech.audio, speech.sample_rate)
         records.append(record)
     return records
+
+
+def misread(records: list[dict]) -> list[str]:
+    """Instructions the conductor understood as another emotion than the one asked (the rows then measure
+    something else), one line each."""
+    seen, lines = set(), []
+    for r in records:
+        understood = r.get("understood")
+        if understood and understood["emotion"] != r["emotion"] and r["instruction"] not in seen:
+            seen.add(r["instruction"])
+            lines.append(f"warning: the conductor read {r['instruction']!r} as {understood['emotion']} "
+                         f"(level {understood['level']:g}), not {r['emotion']}")
+    return lines
 
 
 def summarise(records: list[dict], table: dict, prosody: str = "remeasured") -> dict:
@@ -290,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
         for split in splits:
             print_counts(summarise([r for r in records if r["split"] == split], table, args.reference),
                          args.intensities, f"  {split} sentences only, ")
+    for line in misread(records):
+        print(line)
     if asr:
         print(f"neutral renders' WER {100 * summary['neutral_wer']:.1f} % (bar for each emotion: ≤ "
               f"{emo.WER_RATIO_MAX:g}× that)")

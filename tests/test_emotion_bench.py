@@ -185,3 +185,14 @@ def test_baton_eval_adds_the_classifiers_confusion(tmp_path, monkeypatch):
     items = {it["id"]: it for it in report["items"]}
     assert items["angry"]["judged_emotion"] == "angry" and items["angry"]["emotion_change"]["pitch_st"] > 1.0
     assert "Emotion classifier (toy)" in (out / "report.html").read_text()
+
+
+def test_benchmark_warns_when_the_conductor_misreads_an_instruction():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from emotion_render import misread
+
+    records = [{"emotion": "surprised", "instruction": "surprised", "understood": {"emotion": "fearful", "level": 1.0}},
+               {"emotion": "surprised", "instruction": "surprised", "understood": {"emotion": "fearful", "level": 1.0}},
+               {"emotion": "sad", "instruction": "sadly", "understood": {"emotion": "sad", "level": 1.0}},
+               {"emotion": "neutral", "instruction": None}]
+    assert misread(records) == ["warning: the conductor read 'surprised' as fearful (level 1), not surprised"]
