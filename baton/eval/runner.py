@@ -141,7 +141,10 @@ class _Runner:
         if self.classifier is not None and "features" not in result:
             from feature_extract.utterance import measure_utterance
 
-            result["features"] = measure_utterance(audio, sample_rate)  # the prosody table's definitions
+            try:
+                result["features"] = measure_utterance(audio, sample_rate)  # the prosody table's definitions
+            except ValueError as err:  # silent: the items compared with it are not judged
+                result["features"] = {"error": " ".join(str(err).split())}
         if per_word and "words" not in result:
             # Per-word measures need a forced alignment: only done for items that check emphasis.
             result["words"] = _per_word_or_error(audio, sample_rate, words)
@@ -210,9 +213,13 @@ class _Runner:
                 from feature_extract.utterance import measure_utterance, relative as relative_change
 
                 reference = {k: math.nan if v is None else v for k, v in neutral["features"].items()}
-                change = relative_change(measure_utterance(audio, sr), reference)
-                out["emotion_change"] = change
-                out["judged_emotion"] = self.classifier.predict([change])[0]
+                try:
+                    change = relative_change(measure_utterance(audio, sr), reference)
+                except (ValueError, KeyError) as err:  # a silent rendering (or neutral): not judged
+                    out["emotion_change"] = {"error": " ".join(str(err).split())}
+                else:
+                    out["emotion_change"] = change
+                    out["judged_emotion"] = self.classifier.predict([change])[0]
             if emphasis:
                 checks.append(self._emphasis_check(item.emphasis, audio, sr, words, neutral["words"]))
         out["direction_checks"] = checks
