@@ -124,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "tones instead of a voice: checks the measurement chain and the conductor's plan directions "
                     "(no words, so no WER and no emphasis check)")
     ev.add_argument("--limit", type=int, help="only the first N items")
+    ev.add_argument("--classifier", metavar="PATH", help="emotion classifier from recipes/train_emotion_classifier.py "
+                    "(default: env BATON_EMOTION_CLASSIFIER): adds its confusion matrix for the emotion items")
     ev.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     _add_voice_conductor(ev)
     ev.set_defaults(func=cmd_eval)
@@ -313,8 +315,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         pipe = _pipeline(args)
     options = EvalOptions(asr=not args.no_asr, seed=args.seed, limit=args.limit, progress=not args.quiet,
-                          spoken=not args.oracle)
+                          spoken=not args.oracle, classifier=args.classifier)
     report = run_suite(args.suite, args.output, pipe, options)
+    judged = report["aggregate"].get("emotion_classifier")
+    if judged:
+        from baton.eval.emotion import confusion_markdown
+
+        print(f"emotion classifier: {judged['accuracy']:.0%} of {judged['n']} emotion items recognised\n"
+              + confusion_markdown(judged["confusion"], judged["labels"]), file=sys.stderr)
     print(f"wrote {args.output / 'report.json'} and {args.output / 'report.html'} "
           f"({report['aggregate']['n_items']} items)", file=sys.stderr)
     return 0
