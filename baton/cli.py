@@ -10,11 +10,11 @@ traceback (set ``BATON_DEBUG=1`` to see one). Exit codes: 0 ok, 1 error, 2 bad u
 from __future__ import annotations
 
 import argparse
+import errno
 import os
-import struct
 import sys
 from pathlib import Path
-from typing import Any, BinaryIO, Sequence
+from typing import Any, Sequence
 
 from baton import __version__
 
@@ -24,7 +24,7 @@ USER_ERRORS = {
     "PlanError", "ConductorError", "SynthesisError", "FrontendError", "AudioFormatError", "SuiteError",
     "AlignmentError", "AsrError", "FeatureError", "FileNotFoundError", "IsADirectoryError",
     "NotADirectoryError", "PermissionError", "LibsndfileError", "UsageError", "UnicodeDecodeError",
-    "MarkupError", "SceneError",
+    "MarkupError", "AudioError", "OutputError", "SceneError",
 }
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
@@ -56,10 +56,14 @@ def _add_voice_conductor(p: argparse.ArgumentParser) -> None:
 
 def _add_text(p: argparse.ArgumentParser) -> None:
     p.add_argument("text", nargs="?", help="the text, optionally with an instruction prefix "
-                   "('angrily: ...'), [emotion] tags, *emphasis* or SSML; '-' or nothing reads stdin")
-    p.add_argument("--file", "-f", type=Path, help="read the text from this UTF-8 file instead")
+                   "('angrily: ...': taken only when the words before the colon read as an instruction, so "
+                   "'Note: ...' is spoken), [emotion] tags, *emphasis* or SSML; '-' or nothing reads stdin")
+    p.add_argument("--file", "-f", type=Path, help="read the text from this UTF-8 file instead (a byte-order "
+                   "mark is fine); a file is always text: its first line is never taken as an instruction")
     p.add_argument("--instruction", "-i", help="how to say it, in your words, e.g. 'tired but trying "
-                   "to sound cheerful'")
+                   "to sound cheerful'; -i '' means no instruction (the text is not searched for one)")
+    p.add_argument("--plain", "--no-markup", dest="plain", action="store_true",
+                   help="speak the text exactly as written: no 'instruction:' prefix, [tags] or SSML")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,7 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     speak = sub.add_parser("speak", help="text -> speech (WAV or FLAC)",
                            description="Plan and render speech. The output format follows the extension "
-                           "(.wav or .flac); '-o -' streams WAV to stdout as each phrase is ready.")
+                           "(.wav or .flac); the file is written as it is rendered (Ctrl-C keeps a playable "
+                           "file). '-o -' streams WAV to stdout as each phrase is ready, with the real sizes in "
+                           "the header when stdout is a file.")
     _add_text(speak)
     speak.add_argument("-o", "--output", default="out.wav", help="output .wav/.flac file, or '-' for "
                        "WAV on stdout (default: out.wav)")
@@ -84,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "of 'baton plan --json') instead of asking the conductor")
     speak.add_argument("--show-plan", action="store_true", help="print the plan table (stderr when "
                        "audio goes to stdout)")
-    speak.add_argument("--seed", type=int, help="random seed for the model's sampling; same seed, same audio")
+    speak.add_argument("--seed", type=int, help=argparse.SUPPRESS)  # no effect (deterministic voice); warns
     speak.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary line")
     _add_voice_conductor(speak)
     speak.set_defaults(func=cmd_speak)
@@ -93,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
                           description="Print the plan the conductor writes. Edit the JSON and render it "
                           "with 'baton speak --plan FILE'. With --from-audio, measure a recording instead.")
     _add_text(plan)
-    plan.add_argument("--json", action="store_true", help="print the plan as JSON instead of a table")
+    plan.add_argument("--json", action="store_true", help="print the plan as JSON instead of a table (what "
+                      "'baton speak --plan FILE' reads)")
     plan.add_argument("--from-audio", type=Path, metavar="WAV", help="measure this recording's prosody "
                       "(needs --transcript) to copy it onto the voice")
     plan.add_argument("--transcript", help="with --from-audio: the words spoken in the recording")
@@ -117,9 +124,22 @@ def build_parser() -> argparse.ArgumentParser:
                     "tones instead of a voice: checks the measurement chain and the conductor's plan directions "
                     "(no words, so no WER and no emphasis check)")
     ev.add_argument("--limit", type=int, help="only the first N items")
+    ev.add_argument("--classifier", metavar="PATH", help="emotion classifier from recipes/train_emotion_classifier.py "
+                    "(default: env BATON_EMOTION_CLASSIFIER): adds its confusion matrix for the emotion items")
     ev.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     _add_voice_conductor(ev)
     ev.set_defaults(func=cmd_eval)
+
+    from baton.server.config import add_serve_arguments
+
+    serve = sub.add_parser("serve", help="OpenAI-compatible speech server (POST /v1/audio/speech, /v1/plan)",
+                           description="Serve speech over HTTP: OpenAI's /v1/audio/speech (any OpenAI client "
+                           "works with base_url http://HOST:PORT/v1), plus /v1/plan and speech from a posted "
+                           "plan. Loads the voices once; renders on a bounded pool of workers; a full queue is "
+                           "answered 503 with Retry-After. API docs at /docs; see docs/serve.md.",
+                           epilog="Example: baton serve --port 8000 --workers 2 --api-key secret")
+    add_serve_arguments(serve)
+    serve.set_defaults(func=cmd_serve)
 
     from baton.dialogue.command import add_parser as add_dialogue  # `baton dialogue` lives in baton/dialogue
 
@@ -134,18 +154,23 @@ def _read_text(args: argparse.Namespace, required: bool = True) -> str | None:
             raise UsageError("give the text either as an argument or with --file, not both")
         if not args.file.is_file():
             raise FileNotFoundError(f"text file '{args.file}' does not exist; check the path given to --file")
-        return args.file.read_text(encoding="utf-8")
+        return _strip_bom(args.file.read_text(encoding="utf-8-sig"))
     if args.text is not None and args.text != "-":
-        return args.text
+        return _strip_bom(args.text)
     # stdin is read when asked for ('-'), or when it is piped and the text is required; never otherwise,
     # so 'baton speak --plan p.json' in a script with an open stdin does not wait for input.
     if args.text == "-" or (required and not sys.stdin.isatty()):
-        text = sys.stdin.read()
+        text = _strip_bom(sys.stdin.read())
         if text.strip():
             return text
     if required:
         raise UsageError("no text given; pass it as an argument, with --file FILE, or on stdin")
     return None
+
+
+def _strip_bom(text: str) -> str:
+    """Drop a byte-order mark (Windows editors write one at the start of UTF-8 files): it is not text."""
+    return text[1:] if text.startswith("\ufeff") else text
 
 
 def _conductor_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -173,79 +198,34 @@ def _pipeline(args: argparse.Namespace, plan_only: bool = False):
 
 
 def cmd_speak(args: argparse.Namespace) -> int:
-    from baton.pipeline import AUDIO_FORMATS, AudioFormatError
-    from baton.plan import load_plan
+    from baton.cli_speak import speak
 
-    to_stdout = args.output == "-"
-    out = None if to_stdout else Path(args.output)
-    if out is not None:
-        if out.suffix.lower() not in AUDIO_FORMATS:
-            raise AudioFormatError(f"output '{out}': unsupported audio format '{out.suffix or '(none)'}'; "
-                                   "use a .wav or .flac file name, or '-o -' for WAV on stdout")
-        if not out.parent.is_dir():
-            raise FileNotFoundError(f"output folder '{out.parent}' does not exist; create it first")
-    text = _read_text(args, required=args.plan is None)
-    if args.plan is not None and args.instruction:
-        raise UsageError("--instruction has no effect with --plan (the plan already fixes the prosody); "
-                         "drop one of them")
-    pipe = _pipeline(args)
-    if args.plan is not None:
-        if not args.plan.is_file():
-            raise FileNotFoundError(f"plan file '{args.plan}' does not exist; write one with "
-                                    "'baton plan --json \"...\" > plan.json'")
-        plan = load_plan(args.plan, voice=pipe.voice_id)
-    else:
-        plan = pipe.plan(text, args.instruction)
-    plan = pipe.check_plan(plan, text, args.instruction)
-    info = sys.stderr if to_stdout else sys.stdout
-    if args.show_plan:
-        print(plan.table(), file=info, flush=True)
-    bar = _progress(len(plan.segments), args.quiet)
-    progress = None if bar is None else (lambda done, total: bar.update(done - bar.n))
-    try:
-        if to_stdout:
-            _stream_wav(sys.stdout.buffer, pipe, plan, args.seed, progress)
-            return 0
-        speech = pipe.speak(text, args.instruction, plan=plan, seed=args.seed, progress=progress)
-    finally:
-        if bar is not None:
-            bar.close()
-    from baton.pipeline import save_audio
-
-    save_audio(out, speech.audio, speech.sample_rate)
-    if not args.quiet:
-        print(f"wrote {out} ({speech.duration_s:.2f} s of audio, {len(plan.segments)} segments, "
-              f"seed {speech.seed}, RTF {speech.real_time_factor:.2f})", file=sys.stderr)
-    return 0
+    return speak(args)
 
 
-def _progress(total_segments: int, quiet: bool):
-    """A tqdm bar on stderr for inputs of more than one sentence group; None when not worth showing."""
-    if quiet or total_segments < 4:
-        return None
-    from tqdm import tqdm
+def _reading(args: argparse.Namespace) -> dict[str, bool]:
+    """How to read the text: a --file is never an instruction; --plain reads it exactly as written."""
+    return {"prefix": args.file is None, "markup": not args.plain}
 
-    return tqdm(total=total_segments, unit="seg", desc="speaking", file=sys.stderr, disable=None, leave=False)
+
+def _report_instruction(args: argparse.Namespace, text: str | None, info) -> None:
+    """Say which words before a colon were taken as the instruction (they are not spoken)."""
+    if text is None or args.instruction is not None or args.plain or args.file is not None:
+        return
+    from baton.syntax import split_prefix
+
+    taken, _ = split_prefix(text)
+    show_plan = getattr(args, "show_plan", False)
+    if taken is not None and (show_plan or not getattr(args, "quiet", False)):
+        print(f"instruction (from the text before ':', not spoken): '{taken}'; to speak it, use --plain",
+              file=info if show_plan else sys.stderr, flush=True)
 
 
 def wav_stream_header(sample_rate: int) -> bytes:
-    """A 16-bit mono PCM WAV header for a stream of unknown length (sizes set to the 32-bit maximum, the
-    convention sox and ffmpeg use for piped WAV)."""
-    unknown = 0xFFFFFFFF
-    return (b"RIFF" + struct.pack("<I", unknown) + b"WAVE"
-            + b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, sample_rate, sample_rate * 2, 2, 16)
-            + b"data" + struct.pack("<I", unknown))
+    """The WAV header of a stream of unknown length (see :func:`baton.audio_out.wav_header`)."""
+    from baton.audio_out import wav_header
 
-
-def _stream_wav(sink: BinaryIO, pipe, plan, seed: int | None, progress) -> None:
-    import numpy as np
-
-    sink.write(wav_stream_header(pipe.sample_rate))
-    sink.flush()
-    for piece in pipe.stream(plan=plan, seed=seed, progress=progress):
-        pcm = (np.clip(piece.audio, -1.0, 1.0) * 32767.0).round().astype("<i2")
-        sink.write(pcm.tobytes())
-        sink.flush()
+    return wav_header(sample_rate)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -255,8 +235,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
         if args.transcript:
             raise UsageError("--transcript only applies with --from-audio WAV")
         text = _read_text(args)
-        plan = _pipeline(args, plan_only=True).plan(text, args.instruction)
+        plan = _pipeline(args, plan_only=True).plan(text, args.instruction, **_reading(args))
+        _report_instruction(args, text, sys.stderr)
     print(plan.to_json() if args.json else plan.table())
+    if not args.json and not sys.stdout.isatty():
+        sys.stderr.write("baton: note: this is the plan as a table; for a file that 'baton speak --plan' "
+                         "reads, add --json\n")
     return 0
 
 
@@ -269,11 +253,19 @@ def _plan_from_audio(args: argparse.Namespace):
         raise UsageError("--from-audio takes no text or --instruction; the plan comes from the recording")
     if not args.from_audio.is_file():
         raise FileNotFoundError(f"recording '{args.from_audio}' does not exist; check the --from-audio path")
-    import feature_extract
-    from feature_extract.audio import load_audio
+    from feature_extract.recording import plan_from_recording
 
-    audio, sample_rate = load_audio(args.from_audio)
-    segments = feature_extract.extract_plan(audio, sample_rate, args.transcript)
+    from feature_extract.audio import AudioError
+
+    try:
+        segments = plan_from_recording(args.from_audio, args.transcript)  # errors name the file: no speech, ...
+    except AudioError as err:
+        if args.from_audio.stat().st_size == 0:
+            problem = f"'{args.from_audio}' is an empty file (0 bytes)"
+        else:
+            problem = str(err).split(" (")[0]  # drop the corpus-oriented fix; the one below fits here
+        raise AudioError(f"--from-audio: {problem}; give a WAV or FLAC recording of the words in --transcript") \
+            from None
     return load_plan(segments, text=args.transcript, voice=args.voice)
 
 
@@ -327,11 +319,34 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         pipe = _pipeline(args)
     options = EvalOptions(asr=not args.no_asr, seed=args.seed, limit=args.limit, progress=not args.quiet,
-                          spoken=not args.oracle)
+                          spoken=not args.oracle, classifier=args.classifier)
     report = run_suite(args.suite, args.output, pipe, options)
+    judged = report["aggregate"].get("emotion_classifier")
+    if judged:
+        from baton.eval.emotion import confusion_markdown
+
+        print(f"emotion classifier: {judged['accuracy']:.0%} of {judged['n']} emotion items recognised\n"
+              + confusion_markdown(judged["confusion"], judged["labels"]), file=sys.stderr)
     print(f"wrote {args.output / 'report.json'} and {args.output / 'report.html'} "
           f"({report['aggregate']['n_items']} items)", file=sys.stderr)
     return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from baton.server.config import config_from_args
+
+    try:
+        config = config_from_args(args)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    try:
+        from baton.server.main import run
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ModuleNotFoundError as err:
+        raise UsageError(f"baton serve needs {err.name}; install the serve extra: pip install "
+                         "'batonvoice[serve]'") from None
+    return run(config)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -339,10 +354,30 @@ def _is_user_error(err: BaseException) -> bool:
     return any(cls.__name__ in USER_ERRORS for cls in type(err).__mro__)
 
 
+# Conditions of the machine, not bugs: a full disk, a read-only file system, no permission, an I/O error.
+SYSTEM_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.EFBIG}
+
+
+def _is_system_error(err: BaseException) -> bool:
+    return isinstance(err, OSError) and err.errno in SYSTEM_ERRNOS
+
+
+def _silence_stdout() -> None:
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def _one_line(err: BaseException) -> str:
     text = " ".join(str(err).split())
     if isinstance(err, UnicodeDecodeError):
         return "the input is not UTF-8 text; save it as UTF-8 and try again"
+    if _is_system_error(err) and type(err).__name__ != "OutputError":
+        where = f" ({err.filename})" if getattr(err, "filename", None) else ""
+        return (f"{err.strerror or text}{where}; free some space, or write to another place with -o"
+                if err.errno in (errno.ENOSPC, errno.EDQUOT) else
+                f"{err.strerror or text}{where}; check the permissions and the disk of that path")
     return text or type(err).__name__
 
 
@@ -359,7 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader of our stdout went away (e.g. '| head'); nothing left to report.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _silence_stdout()
         return EXIT_ERROR
     except Exception as err:  # the top-level boundary: one line, never a traceback
         if os.environ.get("BATON_DEBUG"):
@@ -367,7 +402,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(err, UsageError):
             sys.stderr.write(f"baton: error: {_one_line(err)}\n")
             return EXIT_USAGE
-        if _is_user_error(err):
+        if _is_user_error(err) or _is_system_error(err):
+            if _is_system_error(err):
+                _silence_stdout()  # a full disk on '-o -': the exit-time flush of stdout would fail again
             sys.stderr.write(f"baton: error: {_one_line(err)}\n")
         else:
             sys.stderr.write(f"baton: error: internal error ({type(err).__name__}: {_one_line(err)}); "

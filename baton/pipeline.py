@@ -8,6 +8,10 @@ Stages, each callable on its own (like Piper's ``phonemize -> ids -> audio``)::
     speech = pipe.speak("I told you not to touch that!", plan=plan.replace_segments(...))
     for piece in pipe.stream("A long text. With many sentences."): ...
 
+A plan that names a voice (the document form's ``"voice"``) is rendered with that voice: the pipeline's own
+one, or another installed voice, loaded on first use and kept. A plan naming a voice that is not installed
+is refused with the installed ones listed; it is never rendered with some other voice under its name.
+
 Long input is rendered sentence by sentence (groups of plan segments that end a sentence), with one seed
 for every group, so the voice stays the same across the text and audio can start before the end is known.
 
@@ -50,8 +54,10 @@ class RenderLimits:
     """Segment pitch_mean relative to the baseline pitch [semitones]. RAVDESS's strongest emotions reach
     about +15.7 st (upper quartile of strong fear/anger, baton/data/prosody_table.json); an octave down is
     already below any speaking voice's floor."""
-    energy_db: tuple[float, float] = (-40.0, 20.0)
-    """Segment energy_rms relative to the baseline RMS [dB]."""
+    energy_db: tuple[float, float] = (-40.0, 24.0)
+    """Segment energy_rms relative to the baseline RMS [dB]. RAVDESS's strong anger is +21.6 dB over the same
+    actor's neutral (median); the shipped voices render their neutral 10 dB under their recordings
+    (voice.json ``output_level_db``) and limit peaks, which reaches +24 dB."""
     rate_ratio: tuple[float, float] = (0.2, 4.0)
     """Segment speaking rate (syllables / duration) relative to the baseline rate [ratio]."""
 
@@ -95,7 +101,8 @@ class Speech:
     synthesis_s: float
     """Seconds spent rendering all segments (planning excluded)."""
     seed: int
-    """The seed every sentence group was rendered with."""
+    """The seed passed to the synthesizer for every sentence group (the shipped voices are deterministic and
+    ignore it; a sampling synthesizer would get one seed for the whole text)."""
     segment_bounds_s: tuple[tuple[float, float], ...] = field(default=())
     """(start, end) of each plan segment's audio in ``audio`` [s], pause after it included."""
 
@@ -130,6 +137,8 @@ class Pipeline:
         self.conductor = conductor
         self.synthesizer = synthesizer
         self.limits = limits
+        self._other_voices: dict[str, Synthesizer] = {}
+        """Voices that plans named besides ``synthesizer``, by id, loaded on first use."""
 
     @classmethod
     def load(cls, voice: str | None = None, conductor: str = "embedded", *, plan_only: bool = False,
@@ -159,50 +168,72 @@ class Pipeline:
     @property
     def baseline(self) -> VoiceBaseline:
         """The loaded voice's neutral baseline (DEFAULT_BASELINE without a voice)."""
-        if self.synthesizer is None:
-            return DEFAULT_BASELINE
-        base = self.synthesizer.baseline
-        return base if isinstance(base, VoiceBaseline) else VoiceBaseline.from_dict(base)
+        return DEFAULT_BASELINE if self.synthesizer is None else _baseline(self.synthesizer)
 
-    def plan(self, text: str, instruction: str | None = None) -> Plan:
-        """Plan ``text`` (any input form baton.syntax understands: "angrily: ...", SSML, [tags], *word*)."""
+    def synthesizer_for(self, plan: Plan) -> Synthesizer:
+        """The voice that renders ``plan``: the one its ``voice`` names (None = this pipeline's voice).
+
+        Another installed voice is loaded on first use and kept. Raises :class:`PlanError` (field 'voice') when
+        the plan names a voice that is not installed, listing the installed ones and how to choose one."""
+        self._need_synth()
+        if plan.voice is None or plan.voice == self.voice_id:
+            return self.synthesizer
+        synth = self._other_voices.get(plan.voice)
+        if synth is None:
+            synth = self._other_voices[plan.voice] = _load_plan_voice(plan.voice, self.voice_id)
+        return synth
+
+    def plan(self, text: str, instruction: str | None = None, *, prefix: bool = True,
+             markup: bool = True) -> Plan:
+        """Plan ``text`` (any input form baton.syntax understands: "angrily: ...", SSML, [tags], *word*).
+
+        ``prefix=False``: never take an "instruction: " prefix from the text (e.g. a file's first line);
+        ``markup=False``: read the text exactly as written (see :func:`baton.syntax.parse`)."""
         from baton import syntax
 
         if not isinstance(text, str) or not text.strip():
             raise PlanError("the text is empty; give some words to speak")
-        plan = syntax.compose(syntax.parse(text, instruction), self.conductor, self.baseline)
+        script = syntax.parse(text, instruction, prefix=prefix, markup=markup)
+        plan = syntax.compose(script, self.conductor, self.baseline)
         if self.voice_id is not None and plan.voice is None:
             plan = Plan(segments=plan.segments, voice=self.voice_id)
-        return _paragraph_pauses(plan, text, instruction, self.baseline)
+        return _paragraph_pauses(plan, text, instruction, self.baseline, prefix=prefix, markup=markup)
 
-    def check_plan(self, plan: Plan, text: str | None = None, instruction: str | None = None) -> Plan:
+    def check_plan(self, plan: Plan, text: str | None = None, instruction: str | None = None, *,
+                   prefix: bool = True, markup: bool = True) -> Plan:
         """Validate a (hand-edited) plan against ``text`` (markup and instruction prefix removed, as
-        baton.syntax reads it) and against what this voice can render. Returns ``plan``."""
+        baton.syntax reads it) and against what the voice it names (:meth:`synthesizer_for`) can render.
+        Returns ``plan``."""
         if text is not None:
             from baton import syntax
 
-            plan.check_text(syntax.parse(text, instruction).text)
-        check_renderable(plan, self.baseline, self.limits)
+            plan.check_text(syntax.parse(text, instruction, prefix=prefix, markup=markup).text)
+        baseline = self.baseline if self.synthesizer is None else _baseline(self.synthesizer_for(plan))
+        check_renderable(plan, baseline, self.limits)
         return plan
 
     def stream(self, text: str | None = None, instruction: str | None = None, plan: Plan | None = None,
-               seed: int | None = None, progress: Callable[[int, int], None] | None = None
-               ) -> Iterator[AudioPiece]:
+               seed: int | None = None, progress: Callable[[int, int], None] | None = None, *,
+               prefix: bool = True, markup: bool = True) -> Iterator[AudioPiece]:
         """Yield audio per plan segment as soon as it is ready (``text`` or ``plan`` needed).
 
-        ``progress(done_segments, total_segments)`` is called after every sentence group.
+        ``progress(done_segments, total_segments)`` is called after every sentence group. ``prefix`` and
+        ``markup``: as in :meth:`plan`.
         """
-        plan, seed = self._prepare(text, instruction, plan, seed)
-        yield from self._render(plan, seed, time.perf_counter(), progress)
+        plan, seed = self._prepare(text, instruction, plan, seed, prefix, markup)
+        yield from self._render(self.synthesizer_for(plan), plan, seed, time.perf_counter(), progress)
 
     def speak(self, text: str | None = None, instruction: str | None = None, plan: Plan | None = None,
-              seed: int | None = None, progress: Callable[[int, int], None] | None = None) -> Speech:
-        """Plan (unless ``plan`` is given) and render. Returns :class:`Speech`."""
-        plan, seed = self._prepare(text, instruction, plan, seed)
+              seed: int | None = None, progress: Callable[[int, int], None] | None = None, *,
+              prefix: bool = True, markup: bool = True) -> Speech:
+        """Plan (unless ``plan`` is given) and render. Returns :class:`Speech`. ``prefix`` and ``markup``:
+        as in :meth:`plan`."""
+        plan, seed = self._prepare(text, instruction, plan, seed, prefix, markup)
+        synth = self.synthesizer_for(plan)
         start = time.perf_counter()
-        pieces = tuple(self._render(plan, seed, start, progress))
+        pieces = tuple(self._render(synth, plan, seed, start, progress))
         total_s = time.perf_counter() - start
-        sample_rate = self.sample_rate
+        sample_rate = int(synth.sample_rate)
         bounds, offset = [], 0
         for piece in pieces:
             bounds.append((offset / sample_rate, (offset + piece.audio.size) / sample_rate))
@@ -218,29 +249,31 @@ class Pipeline:
             raise PlanError("no voice is loaded; build the pipeline with Pipeline.load(voice=...) to render audio")
 
     def _prepare(self, text: str | None, instruction: str | None, plan: Plan | None,
-                 seed: int | None) -> tuple[Plan, int]:
+                 seed: int | None, prefix: bool = True, markup: bool = True) -> tuple[Plan, int]:
         self._need_synth()
         if plan is None:
             if text is None:
                 raise PlanError("nothing to speak; pass text or a plan")
-            plan = self.plan(text, instruction)
+            plan = self.plan(text, instruction, prefix=prefix, markup=markup)
         elif not isinstance(plan, Plan):
             plan = load_plan(plan)
-        self.check_plan(plan, text, instruction)
+        self.check_plan(plan, text, instruction, prefix=prefix, markup=markup)
         if seed is None:
-            # One seed for the whole text, drawn once, so every sentence group gets the same voice.
+            # One seed for the whole text, drawn once, so that a synthesizer that samples would give every
+            # sentence group the same voice. The shipped voices are deterministic and ignore it.
             seed = random.SystemRandom().randrange(2**31)
         return plan, int(seed)
 
-    def _render(self, plan: Plan, seed: int, start: float,
+    @staticmethod
+    def _render(synth: Synthesizer, plan: Plan, seed: int, start: float,
                 progress: Callable[[int, int], None] | None) -> Iterator[AudioPiece]:
         total = len(plan.segments)
         for first, group in sentence_groups(plan.segments):
             dicts = [_segment_dict(s) for s in group]
-            for chunk in self.synthesizer.synthesize(dicts, seed=seed):
+            for chunk in synth.synthesize(dicts, seed=seed):
                 audio = np.asarray(chunk.audio, dtype=np.float32).reshape(-1)
                 yield AudioPiece(segment_index=first + int(chunk.segment_index), audio=audio,
-                                 sample_rate=int(self.synthesizer.sample_rate),
+                                 sample_rate=int(synth.sample_rate),
                                  predicted=dict(chunk.predicted), elapsed_s=time.perf_counter() - start)
             if progress is not None:
                 progress(first + len(group), total)
@@ -255,6 +288,24 @@ def load_synthesizer(voice: str | None = None) -> Synthesizer:
     if voice is not None and Path(voice).is_dir():
         return runtime.Synthesizer.load(Path(voice))
     return runtime.Synthesizer.load(runtime.find_voice(default_voice_id() if voice is None else voice))
+
+
+def _baseline(synth: Synthesizer) -> VoiceBaseline:
+    base = synth.baseline
+    return base if isinstance(base, VoiceBaseline) else VoiceBaseline.from_dict(base)
+
+
+def _load_plan_voice(voice: str, current: str | None) -> Synthesizer:
+    """Load the installed voice ``voice`` that a plan names; PlanError with the fix when it is not installed."""
+    from tts_model import runtime
+
+    installed = runtime.list_voices()
+    if voice not in installed:
+        raise PlanError(
+            f"value {voice!r} names a voice that is not installed (installed: {', '.join(installed) or 'none'}); "
+            f"set the plan's \"voice\" to one of them, delete it to use '{current}', or choose the voice with "
+            "--voice ID (Python: Pipeline.load(voice=ID), plan.with_voice(ID))", field_name="voice")
+    return load_synthesizer(voice)
 
 
 def default_voice_id() -> str:
@@ -291,6 +342,11 @@ def sentence_groups(segments: Sequence[Segment]) -> Iterator[tuple[int, list[Seg
         yield first, group
 
 
+_ROUNDING_ST_DB = 0.01
+"""Plans store 4 significant digits (baton.plan), so a value planned exactly at a limit may read back up to
+~0.004 st / dB past it; this margin keeps such a plan renderable."""
+
+
 def check_renderable(plan: Plan, baseline: VoiceBaseline, limits: RenderLimits = DEFAULT_LIMITS) -> None:
     """Raise PlanError (segment, field, value, valid range) for values this voice cannot render."""
     lo_st, hi_st = limits.pitch_st
@@ -299,7 +355,7 @@ def check_renderable(plan: Plan, baseline: VoiceBaseline, limits: RenderLimits =
     for i, seg in enumerate(plan.segments):
         if seg.pitch_mean is not None:
             st = 12.0 * math.log2(seg.pitch_mean / baseline.pitch_mean_hz)
-            if not lo_st <= st <= hi_st:
+            if not lo_st - _ROUNDING_ST_DB <= st <= hi_st + _ROUNDING_ST_DB:
                 raise PlanError(
                     f"value {seg.pitch_mean:g} Hz is {st:+.1f} semitones from this voice's "
                     f"{baseline.pitch_mean_hz:g} Hz baseline; this voice renders "
@@ -307,7 +363,7 @@ def check_renderable(plan: Plan, baseline: VoiceBaseline, limits: RenderLimits =
                     segment=i, field_name="pitch_mean")
         if seg.energy_rms is not None:
             db = 20.0 * math.log10(seg.energy_rms / baseline.energy_rms)
-            if not lo_db <= db <= hi_db:
+            if not lo_db - _ROUNDING_ST_DB <= db <= hi_db + _ROUNDING_ST_DB:
                 raise PlanError(
                     f"value {seg.energy_rms:g} is {db:+.1f} dB from this voice's {baseline.energy_rms:g} "
                     f"baseline RMS; this voice renders {baseline.rms(lo_db):.2g} to "
@@ -339,12 +395,13 @@ def count_syllables(word: str) -> int:
 
 
 def _segment_dict(seg: Segment) -> dict[str, Any]:
-    out: dict[str, Any] = {"word": seg.word, **seg.controls()}
+    out: dict[str, Any] = {"word": seg.word, **seg.controls(), **seg.render_options()}
     out["emphasis"] = list(seg.emphasis)
     return out
 
 
-def _paragraph_pauses(plan: Plan, text: str, instruction: str | None, baseline: VoiceBaseline) -> Plan:
+def _paragraph_pauses(plan: Plan, text: str, instruction: str | None, baseline: VoiceBaseline, *,
+                      prefix: bool = True, markup: bool = True) -> Plan:
     """Lengthen the pause after a segment that ends a paragraph (a blank line in ``text``), unless the plan
     already sets one at least that long. Applied only when every paragraph parses on its own and the word
     counts line up with the plan (SSML spanning paragraphs, for instance, is left alone)."""
@@ -356,7 +413,7 @@ def _paragraph_pauses(plan: Plan, text: str, instruction: str | None, baseline: 
     counts = []
     for i, paragraph in enumerate(paragraphs):
         try:
-            script = syntax.parse(paragraph, instruction, prefix=(i == 0))
+            script = syntax.parse(paragraph, instruction, prefix=prefix and i == 0, markup=markup)
         except syntax.MarkupError:
             return plan
         counts.append(len(text_words(script.text)))

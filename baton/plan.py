@@ -40,6 +40,21 @@ class PlanError(ValueError):
         self.field_name = field_name
 
 
+class JsonConstant:
+    """A non-standard JSON constant (``NaN``, ``Infinity``, ``-Infinity``) read from plan JSON text.
+
+    Python's json module accepts these tokens, which are not JSON. A plan file that holds one is rejected with
+    the segment and field named, like any other non-number, instead of NaN being read as "predict" (which is
+    what a NaN float from Python means: feature_extract's measured-but-undefined value). ``repr`` is the token
+    itself, so error messages show what the file says."""
+
+    def __init__(self, token: str):
+        self.token = token
+
+    def __repr__(self) -> str:
+        return self.token
+
+
 @dataclass(frozen=True)
 class FieldSpec:
     """One numeric plan field: its unit, its physically sensible range and what it means."""
@@ -54,6 +69,11 @@ class FieldSpec:
         """Return ``value`` as float (None stays None); raise :class:`PlanError` if it is invalid."""
         if value is None:
             return None
+        if isinstance(value, JsonConstant):
+            raise PlanError(
+                f"value {value} is not a number (and not valid JSON); expected a number in {self.unit} "
+                f"between {self.minimum:g} and {self.maximum:g}, or null (or leave the field out) to let the "
+                "model predict it", segment=segment, field_name=self.name)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise PlanError(
                 f"value {value!r} is not a number; expected a number in {self.unit} "
@@ -61,7 +81,10 @@ class FieldSpec:
                 segment=segment, field_name=self.name)
         value = float(value)
         if math.isnan(value):
-            return None  # measured-but-undefined (e.g. pitch of an unvoiced segment): model predicts it
+            # A NaN float from Python is a measured-but-undefined value (feature_extract: pitch of an unvoiced
+            # segment), which the model predicts. NaN written in plan JSON text never gets here: load_plan
+            # reads it as a JsonConstant, rejected above.
+            return None
         if not (self.minimum <= value <= self.maximum):
             raise PlanError(
                 f"value {value:g} {self.unit} is out of range; valid: {self.minimum:g} to {self.maximum:g} "
@@ -83,8 +106,16 @@ NUMERIC_FIELDS: dict[str, FieldSpec] = {
         FieldSpec("pause_after", "s", 0.0, 10.0, "silence after the segment"),
     )
 }
+# Rendering fields (extensions beyond the model's controls; a BatonVoice-form plan loads without them). The
+# voice renders them after the acoustic model: the F0 contour's spread inside the segment, and the phonation.
+PITCH_RANGE = FieldSpec("pitch_range", "st", 0.0, 24.0,
+                        "F0 spread inside the segment, 10th to 90th percentile of voiced frames")
+VOICE_QUALITIES = ("modal", "breathy", "whisper", "tense")
+"""``voice_quality`` values: modal (the voice as trained), breathy (aspiration noise, steeper tilt), whisper
+(no voicing at all: noise through the voice's spectral envelope), tense (pressed: flatter spectral tilt)."""
 LIST_FIELDS = ("emphasis",)
-ALL_FIELDS = ("word", *NUMERIC_FIELDS, *LIST_FIELDS)
+RENDER_FIELDS = ("pitch_range", "voice_quality")
+ALL_FIELDS = ("word", *NUMERIC_FIELDS, *RENDER_FIELDS, *LIST_FIELDS)
 
 _TOKEN_EDGE = re.compile(r"^[^\w']+|[^\w']+$")
 
@@ -113,6 +144,10 @@ class Segment:
     duration: float | None = None
     pause_after: float | None = None
     emphasis: tuple[str, ...] = ()
+    pitch_range: float | None = None
+    """F0 spread inside the segment [st] (PITCH_RANGE); None = as the model renders it."""
+    voice_quality: str | None = None
+    """One of VOICE_QUALITIES; None = modal."""
 
     @property
     def words(self) -> list[str]:
@@ -133,6 +168,10 @@ class Segment:
             value = getattr(self, name)
             if value is not None:
                 out[name] = _round(value)
+        if self.pitch_range is not None:
+            out["pitch_range"] = _round(self.pitch_range)
+        if self.voice_quality is not None:
+            out["voice_quality"] = self.voice_quality
         if self.emphasis:
             out["emphasis"] = list(self.emphasis)
         return out
@@ -151,7 +190,16 @@ class Segment:
                             "of the text", segment=index, field_name="word")
         values = {name: spec.check(data.get(name), index) for name, spec in NUMERIC_FIELDS.items()}
         emphasis = _check_emphasis(data.get("emphasis"), word, index)
-        return cls(word=word, emphasis=emphasis, **values)
+        quality = data.get("voice_quality")
+        if quality is not None and quality not in VOICE_QUALITIES:
+            raise PlanError(f"value {quality!r} is not a voice quality; valid: {', '.join(VOICE_QUALITIES)}, or "
+                            "null for modal", segment=index, field_name="voice_quality")
+        return cls(word=word, emphasis=emphasis, pitch_range=PITCH_RANGE.check(data.get("pitch_range"), index),
+                   voice_quality=quality, **values)
+
+    def render_options(self) -> dict[str, Any]:
+        """The rendering fields that are set (``pitch_range``, ``voice_quality``), for the synthesizer."""
+        return {name: getattr(self, name) for name in RENDER_FIELDS if getattr(self, name) is not None}
 
 
 def _check_emphasis(value: Any, word: str, index: int) -> tuple[str, ...]:
@@ -227,6 +275,12 @@ class Plan:
     def replace_segments(self, segments: Sequence[Segment]) -> "Plan":
         return replace(self, segments=tuple(segments))
 
+    def with_voice(self, voice: str | None) -> "Plan":
+        """A copy for voice id ``voice`` (None: whichever voice renders it)."""
+        if voice is not None and not isinstance(voice, str):
+            raise PlanError(f"'voice' must be a voice id string, got {voice!r}")
+        return replace(self, voice=voice)
+
     def table(self) -> str:
         return format_table(self)
 
@@ -266,7 +320,7 @@ def load_plan(source: Any, *, text: str | None = None, voice: str | None = None)
         data = path.read_text(encoding="utf-8")
     if isinstance(data, (str, bytes)):
         try:
-            data = json.loads(data)
+            data = json.loads(data, parse_constant=JsonConstant)
         except json.JSONDecodeError as err:
             raise PlanError(f"not valid JSON ({err.msg} at line {err.lineno} column {err.colno})") from None
     if isinstance(data, list):
@@ -299,6 +353,10 @@ def segment_schema() -> dict[str, Any]:
     for spec in NUMERIC_FIELDS.values():
         props[spec.name] = {"type": "number", "minimum": spec.minimum, "maximum": spec.maximum,
                             "description": f"{spec.meaning} [{spec.unit}]"}
+    props["pitch_range"] = {"type": "number", "minimum": PITCH_RANGE.minimum, "maximum": PITCH_RANGE.maximum,
+                            "description": f"{PITCH_RANGE.meaning} [{PITCH_RANGE.unit}]"}
+    props["voice_quality"] = {"enum": list(VOICE_QUALITIES), "description": "phonation: modal (default), "
+                              "breathy, whisper (no voicing) or tense (pressed)"}
     props["emphasis"] = {"type": "array", "items": {"type": "string"},
                          "description": "words of this segment to stress"}
     return {"type": "object", "properties": props, "required": ["word"], "additionalProperties": False}
@@ -325,16 +383,20 @@ _TABLE_COLUMNS = (
     ("energy_slope", "dB/s", "{:+.0f}"), ("spectral_centroid", "cent Hz", "{:.0f}"),
     ("duration", "dur s", "{:.2f}"), ("pause_after", "pause", "{:.2f}"),
 )
+_RENDER_COLUMNS = (("pitch_range", "range st", "{:.1f}"), ("voice_quality", "voice", "{}"))
 
 
 def format_table(plan: Plan, max_word_width: int = 32) -> str:
     """A compact, aligned text table of the plan for terminals; '-' marks a field the model predicts."""
-    header = ["#", "words", *(title for _, title, _ in _TABLE_COLUMNS), "emphasis"]
+    # The rendering columns appear only when some segment sets them (most plans never do).
+    columns = (*_TABLE_COLUMNS, *(c for c in _RENDER_COLUMNS
+                                   if any(getattr(s, c[0]) is not None for s in plan.segments)))
+    header = ["#", "words", *(title for _, title, _ in columns), "emphasis"]
     rows = []
     for i, seg in enumerate(plan.segments):
         words = seg.word if len(seg.word) <= max_word_width else seg.word[: max_word_width - 1] + "…"
         cells = [str(i), words]
-        for name, _, fmt in _TABLE_COLUMNS:
+        for name, _, fmt in columns:
             value = getattr(seg, name)
             cells.append("-" if value is None else fmt.format(value))
         cells.append(",".join(seg.emphasis))
@@ -349,5 +411,6 @@ def format_table(plan: Plan, max_word_width: int = 32) -> str:
     return "\n".join([title, *lines])
 
 
-__all__ = ["PLAN_VERSION", "NUMERIC_FIELDS", "ALL_FIELDS", "FieldSpec", "Segment", "Plan", "PlanError",
+__all__ = ["PLAN_VERSION", "NUMERIC_FIELDS", "ALL_FIELDS", "RENDER_FIELDS", "PITCH_RANGE", "VOICE_QUALITIES",
+           "FieldSpec", "Segment", "Plan", "PlanError",
            "load_plan", "check_words", "text_words", "plan_json_schema", "segment_schema", "format_table"]

@@ -112,9 +112,11 @@ class ProsodyTable:
         """The medians of one row as an :class:`Effect` (no interpolation)."""
         return Effect(**{field: self.median(emotion, intensity, q) for q, field in _QUANTITIES.items()})
 
-    def effect(self, emotion: str, level: float) -> Effect:
+    def effect(self, emotion: str, level: float, follow_strong: bool = False) -> Effect:
         """The effect of ``emotion`` at intensity ``level`` (0 = none, 1 = normal, 2 = strong; see module doc).
 
+        ``follow_strong``: reach the strong row's medians at level 2 even where they reverse the normal row
+        (RAVDESS's strong sad is higher and louder than neutral: tearful), instead of holding the normal row.
         "neutral" is always the zero effect (its table row is the measurement's noise floor).
         """
         self._check_emotion(emotion)
@@ -127,7 +129,7 @@ class ProsodyTable:
             strong = self.median(emotion, "strong", quantity) if "strong" in self._table[emotion] else normal
             if log:
                 normal, strong = math.log(normal), math.log(strong)
-            value = _monotone(normal, strong, level)
+            value = _through_rows(normal, strong, level) if follow_strong else _monotone(normal, strong, level)
             values[field] = math.exp(value) if log else value
         return Effect(**values)
 
@@ -146,6 +148,16 @@ def _monotone(normal: float, strong: float, level: float) -> float:
     if level <= 2.0:
         return normal + (level - 1.0) * (strong - normal)
     return strong + (level - 2.0) * (strong - normal) * _EXTRAPOLATION
+
+
+def _through_rows(normal: float, strong: float, level: float) -> float:
+    """Piecewise linear through (0, 0), (1, normal), (2, strong); past 2 it continues at half the last slope
+    where the strong row continues the normal row's direction, else it holds the strong row."""
+    if level <= 1.0:
+        return normal * level
+    if level <= 2.0:
+        return normal + (level - 1.0) * (strong - normal)
+    return _monotone(normal, strong, level) if normal * strong > 0 and abs(strong) >= abs(normal) else strong
 
 
 @lru_cache(maxsize=1)

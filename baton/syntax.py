@@ -2,7 +2,9 @@
 
 Forms (they combine):
 
-* prefix instruction: ``"angrily: I told you twice."`` (only when no explicit instruction is passed);
+* prefix instruction: ``"angrily: I told you twice."`` (only when no explicit instruction is passed, and only
+  when the words before the colon read as an instruction: see :func:`reads_as_instruction`; "Note: ...",
+  "Dear John: ..." or "Chapter one: ..." stay text and are spoken);
 * an explicit instruction argument (``--instruction`` on the CLI), used for the whole text;
 * inline tags that switch the instruction from there on: ``"[sad] I lost it. [angry] And you laughed!"``
   (a tag replaces the global instruction for the text after it);
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field, replace
 
 from baton.baseline import VoiceBaseline
 from baton.plan import Plan, PlanError, Segment, text_words
+from baton.prefix import reads_as_instruction, split_prefix
 
 
 class MarkupError(ValueError):
@@ -73,6 +76,9 @@ class Script:
     """Parsed input: the spans in order. ``text`` is the plain text (markup removed)."""
 
     spans: tuple[Span, ...]
+    prefix_instruction: str | None = None
+    """The instruction taken from an ``"instruction: "`` prefix (None when there was none), so that callers
+    can tell the user which words were not spoken."""
 
     @property
     def text(self) -> str:
@@ -80,8 +86,10 @@ class Script:
 
 
 # --- parsing -------------------------------------------------------------------------------------------
-_PREFIX = re.compile(r"^\s*([A-Za-z][A-Za-z' ,-]{0,58}?)\s*:\s+(?=\S)")
-_PREFIX_MAX_WORDS = 8
+MAX_WORD_LETTERS = 45
+"""The longest word of an English dictionary (pneumonoultramicroscopicsilicovolcanoconiosis) has 45 letters;
+a longer run of letters is a typo or a missing space, and no voice can read it."""
+_LETTER_RUN = re.compile(r"[^\W\d_]{%d,}" % (MAX_WORD_LETTERS + 1))
 _SSML_TAG = re.compile(r"<[^<>]*>|<")
 _INLINE = re.compile(r"\[\s*([A-Za-z][A-Za-z0-9 ,.'-]{0,60}?)\s*\]|\*([^*\s](?:[^*]*[^*\s])?)\*")
 _ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&apos;": "'"}
@@ -100,27 +108,44 @@ class _Run:
     tag: str | None = field(default=None)  # an inline [tag] run has empty text
 
 
-def parse(text: str, instruction: str | None = None, *, prefix: bool = True) -> Script:
+def parse(text: str, instruction: str | None = None, *, prefix: bool = True, markup: bool = True) -> Script:
     """Parse ``text`` (with optional markup) into a :class:`Script`.
 
-    ``instruction``: applies to the whole text; when it is None and ``prefix`` is true, a leading
-    ``"instruction: "`` (at most 8 words, letters only) is taken as the instruction.
-    Raises :class:`MarkupError` (one line) for malformed SSML or an input with no words.
+    ``instruction``: applies to the whole text. When it is None and ``prefix`` is true, a leading
+    ``"instruction: "`` is taken as the instruction if it :func:`reads_as_instruction`. An empty
+    ``instruction`` (``""``) means "no instruction": the prefix is not looked for either.
+    ``markup``: False reads the text exactly as written (no prefix, [tags], ``*emphasis*`` or SSML).
+    Raises :class:`MarkupError` (one line) for malformed SSML, a run of letters longer than any word
+    (:data:`MAX_WORD_LETTERS`), or an input with no words.
     """
     if not isinstance(text, str):
         raise MarkupError(f"text must be a string, got {type(text).__name__}")
     if instruction is not None and not instruction.strip():
-        instruction = None
-    if instruction is None and prefix:
-        match = _PREFIX.match(text)
-        if match and len(match.group(1).split()) <= _PREFIX_MAX_WORDS and text_words(text[match.end():]):
-            instruction, text = match.group(1).strip(), text[match.end():]
-    runs = _ssml_runs(text) if _SSML_START.search(text) else [_Run(text, Overrides(), False)]
-    runs = [piece for run in runs for piece in _inline_runs(run)]
+        instruction, prefix = None, False
+    taken = None
+    if instruction is None and prefix and markup:
+        taken, text = split_prefix(text)
+        instruction = taken
+    if not markup:
+        runs = [_Run(text, Overrides(), False)]
+    else:
+        runs = _ssml_runs(text) if _SSML_START.search(text) else [_Run(text, Overrides(), False)]
+        runs = [piece for run in runs for piece in _inline_runs(run)]
     spans = _spans(runs, instruction)
     if not spans:
         raise MarkupError("the input has no words to speak; give some text (markup alone is not speakable)")
-    return Script(tuple(spans))
+    for span in spans:
+        _check_word_lengths(span.text)
+    return Script(tuple(spans), prefix_instruction=taken)
+
+
+def _check_word_lengths(text: str) -> None:
+    match = _LETTER_RUN.search(text)
+    if match:
+        word = match.group(0)
+        shown = word if len(word) <= 24 else word[:20] + "\u2026"
+        raise MarkupError(f"the word '{shown}' has {len(word)} letters, more than any English word "
+                          f"({MAX_WORD_LETTERS}); put spaces between its words or fix the typo")
 
 
 def _ssml_runs(text: str) -> list[_Run]:
@@ -385,4 +410,5 @@ def plan_input(text: str, instruction: str | None, conductor, baseline: VoiceBas
     return compose(parse(text, instruction), conductor, baseline)
 
 
-__all__ = ["MarkupError", "Overrides", "Span", "Script", "parse", "compose", "plan_input", "PlanError"]
+__all__ = ["MarkupError", "Overrides", "Span", "Script", "parse", "compose", "plan_input", "PlanError",
+           "reads_as_instruction", "split_prefix", "MAX_WORD_LETTERS"]

@@ -1,6 +1,6 @@
 """Embedded conductor speed: milliseconds per sentence on one CPU core, after warm-up.
 
-Three cases: a keyword instruction (rules only, no torch), a free-form instruction seen for the first time
+Three cases: a keyword instruction (rules only), a free-form instruction seen for the first time
 (one MiniLM embedding), and a repeated free-form instruction (cached intent). Also the one-time costs:
 first plan with rules only, and loading the embedding model.
 
@@ -67,18 +67,15 @@ def main() -> int:
     keyword = measure([lambda s=s: conductor.plan(s, "very angry, faster", B)
                        for _ in range(args.repeats // len(SENTENCES)) for s in SENTENCES])
     load_ms = timed(conductor.warm_up)
-    import torch
-
-    torch.set_num_threads(1)
     conductor.plan(SENTENCES[0], "warm up the model once", B)
     # "(i)" makes every instruction new, so each plan computes one embedding (no cache hit).
     fresh = measure([lambda i=i: conductor.plan(SENTENCES[i % len(SENTENCES)], f"{FREE_FORM[i % len(FREE_FORM)]} ({i})", B)
                      for i in range(args.repeats)])
     cached = measure([lambda s=s: conductor.plan(s, FREE_FORM[0], B)
                       for _ in range(args.repeats // len(SENTENCES)) for s in SENTENCES])
-    print(f"torch threads: {torch.get_num_threads()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}")
+    print(f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')} (the NumPy embedder's BLAS threads)")
     print(f"first plan (table load, rules only):      {first_ms:8.1f} ms")
-    print(f"embedding model load (torch import incl.): {load_ms:8.1f} ms")
+    print(f"embedding model load (NumPy, imports incl.): {load_ms:6.1f} ms")
     print(f"load average (1 min): {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; wall time includes waiting "
           "for a core, CPU time does not")
     for title, (wall, cpu) in (("keyword instruction", keyword), ("new free-form instruction", fresh),

@@ -1,7 +1,13 @@
 """Gradio demo: text + instruction -> editable plan -> audio, with requested-vs-rendered plots.
 
 A thin layer over :class:`baton.pipeline.Pipeline`: planning, rendering and measuring are the pipeline's
-and baton.eval.metrics' own functions; this file only converts between them and the widgets.
+and baton.eval.metrics' own functions; this file only converts between them and the widgets (the figure is
+demo/plots.py).
+
+A user error (a cell that is not a number, a value the voice cannot render, words that do not match the
+text) is shown as one line in the status line above the plan table; the table keeps the user's edits, the
+last audio and plot stay, and the console gets one line, never a traceback (issue 23 item 6). Only
+unexpected errors raise.
 
 Run: ``python -m demo.app --port 7860 [--voice ID_OR_DIR] [--conductor embedded]``. It serves on
 127.0.0.1 only, with Gradio analytics off (it never contacts the internet).
@@ -10,6 +16,7 @@ Run: ``python -m demo.app --port 7860 [--voice ID_OR_DIR] [--conductor embedded]
 from __future__ import annotations
 
 import argparse
+import html
 import math
 import os
 import sys
@@ -22,9 +29,22 @@ import numpy as np  # noqa: E402
 from baton.plan import NUMERIC_FIELDS, Plan, PlanError, load_plan  # noqa: E402
 
 COLUMNS = ("word", *NUMERIC_FIELDS, "emphasis")
-"""Plan table columns: the plan's JSON field names (units in the header labels)."""
-HEADERS = ["word", *(f"{name} [{NUMERIC_FIELDS[name].unit.split(' ')[0]}]" for name in NUMERIC_FIELDS),
-           "emphasis"]
+"""Plan table columns: the plan's JSON field names."""
+_LABELS = {"pitch_mean": "pitch [Hz]", "pitch_slope": "pitch slope [Hz/s]", "energy_rms": "energy [RMS]",
+           "energy_slope": "energy slope [dB/s]", "spectral_centroid": "centroid [Hz]",
+           "duration": "duration [s]", "pause_after": "pause [s]"}
+HEADERS = ["word", *(_LABELS[name] for name in NUMERIC_FIELDS), "emphasis"]
+"""Header labels, short so that all nine columns fit the page (issue 23 item 16)."""
+TABLE_CSS = """
+#plan-table table { width: 100%; }
+#plan-table th, #plan-table td, #plan-table th *, #plan-table td * {
+    white-space: normal !important; overflow-wrap: normal !important; word-break: normal !important; }
+#status .user-error { color: var(--error-text-color, #b91c1c); }
+"""
+"""Header labels and words wrap at spaces, numbers never: every column, pause and emphasis included, stays on
+a 900 px page; narrower, the table scrolls sideways."""
+USER_ERRORS = (PlanError, ValueError, RuntimeError)
+"""Errors whose message is for the user (PlanError, the front-end's and the voice's one-line errors)."""
 EXAMPLES = [
     ["I told you not to touch that!", "angrily"],
     ["We won the championship, can you believe it?", "overjoyed, almost shouting"],
@@ -79,35 +99,15 @@ def rows_to_plan(rows: Any, voice: str | None = None) -> Plan:
     return load_plan(segments, voice=voice)
 
 
-def adherence_figure(speech: Any):
-    """Matplotlib figure: requested vs rendered pitch [Hz] and energy [dB FS] per segment."""
-    from baton.eval import metrics
-    from baton.eval.report import db_fs
-    from matplotlib.figure import Figure
+def error_status(err: Exception) -> str:
+    """The status line for a user error: one line, and what happens to the user's edits."""
+    message = html.escape(" ".join(str(err).split()).rstrip("."))  # the message quotes what the user typed
+    return (f"<span class='user-error'>Not rendered: {message}.</span> Your table edits are kept: fix the cell "
+            "and render again.")
 
-    spans = metrics.segment_spans(speech.segment_bounds_s, speech.audio, speech.sample_rate)
-    measured = metrics.measure_spans(speech.audio, speech.sample_rate, spans)
-    requested = []
-    for seg, piece in zip(speech.plan.segments, speech.pieces):
-        values = {k: v for k, v in piece.predicted.items() if isinstance(v, (int, float))}
-        values.update({k: v for k, v in seg.controls().items() if v is not None})
-        requested.append(values)
-    x = np.arange(len(requested))
-    fig = Figure(figsize=(8, 3), dpi=90)
-    ax_p, ax_e = fig.subplots(1, 2)
-    for ax, key, convert, label in ((ax_p, "pitch_mean", float, "pitch [Hz]"),
-                                    (ax_e, "energy_rms", db_fs, "energy [dB FS]")):
-        req = [convert(r[key]) if r.get(key) is not None else math.nan for r in requested]
-        got = [convert(m[key]) if m.get(key) is not None else math.nan for m in measured]
-        ax.plot(x, req, "o-", label="requested")
-        ax.plot(x, got, "s--", label="rendered")
-        ax.set_xlabel("segment")
-        ax.set_ylabel(label)
-        ax.set_xticks(x)
-        ax.grid(alpha=0.3)
-    ax_p.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+
+def _log_user_error(err: Exception) -> None:
+    sys.stderr.write(f"demo: user error: {' '.join(str(err).split())}\n")
 
 
 def _audio_value(speech: Any) -> tuple[int, np.ndarray]:
@@ -123,14 +123,14 @@ def build_app(pipe: Any):
     """The Gradio Blocks app for ``pipe`` (a loaded Pipeline with a voice)."""
     import gradio as gr
 
-    def user_error(err: Exception) -> gr.Error:
-        return gr.Error(" ".join(str(err).split()))
+    from demo.plots import adherence_figure
 
     def do_plan(text: str, instruction: str):
         try:
             plan = pipe.plan(text, instruction or None)
-        except (PlanError, ValueError, RuntimeError) as err:
-            raise user_error(err) from None
+        except USER_ERRORS as err:
+            _log_user_error(err)
+            return gr.skip(), error_status(err)  # the table keeps what it shows, edits included
         return plan_to_rows(plan), f"Planned {len(plan.segments)} segment(s). Edit the table, then render."
 
     def do_render(text: str, instruction: str, rows: Any, seed: Any, edited: bool):
@@ -139,8 +139,11 @@ def build_app(pipe: Any):
             # The plan is checked against the text box (markup and prefix removed), edited or not.
             speech = pipe.speak(text if text and text.strip() else None, instruction or None, plan=plan,
                                 seed=_seed(seed))
-        except (PlanError, ValueError, RuntimeError) as err:
-            raise user_error(err) from None
+        except USER_ERRORS as err:
+            # Not gr.Error: Gradio would put its error overlay over every output, the edited table included,
+            # and log a traceback. The table, audio and plot keep what they show.
+            _log_user_error(err)
+            return gr.skip(), gr.skip(), gr.skip(), error_status(err)
         what = "edited plan" if edited else "plan"
         status = (f"Rendered the {what}: {speech.duration_s:.2f} s of audio, {len(plan.segments)} segment(s), "
                   f"seed {speech.seed}, real-time factor {speech.real_time_factor:.2f}.")
@@ -164,7 +167,7 @@ def build_app(pipe: Any):
         status = gr.Markdown("", elem_id="status")
         table = gr.Dataframe(headers=HEADERS, datatype=["str", *["number"] * len(NUMERIC_FIELDS), "str"],
                              type="array", interactive=True, label="Plan (editable; empty cell = predicted)",
-                             elem_id="plan-table", column_count=len(COLUMNS))
+                             elem_id="plan-table", column_count=len(COLUMNS), wrap=True)
         audio = gr.Audio(label="Speech", type="numpy", elem_id="audio", interactive=False)
         plot = gr.Plot(label="Requested vs rendered, per segment", elem_id="plot")
         gr.Examples(examples=EXAMPLES, inputs=[text, instruction], label="Examples (click one)")
@@ -197,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
                               font_mono=["ui-monospace", "monospace"])  # no web fonts: works offline
     build_app(pipe).launch(server_name="127.0.0.1", server_port=args.port, share=False, ssr_mode=False,
-                           theme=theme, footer_links=[], quiet=True)
+                           theme=theme, css=TABLE_CSS, footer_links=[], quiet=True)
     return 0
 
 

@@ -107,3 +107,21 @@ def intensity_track(audio: np.ndarray, sample_rate: int,
     values_db[~(values_db > _SILENT_DB)] = np.nan
     return np.asarray(intensity.xs(), dtype=np.float64), values_db
 
+
+
+def harmonicity_track(audio: np.ndarray, sample_rate: int,
+                      config: PraatConfig = DEFAULT_CONFIG) -> tuple[np.ndarray, np.ndarray]:
+    """Harmonics-to-noise ratio track in dB (Praat "To Harmonicity (cc)": 10 ms hop, 1 period per window,
+    silence threshold 0.1, minimum pitch ``config.intensity_min_pitch_hz`` = Praat's default 75 Hz).
+
+    Returns ``(times_s, hnr_db)``, float64 (n_frames,); NaN where Praat finds no periodicity (its -200 dB).
+    Empty arrays when the signal is shorter than one analysis window.
+    """
+    min_pitch_hz = config.intensity_min_pitch_hz
+    if len(audio) / sample_rate < 2.0 / min_pitch_hz:
+        return np.zeros(0), np.zeros(0)
+    harmonicity = _sound(audio, sample_rate).to_harmonicity_cc(
+        time_step=config.time_step_s, minimum_pitch=min_pitch_hz, silence_threshold=0.1, periods_per_window=1.0)
+    values_db = np.array(harmonicity.values[0], dtype=np.float64)
+    values_db[~(values_db > _SILENT_DB)] = np.nan  # Praat's -200 dB = unvoiced / silent frame
+    return np.asarray(harmonicity.xs(), dtype=np.float64), values_db

@@ -111,7 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     synth_s = audio_s = 0.0
     for i, (uid, text, path) in enumerate(rows):
         audio, sample_rate = load_audio(path, synth.sample_rate)
-        plan = extract_plan(audio, sample_rate, text)
+        # The recording's energies at the voice's output level (voice.json output_level_db): the model is then
+        # told the recording's own loudness relative to its training level, as before output levels existed.
+        plan = [{**seg, "energy_rms": seg["energy_rms"] * synth.output_gain} if isinstance(seg.get("energy_rms"), float)
+                else seg for seg in extract_plan(audio, sample_rate, text)]
         neutral = [{"word": seg["word"]} for seg in plan]
         t0 = time.time()
         wave = synth.synthesize_all(neutral)

@@ -15,6 +15,10 @@ Differences (emotional clip minus neutral reference):
 * ``centroid_st``: 12 * log2(centroid / neutral centroid)  [semitone-like log ratio]
 * ``range_st``: F0 spread (10th-90th percentile, semitones) minus the neutral one  [st]
 
+The same pairs also give the voice-quality changes (``hnr_db``, ``cpp_db``, ``alpha_ratio_db``,
+``voiced_fraction``; stored under the JSON's ``voice_quality`` key, the prosody ``table`` is unchanged by
+them). Every definition lives in ``feature_extract.utterance`` (shared with benchmarks/emotion_render.py).
+
 The row ``neutral/normal`` compares each actor's two neutral repetitions (rep 2 against rep 1): it is the
 measurement's noise floor, not an emotion effect.
 
@@ -35,7 +39,6 @@ import os
 import platform
 import sys
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -43,79 +46,23 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-QUANTITIES = ("pitch_st", "energy_db", "rate_ratio", "slope_st_per_s", "energy_slope_db_per_s",
-              "centroid_st", "range_st")
+from feature_extract.utterance import (PROSODY_QUANTITIES, QUANTITY_UNITS, VOICE_QUALITY_QUANTITIES,  # noqa: E402
+                                      TrimConfig, measure_utterance, relative, voiced_region)
+
+QUANTITIES = PROSODY_QUANTITIES
 CITATION = ("Livingstone S. R. and Russo F. A. (2018). The Ryerson Audio-Visual Database of Emotional Speech and "
             "Song (RAVDESS): A dynamic, multimodal set of facial and vocal expressions in North American "
             "English. PLoS ONE 13(5): e0196391. doi:10.1371/journal.pone.0196391. Zenodo: "
             "doi:10.5281/zenodo.1188976. Licence of the recordings: CC BY-NC-SA 4.0.")
 
 
-@dataclass(frozen=True)
-class TrimConfig:
-    """How the voiced region of a clip is found."""
-
-    below_peak_db: float = 30.0
-    """Frames within this many dB of the clip's loudest intensity frame count as speech."""
-    pad_s: float = 0.03
-    """Kept either side of the first/last speech frame, so that onsets and releases are not clipped."""
-
-
-def voiced_region(audio: np.ndarray, sample_rate: int, config: TrimConfig = TrimConfig()) -> tuple[float, float]:
-    """``(start_s, end_s)`` of the region between the first and last frame within ``below_peak_db`` of the
-    loudest frame. ``audio``: float32 (n,), [-1, 1]."""
-    from feature_extract import praat
-
-    times_s, db = praat.intensity_track(audio, sample_rate)
-    finite = np.isfinite(db)
-    if not finite.any():
-        raise ValueError("clip is silent")
-    loud = np.flatnonzero(finite & (db >= np.nanmax(db) - config.below_peak_db))
-    total_s = audio.size / sample_rate
-    start_s = max(0.0, float(times_s[loud[0]]) - config.pad_s)
-    end_s = min(total_s, float(times_s[loud[-1]]) + config.pad_s)
-    return start_s, end_s
-
-
 def measure_clip(path: str) -> dict[str, float]:
-    """Features of one clip's voiced region: the plan fields plus ``range_st`` (F0 10-90 % spread)."""
-    from feature_extract import praat
+    """Features of one clip's voiced region (``feature_extract.utterance.measure_utterance``): the plan
+    fields, ``range_st`` (F0 10-90 % spread) and the voice-quality fields."""
     from feature_extract.audio import load_audio
-    from feature_extract.measure import measure_span
 
     audio, sample_rate = load_audio(path)
-    start_s, end_s = voiced_region(audio, sample_rate)
-    features = measure_span(audio, sample_rate, start_s, end_s)
-    lo, hi = int(start_s * sample_rate), int(end_s * sample_rate)
-    _, f0_hz = praat.pitch_track(audio[lo:hi], sample_rate)
-    f0_hz = f0_hz[np.isfinite(f0_hz)]
-    if f0_hz.size >= 5:
-        p10, p90 = np.percentile(f0_hz, [10, 90])
-        features["range_st"] = float(12.0 * math.log2(p90 / p10))
-    else:
-        features["range_st"] = float("nan")
-    features["start_s"], features["end_s"] = start_s, end_s
-    return features
-
-
-def relative(clip: dict[str, float], ref: dict[str, float]) -> dict[str, float]:
-    """The table's quantities for ``clip`` relative to its neutral reference ``ref`` (NaN where undefined)."""
-    def st(a: float, b: float) -> float:
-        return 12.0 * math.log2(a / b) if a > 0 and b > 0 else float("nan")
-
-    def slope_st(features: dict[str, float]) -> float:
-        # Hz/s -> st/s at the segment's own mean pitch (the local derivative of 12*log2(f)).
-        return features["pitch_slope"] * 12.0 / (math.log(2.0) * features["pitch_mean"])
-
-    return {
-        "pitch_st": st(clip["pitch_mean"], ref["pitch_mean"]),
-        "energy_db": 20.0 * math.log10(clip["energy_rms"] / ref["energy_rms"]),
-        "rate_ratio": ref["duration"] / clip["duration"],
-        "slope_st_per_s": slope_st(clip) - slope_st(ref),
-        "energy_slope_db_per_s": clip["energy_slope"] - ref["energy_slope"],
-        "centroid_st": st(clip["spectral_centroid"], ref["spectral_centroid"]),
-        "range_st": clip["range_st"] - ref["range_st"],
-    }
+    return measure_utterance(audio, sample_rate)
 
 
 def summarise(values: list[float]) -> dict[str, float]:
@@ -128,11 +75,13 @@ def summarise(values: list[float]) -> dict[str, float]:
             "n": int(arr.size)}
 
 
-def build_table(rows: list[dict[str, str]], features: dict[str, dict[str, float]]) -> dict[str, dict]:
-    """Pool per-clip differences into ``{emotion: {intensity: {quantity: summary}}}``."""
+def reference_pairs(rows: list[dict[str, str]]) -> list[tuple[dict[str, str], str]]:
+    """``(clip row, id of its neutral reference)`` for every clip that has one: the same actor's neutral
+    rendering of the same sentence and repetition; for neutral repetition 2, neutral repetition 1 (the noise
+    floor row)."""
     by_key = {(r["actor"], r["emotion"], r["intensity"], r["statement_text"], r["repetition"]): r["id"]
               for r in rows}
-    pooled: dict[tuple[str, str], dict[str, list[float]]] = {}
+    pairs = []
     for r in rows:
         if r["emotion"] == "neutral":
             if r["repetition"] != "2":
@@ -140,32 +89,78 @@ def build_table(rows: list[dict[str, str]], features: dict[str, dict[str, float]
             ref_id = by_key.get((r["actor"], "neutral", "normal", r["statement_text"], "1"))
         else:
             ref_id = by_key.get((r["actor"], "neutral", "normal", r["statement_text"], r["repetition"]))
-        if ref_id is None or ref_id not in features or r["id"] not in features:
+        if ref_id is not None:
+            pairs.append((r, ref_id))
+    return pairs
+
+
+def build_table(rows: list[dict[str, str]], features: dict[str, dict[str, float]],
+                quantities: tuple[str, ...] = QUANTITIES) -> dict[str, dict]:
+    """Pool per-clip differences into ``{emotion: {intensity: {quantity: summary}}}``."""
+    pooled: dict[tuple[str, str], dict[str, list[float]]] = {}
+    for r, ref_id in reference_pairs(rows):
+        if ref_id not in features or r["id"] not in features:
             continue
         diffs = relative(features[r["id"]], features[ref_id])
-        bucket = pooled.setdefault((r["emotion"], r["intensity"]), {q: [] for q in QUANTITIES})
-        for q in QUANTITIES:
-            bucket[q].append(diffs[q])
+        bucket = pooled.setdefault((r["emotion"], r["intensity"]), {q: [] for q in quantities})
+        for q in quantities:
+            bucket[q].append(diffs.get(q, float("nan")))
     table: dict[str, dict] = {}
     for (emotion, intensity), lists in sorted(pooled.items()):
         table.setdefault(emotion, {})[intensity] = {q: summarise(v) for q, v in lists.items()}
     return table
 
 
-def table_markdown(document: dict) -> str:
-    """The table as Markdown: one row per emotion x intensity, ``median [q25, q75]`` per quantity."""
-    titles = {"pitch_st": "pitch [st]", "energy_db": "energy [dB]", "rate_ratio": "rate ratio",
-              "slope_st_per_s": "slope [st/s]", "energy_slope_db_per_s": "energy slope [dB/s]",
-              "centroid_st": "centroid [st]", "range_st": "F0 range [st]"}
-    lines = ["| emotion | intensity | n | " + " | ".join(titles[q] for q in QUANTITIES) + " |",
-             "|---|---|---|" + "---|" * len(QUANTITIES)]
+TITLES = {"pitch_st": "pitch [st]", "energy_db": "energy [dB]", "rate_ratio": "rate ratio",
+          "slope_st_per_s": "slope [st/s]", "energy_slope_db_per_s": "energy slope [dB/s]",
+          "centroid_st": "centroid [st]", "range_st": "F0 range [st]", "hnr_db": "HNR [dB]", "cpp_db": "CPP [dB]",
+          "alpha_ratio_db": "alpha ratio [dB]", "voiced_fraction": "voiced fraction"}
+
+
+def table_markdown(document: dict, quantities: tuple[str, ...] = QUANTITIES) -> str:
+    """``document["table"]`` as Markdown: one row per emotion x intensity, ``median [q25, q75]`` per quantity."""
+    lines = ["| emotion | intensity | n | " + " | ".join(TITLES[q] for q in quantities) + " |",
+             "|---|---|---|" + "---|" * len(quantities)]
     for emotion, rows in document["table"].items():
         for intensity, row in rows.items():
             cells = [f"{row[q]['median']:+.2f} [{row[q]['q25']:+.2f}, {row[q]['q75']:+.2f}]"
                      if q != "rate_ratio" else
-                     f"{row[q]['median']:.2f} [{row[q]['q25']:.2f}, {row[q]['q75']:.2f}]" for q in QUANTITIES]
-            lines.append(f"| {emotion} | {intensity} | {row['pitch_st']['n']} | " + " | ".join(cells) + " |")
+                     f"{row[q]['median']:.2f} [{row[q]['q25']:.2f}, {row[q]['q75']:.2f}]" for q in quantities]
+            lines.append(f"| {emotion} | {intensity} | {row[quantities[0]]['n']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def read_rows(corpus: Path, limit_actors: int = 0) -> list[dict[str, str]]:
+    """RAVDESS metadata rows (id, actor, emotion, intensity, statement_text, repetition, ...), actors 1..N when
+    ``limit_actors``. Raises FileNotFoundError (one line) when the corpus is not there."""
+    metadata = corpus / "metadata.csv"
+    if not metadata.is_file():
+        raise FileNotFoundError(f"{metadata} not found; pass --corpus pointing at the RAVDESS folder (see DATA.md)")
+    with metadata.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    return [r for r in rows if int(r["actor"]) <= limit_actors] if limit_actors else rows
+
+
+def measure_corpus(corpus: Path, rows: list[dict[str, str]],
+                   workers: int) -> tuple[dict[str, dict[str, float]], list[str]]:
+    """``({clip id: measure_clip features}, ["id: why skipped", ...])``, with a progress bar; skipped clips are
+    also reported on stderr."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from tqdm import tqdm
+
+    paths = [str(corpus / "wavs" / f"{r['id']}.flac") for r in rows]
+    features: dict[str, dict[str, float]] = {}
+    failures: list[str] = []
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        results = pool.map(_measure_or_error, paths, chunksize=8)
+        for r, (result, error) in tqdm(zip(rows, results), total=len(rows), desc="RAVDESS clips"):
+            if error:
+                failures.append(f"{r['id']}: {error}")
+            else:
+                features[r["id"]] = result
+    for line in failures:
+        print(f"skipped {line}", file=sys.stderr)
+    return features, failures
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -176,36 +171,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="measure only the first N actors (quick check)")
     parser.add_argument("--markdown", action="store_true",
                         help="print the existing --out table as Markdown (for docs/prosody_table.md) and exit")
+    parser.add_argument("--clip-features", type=Path, default=ROOT / "runs" / "ravdess_clip_features.json",
+                        help="also write every clip's absolute features here (git-ignored runs/; read by "
+                             "recipes/train_emotion_classifier.py; RAVDESS-derived, never ship it); '' = don't")
+    parser.add_argument("--new-keys-only", action="store_true",
+                        help="keep --out's existing 'table' and provenance as they are; add or replace only "
+                             "'voice_quality' and 'remeasured' (today's code's prosody numbers, for comparison)")
     args = parser.parse_args(argv)
     if args.markdown:
-        print(table_markdown(json.loads(args.out.read_text(encoding="utf-8"))))
+        document = json.loads(args.out.read_text(encoding="utf-8"))
+        print(table_markdown(document))
+        for key, quantities in (("voice_quality", VOICE_QUALITY_QUANTITIES), ("remeasured", QUANTITIES)):
+            if key in document:
+                print(f"\n{key}:\n")
+                print(table_markdown(document[key], quantities))
         return 0
 
-    metadata = args.corpus / "metadata.csv"
-    if not metadata.is_file():
-        print(f"error: {metadata} not found; pass --corpus pointing at the RAVDESS folder (see DATA.md)",
-              file=sys.stderr)
+    try:
+        rows = read_rows(args.corpus, args.limit)
+    except FileNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
         return 2
-    with metadata.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    if args.limit:
-        rows = [r for r in rows if int(r["actor"]) <= args.limit]
-    paths = [str(args.corpus / "wavs" / f"{r['id']}.flac") for r in rows]
-
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from tqdm import tqdm
-
-    features: dict[str, dict[str, float]] = {}
-    failures: list[str] = []
-    with ProcessPoolExecutor(max_workers=args.workers) as pool:
-        results = pool.map(_measure_or_error, paths, chunksize=8)
-        for r, (result, error) in tqdm(zip(rows, results), total=len(rows), desc="RAVDESS clips"):
-            if error:
-                failures.append(f"{r['id']}: {error}")
-            else:
-                features[r["id"]] = result
-    for line in failures:
-        print(f"skipped {line}", file=sys.stderr)
+    features, failures = measure_corpus(args.corpus, rows, args.workers)
 
     table = build_table(rows, features)
     document = {
@@ -213,15 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         "description": "Prosody of acted emotions relative to the same actor's neutral rendering of the same "
                        "sentence and repetition (medians and quartiles over clips). The neutral/normal row "
                        "compares the two neutral repetitions: the measurement's noise floor.",
-        "units": {
-            "pitch_st": "semitones, 12*log2(F0 mean / neutral F0 mean)",
-            "energy_db": "dB, 20*log10(RMS / neutral RMS)",
-            "rate_ratio": "neutral duration / duration of the voiced region (>1 = faster)",
-            "slope_st_per_s": "pitch slope [st/s] minus the neutral one",
-            "energy_slope_db_per_s": "intensity slope [dB/s] minus the neutral one",
-            "centroid_st": "12*log2(spectral centroid / neutral centroid)",
-            "range_st": "F0 10-90 percentile spread [st] minus the neutral one",
-        },
+        "units": {q: QUANTITY_UNITS[q] for q in QUANTITIES},
         "provenance": {
             "corpus": "RAVDESS audio-only speech, 24 actors, 1440 clips (../shared/corpora/ravdess)",
             "clips_measured": len(features),
@@ -236,10 +215,32 @@ def main(argv: list[str] | None = None) -> int:
         "citation": CITATION,
         "license_note": "Aggregate statistics derived from RAVDESS (CC BY-NC-SA 4.0); no audio is included.",
         "table": table,
+        "voice_quality": {
+            "description": "Voice quality of the same clips, relative to the same references (same pooling); "
+                           "measured over the voiced frames of the region with feature_extract.voice_quality.",
+            "units": {q: QUANTITY_UNITS[q] for q in VOICE_QUALITY_QUANTITIES},
+            "table": build_table(rows, features, VOICE_QUALITY_QUANTITIES),
+        },
     }
+    if args.new_keys_only:
+        shipped = json.loads(args.out.read_text(encoding="utf-8"))
+        shipped["voice_quality"] = document["voice_quality"]
+        shipped["remeasured"] = {
+            "description": "The prosody quantities re-measured with today's feature_extract, for tools that "
+                           "measure with it (benchmarks/emotion_render.py). 'table' above is kept as the "
+                           "conductor was tuned on it.",
+            "provenance": document["provenance"],
+            "table": table,
+        }
+        document = shipped
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out} ({len(features)} clips, {len(failures)} skipped)")
+    if str(args.clip_features) not in ("", "."):
+        args.clip_features.parent.mkdir(parents=True, exist_ok=True)
+        clips = {"corpus": str(args.corpus), "features": features}
+        args.clip_features.write_text(json.dumps(clips) + "\n", encoding="utf-8")
+        print(f"wrote {args.clip_features} (per-clip features; RAVDESS-derived, do not ship)")
     return 0
 
 

@@ -2,7 +2,9 @@
 
 Starts ``python -m demo.app`` with the tiny test voice on a free localhost port, clicks an example, plans
 and speaks, checks that the audio (a real WAV served by the app), the plan table and the plot appear,
-edits a plan cell and re-renders, and checks that the server used the edited value.
+edits a plan cell and re-renders, and checks that the server used the edited value. Issue 23: a bad cell
+("abc", 5000) shows a one-line error while the table keeps every edit, with no traceback in the server's
+log (item 6); every plan column, pause and emphasis included, is on the page at 1280 and 900 px (item 16).
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def demo_url(tmp_path_factory, test_voice_dir):
+def demo_server(tmp_path_factory, test_voice_dir):
+    """(url, path of the server's stdout + stderr log)."""
     voice = test_voice_dir
     port = free_port()
     log = tmp_path_factory.mktemp("demo") / "demo.log"
@@ -67,13 +70,18 @@ def demo_url(tmp_path_factory, test_voice_dir):
             if time.monotonic() > deadline:
                 pytest.fail(f"the demo did not answer on {url} within 90 s: {log.read_text()[-2000:]}")
             time.sleep(0.5)
-        yield url
+        yield url, log
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="module")
+def demo_url(demo_server):
+    return demo_server[0]
 
 
 def edit_cell(page, cell, value: str) -> None:
@@ -133,5 +141,73 @@ def test_generate_edit_and_rerender_in_a_browser(demo_url):
             page.locator("#render-edited").click()
             page.wait_for_selector("text=this voice renders")
             browser.close()
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def cell(page, row: int, col: int):
+    return page.locator(f"#plan-table [role=gridcell][data-row='{row}'][data-col='{col}']")
+
+
+def open_page(pw, profile, url):
+    browser = pw.chromium.launch_persistent_context(profile, executable_path=str(CHROMIUM), headless=True,
+                                                    args=CHROMIUM_ARGS, viewport={"width": 1280, "height": 900})
+    page = browser.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(url, wait_until="domcontentloaded")
+    page.locator("#text textarea").fill("Please call me back tomorrow, I will be at home.")
+    page.locator("#plan-only").click()
+    page.wait_for_selector("#status:has-text('Planned')")
+    return browser, page
+
+
+def test_every_plan_column_is_on_the_page(demo_url):
+    """Item 16: the header cells of pause and emphasis lie inside the table's visible box at 1280 and 900 px."""
+    from playwright.sync_api import sync_playwright
+
+    profile = tempfile.mkdtemp(prefix="baton-chromium-")
+    try:
+        with sync_playwright() as pw:
+            browser, page = open_page(pw, profile, demo_url)
+            for width in (1280, 900):
+                page.set_viewport_size({"width": width, "height": 900})
+                page.wait_for_timeout(300)
+                box = page.locator("#plan-table").bounding_box()
+                for label in ("pause", "emphasis"):
+                    header = page.locator("#plan-table th", has_text=label).first.bounding_box()
+                    assert header and box["x"] <= header["x"] and \
+                        header["x"] + header["width"] <= box["x"] + box["width"] + 1, (width, label, header, box)
+            browser.close()
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def test_bad_cells_keep_the_edits_and_no_traceback(demo_server):
+    """Item 6: "abc" or 5000 in a pitch cell gives the one-line error next to the table, which keeps every
+    edit (no error overlay), and the server logs one line, no traceback."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, log = demo_server
+    profile = tempfile.mkdtemp(prefix="baton-chromium-")
+    try:
+        with sync_playwright() as pw:
+            browser, page = open_page(pw, profile, url)
+            duration = cell(page, 0, 6)
+            edit_cell(page, duration, "1.2")
+            for bad, needle in (("abc", "value 'abc' is not a number"), ("5000", "5000 Hz is out of range")):
+                edit_cell(page, cell(page, 0, 1), bad)
+                page.locator("#render-edited").click()
+                status = page.locator("#status")
+                expect(status).to_contain_text(needle)
+                expect(status).to_contain_text("plan segment 0, field 'pitch_mean'")
+                expect(status).to_contain_text("edits are kept")
+                expect(cell(page, 0, 1)).to_have_text(bad)  # still the user's text, not a cleared or reset cell
+                expect(duration).to_have_text("1.2")
+                expect(page.locator("#plan-table").get_by_text("Error", exact=True)).to_have_count(0)
+                assert cell(page, 0, 0).is_visible()
+            browser.close()
+        server_log = log.read_text()
+        assert "demo: user error: plan segment 0, field 'pitch_mean': value 'abc'" in server_log
+        assert "Traceback" not in server_log, server_log[-2000:]
     finally:
         shutil.rmtree(profile, ignore_errors=True)

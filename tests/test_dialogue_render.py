@@ -96,6 +96,8 @@ def test_whispered_thoughts_come_as_a_quiet_aside_and_narration_can_be_skipped(p
     assert kinds == ["aside", "speech"] and doc["skipped"][0].startswith("message 0 (narration")
     aside, speech = doc["lines"]
     assert aside["text"] == "Fools, all of them." and "whisper" in aside["instruction"]
+    assert {seg.get("voice_quality") for seg in aside["plan"]["segments"]} == {"whisper"}
+    assert all(seg.get("voice_quality") != "whisper" for seg in speech["plan"]["segments"])
     assert aside["measured"]["energy_db"] < speech["measured"]["energy_db"] - 6.0
 
 

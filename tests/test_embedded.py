@@ -47,15 +47,13 @@ def instruction(emotion: str, adverb: str) -> str:
 
 
 def expected_direction(emotion: str, row: str, quantity: str) -> float:
-    """Sign the plan must move ``quantity``: the table row's, or the normal row's where the strong row
-    reverses it (documented monotone rule); 0 where the median is within noise."""
+    """Sign the plan must move ``quantity``: the table row's, also where the strong row reverses the normal
+    one (RAVDESS's strong sad is higher and louder: the conductor targets the row at the asked intensity);
+    0 where the median is within noise."""
     table = default_table()
-    normal = table.median(emotion, "normal", quantity)
     value = table.median(emotion, row, quantity)
     if quantity == "rate_ratio":
-        normal, value = math.log(normal), math.log(value)
-    if row == "strong" and not (normal * value > 0 and abs(value) >= abs(normal)):
-        value = normal
+        value = math.log(value)
     limit = math.log(1 + NOISE[quantity]) if quantity == "rate_ratio" else NOISE[quantity]
     return 0.0 if abs(value) < limit else math.copysign(1.0, value)
 
@@ -87,21 +85,35 @@ def test_neutral_plan_is_the_baseline(conductor):
     assert 0.8 * B.speaking_rate_sps < rate <= B.speaking_rate_sps  # phrase-final lengthening slows it a bit
 
 
+def _continues(emotion: str, quantity: str) -> bool:
+    """Whether the table's strong row continues the normal row's direction (same sign, larger)."""
+    table = default_table()
+    normal, strong = (table.median(emotion, row, quantity) for row in ("normal", "strong"))
+    if quantity == "rate_ratio":
+        normal, strong = math.log(normal), math.log(strong)
+    return normal * strong > 0 and abs(strong) >= abs(normal)
+
+
 @pytest.mark.parametrize("emotion", SIX[1:])
 def test_intensity_words_scale_monotonically(conductor, emotion):
+    """Slight < plain < very <= extremely where RAVDESS's strong row continues the normal row; where it
+    reverses it (strong sad is tearful: higher and louder), "very" reaches the strong row's median."""
     effects = [conductor.effect(conductor.understand(instruction(emotion, a))) for a, _ in LEVELS]
-    for field in ("pitch_st", "energy_db", "centroid_st", "range_st", "slope_st_per_s"):
-        sizes = [abs(getattr(e, field)) for e in effects]
-        assert all(b >= a - 1e-9 for a, b in zip(sizes, sizes[1:])), f"{emotion} {field}: {sizes}"
-    rates = [abs(math.log(e.rate_ratio)) for e in effects]
-    assert all(b >= a - 1e-9 for a, b in zip(rates, rates[1:]))
+    for field in ("pitch_st", "energy_db", "centroid_st", "range_st", "slope_st_per_s", "rate_ratio"):
+        values = [math.log(getattr(e, field)) if field == "rate_ratio" else getattr(e, field) for e in effects]
+        if _continues(emotion, field):
+            sizes = [abs(v) for v in values]
+            assert all(b >= a - 1e-9 for a, b in zip(sizes, sizes[1:])), f"{emotion} {field}: {sizes}"
+        else:
+            strong = default_table().median(emotion, "strong", field)
+            assert getattr(effects[2], field) == pytest.approx(strong), f"{emotion} {field}"
     strongest = max(("pitch_st", "energy_db"), key=lambda f: abs(getattr(effects[1], f)))
-    assert abs(getattr(effects[0], strongest)) < abs(getattr(effects[1], strongest)) < \
-        abs(getattr(effects[3], strongest)) + 1e-9
-    plans = [summary(conductor.plan(TEXT, instruction(emotion, a), B)) for a, _ in LEVELS]
-    energies = [p["energy_db"] for p in plans]
-    sign = 1 if energies[1] >= 0 else -1
-    assert all(sign * b >= sign * a - 1e-6 for a, b in zip(energies, energies[1:]))
+    assert abs(getattr(effects[0], strongest)) < abs(getattr(effects[1], strongest))
+    if _continues(emotion, "energy_db"):
+        plans = [summary(conductor.plan(TEXT, instruction(emotion, a), B)) for a, _ in LEVELS]
+        energies = [p["energy_db"] for p in plans]
+        sign = 1 if energies[1] >= 0 else -1
+        assert all(sign * b >= sign * a - 1e-6 for a, b in zip(energies, energies[1:]))
 
 
 def test_free_form_intensity_phrases(conductor):
@@ -250,7 +262,9 @@ def texts(draw):
 @settings(max_examples=150, deadline=None)
 @given(text=texts(), instr=st.sampled_from([None, "angry", "very sad", "whisper", "slightly happy, faster",
                                              "getting louder towards the end", "stress the word cat",
-                                             "extremely fearful and slow down at the end"]))
+                                             "extremely fearful and slow down at the end",
+                                             "hold a beat after 'cat'", "as a question, very sad",
+                                             "monotone, stress the second word", "furious, pause after the"]))
 def test_words_always_reproduce_the_text(conductor, text, instr):
     plan = conductor.plan(text, instr, B)
     plan.check_text(text)

@@ -128,6 +128,9 @@ def test_eval_end_to_end_and_resume(tmp_path, test_voice_dir, monkeypatch, capsy
     # energy gain stage scaling it to the plans' levels, feature_extract found no voiced frames in it at all
     # (pitch_mae_st None). This test is about the harness, so it measures the voice's raw output (gain stage off).
     monkeypatch.setattr(runtime, "GAIN_LIMITS", (1.0, 1.0))
+    # Likewise the pitch_range stage (PSOLA), which the embedded conductor's emotion profiles now ask for: on this
+    # voice's noise-like contour it left no voiced frames (0 of 234 for the angry item; 234 without the stage).
+    monkeypatch.setattr(runtime, "apply_pitch_range", lambda audio, target_st, sample_rate: audio)
     voice = test_voice_dir
     suite = tmp_path / "suite.jsonl"
     suite.write_text(

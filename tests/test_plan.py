@@ -72,6 +72,24 @@ def test_nan_means_predict():
     assert plan.segments[0].pitch_mean is None
 
 
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_in_plan_json_are_rejected(token, tmp_path):
+    """Issue 23 item 12: Python's json reads NaN, which then meant "predict"; in a plan file it is an error
+    naming the segment and field, like Infinity, and nothing else in the document may hide one either."""
+    text = f'{{"version": 1, "segments": [{{"word": "Hello"}}, {{"word": "there.", "pitch_mean": {token}}}]}}'
+    for source in (text, tmp_path / "plan.json"):
+        (tmp_path / "plan.json").write_text(text)
+        with pytest.raises(PlanError) as err:
+            load_plan(source)
+        assert err.value.segment == 1 and err.value.field_name == "pitch_mean"
+        assert f"value {token} is not a number" in str(err.value) and "null" in str(err.value)
+    for document in (f'[{{"word": {token}}}]', f'{{"voice": {token}, "segments": [{{"word": "a"}}]}}',
+                     f'{{"version": {token}, "segments": [{{"word": "a"}}]}}',
+                     f'[{{"word": "a", "emphasis": [{token}]}}]'):
+        with pytest.raises(PlanError, match=token):
+            load_plan(document)
+
+
 @pytest.mark.parametrize("segments,fragment", [
     ([{"word": "Wow, you"}, {"word": "did a great job."}], "has the word 'did' where the text has 'really'"),
     ([{"word": "Wow, you really"}, {"word": "did a great"}], "missing: 'job'"),

@@ -206,6 +206,12 @@ class VoiceConfig:
     exemplar_context_weight: float = 0.0
     """Weight of the neighbouring-phoneme mismatch (0..1 per side, weighted by the place in the phoneme): prefers
     bank frames recorded between the same neighbours (coarticulation)."""
+    output_level_db: float = 0.0
+    """Level of the voice's neutral speech relative to its training recordings [dB], 0 or below. The voice
+    renders its recordings' level lowered by this much and reports its baseline ``energy_rms`` lowered alike,
+    so that plans asking for an acted shout (+20 dB, RAVDESS's angry) have headroom; the acoustic model still
+    sees every energy relative to the level it was trained at. Peaks above the runtime's ceiling are limited,
+    not clipped (docs/design/voice_quality.md)."""
     training_step: int = 0
     """The training step of the checkpoint the acoustic model was exported from (0 = unknown). A fine-tune that
     starts from the voice (tts_model.import_voice) resumes its learning-rate schedule there."""
@@ -239,6 +245,7 @@ class VoiceConfig:
         self._check_number("exemplar_context_weight", 0.0, 100.0)
         self._check_number("exemplar_strength", 0.0, 1.0, open_low=True)
         self._check_number("training_step", 0, math.inf, whole=True)
+        self._check_number("output_level_db", -30.0, 0.0)
         if self.harmonic_phonemes not in PHONEME_CLASSES:
             raise ConfigError(f"voice: harmonic_phonemes must be one of {sorted(PHONEME_CLASSES)}, got "
                               f"{self.harmonic_phonemes!r}")

@@ -21,7 +21,10 @@ from tts_model.controls import check_control, denormalize_controls, normalize_co
 from tts_model.exemplars import ExemplarBank, ExemplarError, frame_layout, project
 from tts_model.frontend import ARPABET, PAUSE, PHONEME_TO_ID, Frontend, FrontendError, spoken_text_word
 from tts_model.harmonics import frame_f0, ripple_table, sharpen
+from tts_model.limiter import limit_peaks
 from tts_model.tilt import follow_centroid
+from tts_model.pitch_range import apply_pitch_range
+from tts_model.voice_quality import QUALITIES, apply_voice_quality
 
 _PITCH = CONTROL_NAMES.index("pitch_mean")
 
@@ -31,13 +34,34 @@ CONTEXT_FRAMES = 16
 """Mel frames of context given to the vocoder on each side of a window (cut from its output)."""
 MIN_WINDOW_FRAMES = 172
 """After the first segment, segments are vocoded together in windows of at least this many frames (~2 s)."""
-GAIN_LIMITS = (0.1, 10.0)
-"""Energy gain stage: where the plan gives ``energy_rms``, each segment is scaled to it, within +-20 dB."""
+GAIN_LIMITS = (0.1, 31.6)
+"""Energy gain stage: where the plan gives ``energy_rms``, each segment is scaled to it, from -20 to +30 dB
+around the voice's output level (the acoustic model renders loud requests only partly louder)."""
+GAIN_PASSES = 6
+"""The limiter takes some of a loud segment's RMS; the gain is corrected this many times to make it up."""
 GAIN_RAMP_SAMPLES = 256
 """The gain moves linearly from the previous segment's value over this many samples (no clicks)."""
 PEAK_LIMIT = 0.99
-"""The gain never lifts a sample above this (a louder request then falls short instead of clipping)."""
+"""No sample leaves the runtime above this: louder peaks are limited (tts_model.limiter), never clipped."""
 _ARPABET = set(ARPABET)
+RENDER_FIELDS = ("pitch_range", "voice_quality")
+"""Segment fields rendered after the acoustic model (kept equal to baton.plan.RENDER_FIELDS)."""
+MODEL_ENERGY_DB = (-12.0, 9.0)
+"""Segment energy the acoustic model is told, relative to its recordings' baseline [dB]: the LJSpeech training
+segments span -9.0 to +8.4 dB (1st-99th percentile -4.9 to +5.4), so requests beyond are rendered by gain."""
+PITCH_RANGE_MAX_ST = 24.0
+"""Kept equal to baton.plan.PITCH_RANGE.maximum."""
+
+
+def check_render_range(value: object, segment: int) -> float | None:
+    """A segment's ``pitch_range`` [st] as float (None: not given); ValueError for anything outside 0..24."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
+            or not 0.0 <= float(value) <= PITCH_RANGE_MAX_ST:
+        raise ValueError(f"segment {segment}: 'pitch_range' is {value!r}; give semitones from 0 to "
+                         f"{PITCH_RANGE_MAX_ST:g} or leave it out")
+    return float(value)
 
 
 class SynthesisError(RuntimeError):
@@ -143,7 +167,16 @@ class Synthesizer:
 
     @property
     def baseline(self) -> dict[str, float]:
-        return dict(self.config.baseline)
+        """The voice's neutral medians as it renders them: the recordings' ``energy_rms`` lowered by
+        ``output_level_db`` (VoiceConfig), everything else as measured."""
+        base = dict(self.config.baseline)
+        base["energy_rms"] = float(base["energy_rms"]) * self.output_gain
+        return base
+
+    @property
+    def output_gain(self) -> float:
+        """Linear gain from the acoustic model's level (its recordings') to the voice's output level."""
+        return float(10.0 ** (float(self.config.output_level_db) / 20.0))
 
     @classmethod
     def load(cls, voice_dir: Path | str, threads: int | None = None, use_exemplars: bool = True) -> "Synthesizer":
@@ -198,10 +231,17 @@ class Synthesizer:
         for s, seg in enumerate(segments):
             if not isinstance(seg, Mapping) or not isinstance(seg.get("word"), str):
                 raise SynthesisError(f"segment {s} has no 'word' text; every segment needs its words as a string")
-            unknown = set(seg) - {"word", "emphasis", *CONTROL_NAMES}
+            unknown = set(seg) - {"word", "emphasis", *CONTROL_NAMES, *RENDER_FIELDS}
             if unknown:
                 raise SynthesisError(f"segment {s} has unknown field(s) {sorted(unknown)}; valid: word, emphasis, "
-                                     f"{', '.join(CONTROL_NAMES)}")
+                                     f"{', '.join(CONTROL_NAMES)}, {', '.join(RENDER_FIELDS)}")
+            try:
+                check_render_range(seg.get("pitch_range"), s)
+            except ValueError as err:
+                raise SynthesisError(str(err)) from None
+            quality = seg.get("voice_quality")
+            if quality is not None and quality not in QUALITIES:
+                raise SynthesisError(f"segment {s}: 'voice_quality' is {quality!r}; valid: {', '.join(QUALITIES)}")
             try:
                 values = {name: check_control(name, seg.get(name), s) for name in CONTROL_NAMES}
                 phonemized = self.frontend.phonemize(seg["word"])
@@ -217,7 +257,14 @@ class Synthesizer:
             emphasis.append(0.0)
             given.append(values)
             n_phones.append(sum(p in _ARPABET for p in phonemized.phonemes))
-        controls, mask = normalize_controls(given, n_phones, self.config.baseline, self.config.model.control_norm)
+        # The model knows energy relative to its recordings' level; the plan's is the voice's output level. Past
+        # the loudness range it was trained on it renders distorted speech (at +24 dB the F0 fell 3 st and a third
+        # of the voiced frames went), so it is told at most MODEL_ENERGY_DB; the gain stage does the rest.
+        low, high = (float(self.config.baseline["energy_rms"]) * 10.0 ** (d / 20.0) for d in MODEL_ENERGY_DB)
+        model_given = [{**v, "energy_rms": None if v["energy_rms"] is None
+                        else min(max(v["energy_rms"] / self.output_gain, low), high)} for v in given]
+        controls, mask = normalize_controls(model_given, n_phones, self.config.baseline,
+                                            self.config.model.control_norm)
         return {"phoneme_ids": np.asarray([ids], dtype=np.int64),
                 "segment_ids": np.asarray([segment_ids], dtype=np.int64),
                 "emphasis": np.asarray([emphasis], dtype=np.float32),
@@ -248,6 +295,7 @@ class Synthesizer:
         predicted = denormalize_controls(filled[0], inputs["n_phones"], self.config.baseline,
                                          self.config.model.control_norm)
         for values, pred in zip(inputs["given"], predicted):
+            pred["energy_rms"] = float(pred["energy_rms"]) * self.output_gain
             pred.update({k: v for k, v in values.items() if v is not None})
         if not np.all(np.isfinite(mel)):
             raise SynthesisError("the acoustic model produced non-finite values; the voice file is damaged, "
@@ -288,11 +336,12 @@ class Synthesizer:
         audio so that the spoken part (the chunk minus its trailing pause) has exactly that RMS, within
         GAIN_LIMITS and PEAK_LIMIT; the model alone renders level changes only approximately (docs/training.md)."""
         del seed
-        mel, seg_frames, predicted = self.render_mel(segments)
+        mel, seg_frames, predicted = self.render_mel(segments)  # validates every segment, pitch_range too
+        values_range = [check_render_range(seg.get("pitch_range"), s) for s, seg in enumerate(segments)]
         ends = np.cumsum(seg_frames)
         starts = ends - seg_frames
         hop = self.vocoder.hop_length
-        first, previous_gain = 0, 1.0
+        first, previous_gain = 0, self.output_gain
         while first < len(segments):
             # Vocoder windows: segment 0 alone (short time to first audio), then runs of segments of at least
             # MIN_WINDOW_FRAMES, so the CONTEXT_FRAMES computed twice at each window edge stay a small share.
@@ -306,33 +355,48 @@ class Synthesizer:
                       if end > begin else np.zeros(0, dtype=np.float32))
             for s in range(first, last):
                 audio = window[(int(starts[s]) - begin) * hop:(int(ends[s]) - begin) * hop]
-                gain = self._energy_gain(audio, segments[s].get("energy_rms"), predicted[s]["pause_after"])
-                scaled = audio * np.float32(gain)
-                ramp = min(GAIN_RAMP_SAMPLES, audio.size)
-                scaled[:ramp] = audio[:ramp] * np.linspace(previous_gain, gain, ramp, dtype=np.float32)
+                audio = apply_pitch_range(audio, values_range[s], self.sample_rate)
+                audio = apply_voice_quality(audio, segments[s].get("voice_quality"), self.sample_rate, seed=s)
+                target = segments[s].get("energy_rms")
+                spoken = max(audio.size - int(round(predicted[s]["pause_after"] * self.sample_rate)), 0)
+                gain = self._energy_gain(audio[:spoken], target)
+                for _ in range(GAIN_PASSES if target is not None else 1):
+                    scaled = audio * np.float32(gain)
+                    ramp = min(GAIN_RAMP_SAMPLES, audio.size)
+                    scaled[:ramp] = audio[:ramp] * np.linspace(previous_gain, gain, ramp, dtype=np.float32)
+                    limited = limit_peaks(scaled, PEAK_LIMIT)
+                    got = _rms(limited[:spoken])
+                    done = limited is scaled or target is None or got <= 0.0 \
+                        or abs(20.0 * np.log10(float(target) / got)) < 0.05
+                    scaled = limited
+                    if done:  # nothing was limited (the gain is as exact as before), or the target is met
+                        break
+                    gain = min(gain * float(target) / got, self.output_gain * GAIN_LIMITS[1])
                 previous_gain = gain
-                yield SynthChunk(audio=np.clip(scaled, -1.0, 1.0).astype(np.float32), segment_index=s,
-                                 predicted=predicted[s])
+                yield SynthChunk(audio=np.clip(scaled, -PEAK_LIMIT, PEAK_LIMIT).astype(np.float32),
+                                 segment_index=s, predicted=predicted[s])
             first = last
 
-    def _energy_gain(self, audio: np.ndarray, energy_rms: Any, pause_after_s: float) -> float:
+    def _energy_gain(self, spoken: np.ndarray, energy_rms: Any) -> float:
         """Gain that brings the segment's spoken part (its audio minus the trailing pause) to the plan's
-        ``energy_rms``; 1.0 when the plan leaves energy to the model. Limited to GAIN_LIMITS and so that no
-        sample exceeds PEAK_LIMIT."""
+        ``energy_rms``; the voice's ``output_gain`` when the plan leaves energy to the model. Within
+        GAIN_LIMITS of the output gain; peaks are left to the limiter."""
         if energy_rms is None or not np.isfinite(float(energy_rms)):
-            return 1.0
-        spoken = audio[: max(audio.size - int(round(pause_after_s * self.sample_rate)), 0)]
-        rms = float(np.sqrt(np.mean(np.square(spoken, dtype=np.float64)))) if spoken.size else 0.0
+            return self.output_gain
+        rms = _rms(spoken)
         if rms < 1e-6:
-            return 1.0
-        gain = min(max(float(energy_rms) / rms, GAIN_LIMITS[0]), GAIN_LIMITS[1])
-        peak = float(np.abs(audio).max())
-        return min(gain, PEAK_LIMIT / peak) if peak > 0 else gain
+            return self.output_gain
+        low, high = (self.output_gain * g for g in GAIN_LIMITS)
+        return min(max(float(energy_rms) / rms, low), high)
 
     def synthesize_all(self, segments: Sequence[Mapping[str, Any]], seed: int | None = None) -> np.ndarray:
         """The whole utterance as one float32 array (n_samples,)."""
         chunks = [c.audio for c in self.synthesize(segments, seed=seed)]
         return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
 
 
 __all__ = ["Synthesizer", "SynthChunk", "SynthesisError", "list_voices", "find_voice", "voice_search_path",

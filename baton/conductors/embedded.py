@@ -5,8 +5,8 @@ instruction --rules / sentence embeddings--> :class:`Intent` --measured prosody 
 
 * Rules (:mod:`embedded_intent`) read modifiers, intensity words and emotion words; when they find no
   emotion word but the instruction still has content ("like someone who just heard terrible news"), the
-  sentence-embedding classifier (:mod:`embedded_embed`) picks the nearest emotion. torch is imported only
-  then, once per process.
+  sentence-embedding classifier (:mod:`embedded_embed`) picks the nearest emotion. The model is loaded
+  only then, once per process (in NumPy: no torch).
 * The emotion's effect at the asked intensity comes from the RAVDESS-measured table
   (:mod:`baton.prosody_table`); explicit modifiers and styles are added on top.
 * :mod:`embedded_compose` segments the text and writes the numbers.
@@ -24,7 +24,8 @@ from functools import lru_cache
 from baton.baseline import VoiceBaseline
 from baton.conductors import embedded_compose as comp
 from baton.conductors.base import ConductorError
-from baton.conductors.embedded_intent import Intent, parse_rules
+from baton.conductors.embedded_intent import CONTROL_RESIDUAL_WORDS, CONTROL_WORDS, Intent, parse_rules
+from baton.conductors.embedded_profiles import profile_for
 from baton.plan import Plan, text_words
 from baton.prosody_table import Effect, ProsodyTable, default_table
 
@@ -52,7 +53,7 @@ class EmbeddedConfig:
     """Options of the embedded conductor."""
 
     use_embeddings: bool = True
-    """Use the sentence-embedding model for instructions the rules do not resolve (loads torch once)."""
+    """Use the sentence-embedding model for instructions the rules do not resolve (loads the model once)."""
     compose: comp.ComposeConfig = comp.DEFAULT_COMPOSE
 
 
@@ -82,10 +83,19 @@ class EmbeddedConductor:
         emphasis = set(starred)
         for named in intent.emphasis:
             emphasis.update(i for i, w in enumerate(words) if w == named)
+        emphasis.update(i % len(words) for i in intent.emphasis_index if -len(words) <= i < len(words))
+        breaks: dict[int, float] = {}
+        for named, seconds in intent.pauses:
+            for i, w in enumerate(words):
+                if w == named:
+                    breaks[i] = max(breaks.get(i, 0.0), seconds)
         effect = self.effect(intent)
         pieces = comp.segment_text(plain, emphasis, baseline.speaking_rate_sps * effect.rate_ratio,
-                                   self.config.compose)
-        segments = comp.compose(pieces, effect, baseline, range_scale=intent.range_scale,
+                                   self.config.compose, breaks=breaks)
+        if intent.question and pieces:
+            pieces[-1] = replace(pieces[-1], question=True)
+        profile = profile_for(intent.emotion, intent.level, style=intent.style, restrained=intent.restrained)
+        segments = comp.compose(pieces, effect, baseline, profile=profile, range_scale=intent.range_scale,
                                 energy_ramp_db=intent.energy_ramp_db, end_rate_ratio=intent.end_rate_ratio,
                                 config=self.config.compose)
         plan = Plan.from_segments([s.to_dict() for s in segments])
@@ -101,7 +111,7 @@ class EmbeddedConductor:
         """The relative prosody change for ``intent``: table effect, secondary emotion, restraint, style,
         explicit modifiers."""
         table = self.table
-        effect = table.effect(intent.emotion, intent.level)
+        effect = table.effect(intent.emotion, intent.level, follow_strong=True)
         if intent.secondary:
             effect = effect.plus(table.effect(intent.secondary, 1.0), SECONDARY_WEIGHT)
         if intent.restrained:
@@ -120,6 +130,9 @@ class EmbeddedConductor:
         intent, residual = parse_rules(instruction)
         if intent.source == "keyword" or not residual or not self.config.use_embeddings:
             return intent
+        if intent.has_controls and len([w for w in residual.split() if w not in CONTROL_WORDS]) \
+                <= CONTROL_RESIDUAL_WORDS:
+            return intent  # "lower pitch", "hold a beat after 'door'": left-over wording, not a feeling
         classifier = self._get_classifier()
         # A negated emotion word ("not angry, just tired") would pull the embedding towards that emotion:
         # then only the residual (what the rules did not consume) is embedded.

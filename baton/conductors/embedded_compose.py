@@ -17,7 +17,8 @@ from functools import lru_cache
 from typing import Sequence
 
 from baton.baseline import VoiceBaseline
-from baton.plan import NUMERIC_FIELDS, Segment, text_words
+from baton.plan import NUMERIC_FIELDS, PITCH_RANGE, Segment, text_words
+from baton.conductors.embedded_profiles import NEUTRAL, NEUTRAL_SEGMENT_RANGE_ST, Profile
 from baton.prosody_table import Effect
 from tts_model.textnorm import context, normalize_token
 
@@ -54,9 +55,13 @@ class ComposeConfig:
     """Duration multiplier of an emphasised word."""
     max_pitch_st: float = 12.0
     """Cap on the total pitch shift from the baseline [st] (either direction)."""
-    max_energy_db: float = 12.0
-    """Cap on the energy increase [dB]; RAVDESS strong anger measures +22 dB, which would clip."""
+    max_energy_db: float = 24.0
+    """Cap on the energy increase [dB]: the renderable limit (baton.pipeline.RenderLimits; the shipped voices
+    render neutral 10 dB under their recordings and limit peaks). RAVDESS strong anger measures +21.6 dB."""
     min_energy_db: float = -30.0
+    segment_range_st: float = NEUTRAL_SEGMENT_RANGE_ST
+    """A neutral segment's own F0 spread (10th-90th percentile) [st], which an emotion's range change moves
+    (the shipped voice's, measured: embedded_profiles.NEUTRAL_SEGMENT_RANGE_ST)."""
 
 
 DEFAULT_COMPOSE = ComposeConfig()
@@ -123,12 +128,16 @@ class Piece:
     sentence_final: bool
     emphasised: bool
     question: bool
+    break_after_s: float = 0.0
+    """A pause asked for after this piece's last word ("hold a beat after 'door'") [s]."""
 
 
 def segment_text(text: str, emphasis: set[int], rate_sps: float,
-                 config: ComposeConfig = DEFAULT_COMPOSE) -> list[Piece]:
+                 config: ComposeConfig = DEFAULT_COMPOSE, breaks: dict[int, float] | None = None) -> list[Piece]:
     """Cut ``text`` into pieces. ``emphasis``: word positions (in ``text_words`` order) to isolate;
-    ``rate_sps``: planned syllables per second (decides where long phrases are cut)."""
+    ``rate_sps``: planned syllables per second (decides where long phrases are cut); ``breaks``: word
+    position -> pause [s] asked for after that word (a piece ends there)."""
+    breaks = breaks or {}
     tokens = text.split()
     word_index, positions = 0, []
     for token in tokens:  # map each token to its word position (None for punctuation-only tokens)
@@ -153,8 +162,9 @@ def segment_text(text: str, emphasis: set[int], rate_sps: float,
                 phrases.append(current)
                 current = []
         for p_index, phrase in enumerate(phrases):
-            groups = _cut(phrase, tokens, positions, emphasis, rate_sps, config)
+            groups = _cut(phrase, tokens, positions, emphasis, rate_sps, config, breaks)
             for g_index, group in enumerate(groups):
+                ends = [positions[i] for i in group if positions[i] is not None]
                 phrase_final = g_index == len(groups) - 1
                 sentence_final = phrase_final and p_index == len(phrases) - 1
                 pieces.append(Piece(
@@ -162,14 +172,16 @@ def segment_text(text: str, emphasis: set[int], rate_sps: float,
                     syllables=sum(syllables(tokens[i]) for i in group),
                     sentence=s_index, phrase_final=phrase_final, sentence_final=sentence_final,
                     emphasised=any(positions[i] is not None and positions[i] in emphasis for i in group),
-                    question=question and sentence_final))
+                    question=question and sentence_final,
+                    break_after_s=breaks.get(ends[-1], 0.0) if ends else 0.0))
     # A punctuation-only leading piece cannot stand alone: merge such pieces into their neighbour.
     merged: list[Piece] = []
     for piece in pieces:
         if merged and not text_words(" ".join(piece.tokens)):
             prev = merged[-1]
             merged[-1] = replace(prev, tokens=prev.tokens + piece.tokens, phrase_final=piece.phrase_final,
-                                 sentence_final=piece.sentence_final, question=prev.question or piece.question)
+                                 sentence_final=piece.sentence_final, question=prev.question or piece.question,
+                                 break_after_s=max(prev.break_after_s, piece.break_after_s))
         elif merged and not text_words(" ".join(merged[-1].tokens)):
             prev = merged.pop()
             merged.append(replace(piece, tokens=prev.tokens + piece.tokens))
@@ -179,10 +191,13 @@ def segment_text(text: str, emphasis: set[int], rate_sps: float,
 
 
 def _cut(phrase: list[int], tokens: list[str], positions: list[int | None], emphasis: set[int],
-         rate_sps: float, config: ComposeConfig) -> list[list[int]]:
-    """Split one phrase (token indices) at emphasised words and, if long, into ~target-length groups."""
+         rate_sps: float, config: ComposeConfig, breaks: dict[int, float]) -> list[list[int]]:
+    """Split one phrase (token indices) at emphasised words and after words with a pause asked for, and,
+    if long, into ~target-length groups."""
     groups: list[list[int]] = [[]]
     for i in phrase:
+        word_count = len(text_words(tokens[i]))
+        last_word = None if positions[i] is None else positions[i] + word_count - 1
         if positions[i] is not None and positions[i] in emphasis:
             if groups[-1]:
                 groups.append([])
@@ -190,6 +205,8 @@ def _cut(phrase: list[int], tokens: list[str], positions: list[int | None], emph
             groups.append([])
         else:
             groups[-1].append(i)
+            if last_word is not None and last_word in breaks:
+                groups.append([])
     groups = [g for g in groups if g]
     out: list[list[int]] = []
     for group in groups:
@@ -213,10 +230,12 @@ def _split_long(group: list[int], tokens: list[str], rate_sps: float, config: Co
     return [group[:best], *_split_long(group[best:], tokens, rate_sps, config)]
 
 
-def compose(pieces: Sequence[Piece], effect: Effect, baseline: VoiceBaseline, *, range_scale: float = 1.0,
-            energy_ramp_db: float = 0.0, end_rate_ratio: float = 1.0,
+def compose(pieces: Sequence[Piece], effect: Effect, baseline: VoiceBaseline, *, profile: Profile = NEUTRAL,
+            range_scale: float = 1.0, energy_ramp_db: float = 0.0, end_rate_ratio: float = 1.0,
             config: ComposeConfig = DEFAULT_COMPOSE) -> list[Segment]:
-    """Numbers for every piece: baseline moved by ``effect`` plus intonation, timing, ramps and emphasis."""
+    """Numbers for every piece: baseline moved by ``effect`` plus intonation, timing, ramps and emphasis, shaped
+    by the emotion's ``profile`` (contour, pauses, voice quality). ``range_scale`` < 1 (monotone) shrinks every
+    pitch movement: declination, contours, the table's slope and the within-segment range."""
     rate_sps = baseline.speaking_rate_sps * effect.rate_ratio
     spread = max(0.2, range_scale * (1.0 + effect.range_st / max(baseline.pitch_range_st, 1.0) / 2.0))
     n = len(pieces)
@@ -231,37 +250,49 @@ def compose(pieces: Sequence[Piece], effect: Effect, baseline: VoiceBaseline, *,
         in_sentence = members.index(i) / (len(members) - 1) if len(members) > 1 else 0.5
         local_rate = rate_sps * end_rate_ratio ** where
         pitch_st = effect.pitch_st + spread * config.declination_st * (0.5 - in_sentence)
-        slope_st = effect.slope_st_per_s + spread * (-config.declination_st / max(total_s, 0.5))
-        energy_db = effect.energy_db + energy_ramp_db * (where - 0.5)
+        slope_st = effect.slope_st_per_s * range_scale + spread * (-config.declination_st / max(total_s, 0.5))
+        # the ramp is kept whole inside the caps: a loud emotion is lowered by up to half of it first
+        half_ramp = abs(energy_ramp_db) / 2.0
+        energy_db = _clip(effect.energy_db, config.min_energy_db + half_ramp, config.max_energy_db - half_ramp) \
+            + energy_ramp_db * (where - 0.5)
         energy_slope = effect.energy_slope_db_per_s + energy_ramp_db / total_s
         syll = piece.syllables + (config.final_lengthening_syllables if piece.phrase_final else 0.0)
         duration = max(syll, 0.5) / local_rate
         if piece.question:
             pitch_st += config.question_pitch_st * spread
-            slope_st = config.question_rise_st_per_s * spread + effect.slope_st_per_s
+            slope_st = config.question_rise_st_per_s * spread + effect.slope_st_per_s * range_scale
         elif piece.sentence_final:
-            slope_st = config.final_fall_st_per_s * spread + effect.slope_st_per_s
+            slope_st = config.final_fall_st_per_s * spread + \
+                (profile.final_slope_st_per_s + effect.slope_st_per_s) * range_scale
         if piece.sentence_final:
             energy_slope += config.final_energy_slope_db_per_s
         emphasis: tuple[str, ...] = ()
         if piece.emphasised:
-            pitch_st += config.emphasis_pitch_st * max(spread, 0.5)
+            pitch_st += config.emphasis_pitch_st * max(spread, 0.5) + profile.emphasis_pitch_st * range_scale
+            slope_st += profile.emphasis_slope_st_per_s * range_scale
             energy_db += config.emphasis_energy_db
             duration *= config.emphasis_duration
             emphasis = tuple(t for t in piece.tokens if text_words(t))
         pause = None
         if i < n - 1:
             base = config.sentence_pause if piece.sentence_final else config.comma_pause if piece.phrase_final else 0
-            pause = base * baseline.pause_s / min(max(effect.rate_ratio * end_rate_ratio ** where, 0.5), 2.0)
+            pause = base * baseline.pause_s * profile.pause_scale / \
+                min(max(effect.rate_ratio * end_rate_ratio ** where, 0.5), 2.0)
+            pause = max(pause, piece.break_after_s)
         pitch_st = _clip(pitch_st, -config.max_pitch_st, config.max_pitch_st)
         pitch_hz = baseline.pitch_hz(pitch_st)
+        pitch_range = None
+        if effect.range_st or range_scale != 1.0:  # neutral: the voice's own within-segment range
+            own = max(0.0, config.segment_range_st + effect.range_st) * range_scale
+            pitch_range = max(own, 0.8 * abs(slope_st) * duration)  # a slope spans ~80 % of its own movement
         energy_db = _clip(energy_db, config.min_energy_db, config.max_energy_db)
         segments.append(_segment(
             word=" ".join(piece.tokens),
             pitch_mean=pitch_hz, pitch_slope=slope_st * pitch_hz * _LN2_12,
             energy_rms=baseline.rms(energy_db), energy_slope=energy_slope,
             spectral_centroid=baseline.centroid_hz(2.0 ** (effect.centroid_st / 12.0)),
-            duration=duration, pause_after=pause, emphasis=emphasis))
+            duration=duration, pause_after=pause, emphasis=emphasis, pitch_range=pitch_range,
+            voice_quality=None if profile.voice_quality == "modal" else profile.voice_quality))
     return segments
 
 
@@ -274,6 +305,8 @@ def _segment(**values) -> Segment:
     for name, spec in NUMERIC_FIELDS.items():
         if values.get(name) is not None:
             values[name] = _clip(float(values[name]), spec.minimum, spec.maximum)
+    if values.get("pitch_range") is not None:
+        values["pitch_range"] = _clip(float(values["pitch_range"]), PITCH_RANGE.minimum, PITCH_RANGE.maximum)
     return Segment(**values)
 
 
@@ -365,7 +398,7 @@ def apply_overrides(segments: Sequence[Segment], overrides, baseline: VoiceBasel
 
 
 def _fields(seg: Segment) -> dict:
-    return {"word": seg.word, **seg.controls(), "emphasis": seg.emphasis}
+    return {"word": seg.word, **seg.controls(), **seg.render_options(), "emphasis": seg.emphasis}
 
 
 __all__ = ["ComposeConfig", "DEFAULT_COMPOSE", "Piece", "segment_text", "compose", "syllables", "emphasise",

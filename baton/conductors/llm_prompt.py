@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 from baton.baseline import VoiceBaseline
+from baton.conductors.embedded_profiles import NEUTRAL_SEGMENT_RANGE_ST
 from baton.plan import NUMERIC_FIELDS, Plan, plan_json_schema
 
 _VOWEL_GROUPS = re.compile(r"[aeiouy]+")
@@ -181,6 +182,11 @@ Rules:
 - All numbers are absolute values in these units and ranges:
 {fields}
 - emphasis: optional list of words of that segment to stress.
+- pitch_range: optional, semitones from 0 to 24: how far the pitch moves inside the segment (about
+  {NEUTRAL_SEGMENT_RANGE_ST:g} in neutral speech; 1 to 2 for a monotone, 3 for sad or tired speech,
+  7 to 10 for surprise or excitement).
+- voice_quality: optional, one of "modal" (the normal voice), "breathy" (sad, fearful, intimate), "whisper"
+  (no voice at all, for whispering) or "tense" (pressed, angry). Leave it out for the normal voice.
 - Leave a field out to let the voice decide it.
 
 This voice's neutral baseline: pitch_mean {b.pitch_mean_hz:g} Hz, energy_rms {b.energy_rms:g},

@@ -30,8 +30,9 @@ NARRATION_GAP_S = 0.6
 PAUSE_DIRECTION_EXTRA_S = 0.35
 """Extra silence before a line whose stage direction asks for a pause ("pausing strategically")."""
 ASIDE = "whispering, softly"
-"""Instruction for a thought spoken as an aside (--whisper-thoughts): the embedded conductor's whisper
-style (about -15 dB, brighter) plus softly."""
+"""Instruction for a thought spoken as an aside (--whisper-thoughts): the embedded conductor's whisper style
+(about -15 dB, brighter) plus softly; every segment of an aside is rendered with ``voice_quality: whisper``
+(no voicing)."""
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,7 @@ def plan_line(pipe: Any, scene: Scene, character: Character, text: str, delivery
         instruction = delivery.instruction
         if getattr(pipe.conductor, "name", "embedded") != "embedded":
             instruction = llm_instruction(scene, character, delivery)
-    plan = pipe.plan(text, instruction or None)
+    plan = pipe.plan(text, instruction or None, prefix=False, markup=False)
     report = getattr(pipe.conductor, "last_report", None)
     limits = pipe.limits
     plan = offset_plan(plan, voice.offsets.plus(delivery.offsets), pipe.baseline,
@@ -215,6 +216,8 @@ def render_scene(pipe: Any, scene: Scene, cast: dict[str, CastVoice], options: D
         voice = cast[line.speaker]
         plan, instruction, source = plan_line(pipe, scene, character, text, delivery, voice,
                                               ASIDE if kind == "aside" else None)
+        if kind == "aside":  # whispered whatever the conductor wrote (an LLM may leave the field out)
+            plan = plan.replace_segments([s.with_values(voice_quality="whisper") for s in plan.segments])
         speech = pipe.speak(plan=plan, seed=voice.seed)
         item = RenderedLine(line.index, line.speaker, kind, text, delivery, instruction, plan, speech.audio,
                             speech.sample_rate, emotion_point=line.emotion_point, conductor_source=source)

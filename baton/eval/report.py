@@ -119,6 +119,15 @@ def render_html(report: Mapping[str, Any]) -> str:
         parts.append("<h3>Fine-control checks</h3><table><tr><th>check</th><th>passed</th></tr>")
         parts += [f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in by_control.items()]
         parts.append("</table>")
+    judged = agg.get("emotion_classifier")
+    if judged:
+        labels = judged["labels"]
+        parts.append(f"<h3>Emotion classifier ({html.escape(str(judged.get('name')))}): {_fmt(judged['accuracy'])}"
+                     f" of {judged['n']} emotion items</h3><table><tr><th>asked \\ judged</th>"
+                     + "".join(f"<th>{html.escape(label)}</th>" for label in labels) + "</tr>")
+        parts += ["<tr><td>" + html.escape(label) + "</td>" + "".join(f"<td>{v}</td>" for v in row) + "</tr>"
+                  for label, row in zip(labels, judged["confusion"])]
+        parts.append("</table>")
     parts.append("<h2>Items</h2><table><tr><th>id</th><th>emotion</th><th>instruction</th><th>text</th>"
                  "<th>pitch MAE st</th><th>energy MAE dB</th><th>dur MAE %</th><th>slope signs</th><th>WER</th><th>RTF</th>"
                  "<th>checks</th></tr>")

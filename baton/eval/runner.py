@@ -47,6 +47,9 @@ class EvalOptions:
     """Show a progress bar on stderr."""
     spoken: bool = True
     """False for renderers that make no words (baton.eval.oracle): no ASR, no emphasis alignment."""
+    classifier: str | None = None
+    """Emotion classifier bundle (recipes/train_emotion_classifier.py; default: env BATON_EMOTION_CLASSIFIER,
+    else none): judges each emotion item from its change against the neutral rendering (baton.eval.emotion)."""
 
 
 def prosody_table() -> dict[str, Any]:
@@ -101,6 +104,11 @@ class _Runner:
         self.context = {"voice": pipe.voice_id, "conductor": getattr(pipe.conductor, "name", "?"),
                         "seed": options.seed, "asr": options.asr and options.spoken}
         self.asr = _load_asr() if self.context["asr"] else None
+        from baton.eval.emotion import EmotionClassifier
+
+        self.classifier = EmotionClassifier.from_env(options.classifier)
+        if self.classifier is not None:  # in the cache key only when configured: old caches stay valid
+            self.context["classifier"] = self.classifier.meta.get("trained_utc", "?")
 
     # Rendering ---------------------------------------------------------------------------------------
     def render(self, text: str, instruction: str | None, wav: Path) -> tuple[Any, float]:
@@ -124,13 +132,20 @@ class _Runner:
             result = {"key": key, "text": words,
                       "utterance": metrics.utterance_measures(speech.audio, speech.sample_rate)}
             audio, sample_rate = speech.audio, speech.sample_rate
-        elif per_word and "words" not in result:
+        elif (per_word and "words" not in result) or (self.classifier is not None and "features" not in result):
             import soundfile
 
             audio, sample_rate = soundfile.read(str(wav), dtype="float32")
         else:
             return result
-        if per_word:
+        if self.classifier is not None and "features" not in result:
+            from feature_extract.utterance import measure_utterance
+
+            try:
+                result["features"] = measure_utterance(audio, sample_rate)  # the prosody table's definitions
+            except ValueError as err:  # silent: the items compared with it are not judged
+                result["features"] = {"error": " ".join(str(err).split())}
+        if per_word and "words" not in result:
             # Per-word measures need a forced alignment: only done for items that check emphasis.
             result["words"] = _per_word_or_error(audio, sample_rate, words)
         _write_json(json_path, result)
@@ -194,6 +209,17 @@ class _Runner:
             if renders is not None:
                 expected = {k: v for k, v in expected.items() if k in renders}
             checks = metrics.direction_checks(expected, relative)
+            if self.classifier is not None and item.emotion:
+                from feature_extract.utterance import measure_utterance, relative as relative_change
+
+                reference = {k: math.nan if v is None else v for k, v in neutral["features"].items()}
+                try:
+                    change = relative_change(measure_utterance(audio, sr), reference)
+                except (ValueError, KeyError) as err:  # a silent rendering (or neutral): not judged
+                    out["emotion_change"] = {"error": " ".join(str(err).split())}
+                else:
+                    out["emotion_change"] = change
+                    out["judged_emotion"] = self.classifier.predict([change])[0]
             if emphasis:
                 checks.append(self._emphasis_check(item.emphasis, audio, sr, words, neutral["words"]))
         out["direction_checks"] = checks
@@ -271,8 +297,13 @@ def run_suite(suite: Path, out_dir: Path, pipe: Any, options: EvalOptions = Eval
     finally:
         if bar is not None:
             bar.close()
+    aggregate = metrics.aggregate(results)
+    if runner.classifier is not None:
+        from baton.eval.emotion import classifier_summary
+
+        aggregate["emotion_classifier"] = classifier_summary(results, runner.classifier)
     data = _finite({"version": EVAL_VERSION, "suite": str(suite), "context": runner.context,
-                    "baseline": pipe.baseline.to_dict(), "aggregate": metrics.aggregate(results),
+                    "baseline": pipe.baseline.to_dict(), "aggregate": aggregate,
                     "errors": [{"id": r["id"], "error": r["error"]} for r in results if "error" in r],
                     "items": results})
     _write_json(out_dir / "report.json", data)

@@ -1,0 +1,79 @@
+"""Instruction following on the plan: the embedded conductor's score per instruction kind, dev and blind.
+
+    OMP_NUM_THREADS=1 python benchmarks/instruction_following.py [--misses] [--only dev|blind]
+
+For each item of baton/data/instructions_dev.jsonl, instructions_blind.jsonl and instructions_blind2.jsonl, plans the text with the
+instruction the way the pipeline does (baton.syntax.plan_input) and applies the item's check (emotion and
+intensity band recognised; per control kind a measurable plan check, see baton/eval/instructions.py).
+Prints a table of passes per kind for each set, the totals, and with --misses every dev failure and why
+(--blind-misses adds the blind ones).
+The blind files are for scoring once, not for tuning (the first one was scored once on 2026-12-04 and
+then used to fix rules; see docs/conductor.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--misses", action="store_true", help="list every failed dev item and why")
+    parser.add_argument("--blind-misses", action="store_true",
+                        help="also list the blind misses (only after the rules are final: reading them is tuning)")
+    parser.add_argument("--only", choices=("dev", "blind", "blind2"), help="score one part only")
+    parser.add_argument("--no-embeddings", action="store_true",
+                        help="rules only (free-form emotion descriptions then plan neutral)")
+    args = parser.parse_args(argv)
+
+    from baton.baseline import DEFAULT_BASELINE
+    from baton.conductors.embedded import EmbeddedConductor
+    from baton.eval.instructions import BLIND2_PATH, BLIND_PATH, DEV_PATH, KINDS, load_items, score
+    from baton.syntax import plan_input
+
+    conductor = EmbeddedConductor(use_embeddings=not args.no_embeddings)
+
+    def plan(text, instruction):
+        return plan_input(text, instruction, conductor, DEFAULT_BASELINE)
+
+    parts = [(name, path) for name, path in (("dev", DEV_PATH), ("blind", BLIND_PATH), ("blind2", BLIND2_PATH))
+             if args.only in (None, name)]
+    results = {name: score(load_items(path), conductor, DEFAULT_BASELINE, plan) for name, path in parts}
+    header = f"{'kind':<12}" + "".join(f"{name:>14}" for name, _ in parts)
+    print(header)
+    print("-" * len(header))
+    for kind in KINDS:
+        cells = []
+        for name, _ in parts:
+            verdicts = [v for v in results[name] if v.item.kind == kind]
+            ok = sum(v.ok for v in verdicts)
+            cells.append(f"{ok:>5}/{len(verdicts):<3}" + (f"{ok / len(verdicts):5.0%}" if verdicts else "    -"))
+        print(f"{kind:<12}" + "".join(f"{c:>14}" for c in cells))
+    print("-" * len(header))
+    totals = []
+    for name, _ in parts:
+        ok, n = sum(v.ok for v in results[name]), len(results[name])
+        totals.append(f"{ok:>5}/{n:<3}{ok / n:5.0%}")
+    print(f"{'all':<12}" + "".join(f"{c:>14}" for c in totals))
+    if args.misses or args.blind_misses:
+        for name, _ in parts:
+            if name.startswith("blind") and not args.blind_misses:
+                continue
+            misses = [v for v in results[name] if not v.ok]
+            print(f"\n{name} misses ({len(misses)}):")
+            for v in misses:
+                print(f"  [{v.item.kind}] {v.item.instruction!r} on {v.item.text!r}: {v.why}")
+    sources = Counter(conductor.understand(v.item.instruction).source for r in results.values() for v in r)
+    print(f"\nemotion resolved by: {dict(sources)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

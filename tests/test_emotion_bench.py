@@ -1,0 +1,198 @@
+"""baton.eval.emotion and benchmarks/emotion_render.py: IQR checks, counts, WER bar, classifier plumbing."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from baton.eval import emotion as emo
+
+ROOT = Path(__file__).resolve().parents[1]
+TABLE = json.loads((ROOT / "baton" / "data" / "prosody_table.json").read_text(encoding="utf-8"))
+
+
+def _stats(median, q25, q75):
+    return {"median": median, "q25": q25, "q75": q75, "n": 10}
+
+
+def test_feature_check_inside_outside_and_undefined():
+    ref = {"pitch_st": _stats(3.0, 1.0, 5.0)}
+    checks = emo.compare({"pitch_st": [0.5, 2.0, 4.0, math.nan]}, ref, ["pitch_st"])
+    assert checks["pitch_st"].rendered == 2.0 and checks["pitch_st"].n_rendered == 3  # NaN left out
+    assert checks["pitch_st"].inside is True
+    assert emo.compare({"pitch_st": [6.0]}, ref, ["pitch_st"])["pitch_st"].inside is False
+    assert emo.compare({"pitch_st": [5.0]}, ref, ["pitch_st"])["pitch_st"].inside is True  # edges count
+    assert emo.compare({"pitch_st": [math.nan]}, ref, ["pitch_st"])["pitch_st"].inside is False  # nothing measured
+    assert emo.compare({"pitch_st": [2.0]}, {}, ["pitch_st"])["pitch_st"].inside is None  # no reference
+
+
+def test_fully_inside_and_counts_skip_neutral_and_other_intensity():
+    ref = {"pitch_st": _stats(3.0, 1.0, 5.0), "energy_db": _stats(4.0, 2.0, 6.0)}
+    good = emo.compare({"pitch_st": [3.0], "energy_db": [4.0]}, ref, ["pitch_st", "energy_db"])
+    half = emo.compare({"pitch_st": [3.0], "energy_db": [9.0]}, ref, ["pitch_st", "energy_db"])
+    rows = {("neutral", "strong"): good, ("happy", "strong"): good, ("angry", "strong"): half,
+            ("sad", "normal"): good}
+    assert emo.fully_inside(good) is True and emo.fully_inside(half) is False
+    assert emo.fully_inside(half, ["pitch_st"]) is True
+    assert emo.count_fully_inside(rows, "strong", ["pitch_st", "energy_db"]) == (1, 2, ["happy"])
+    assert emo.count_fully_inside(rows, "strong", ["pitch_st"]) == (2, 2, ["happy", "angry"])
+    assert emo.count_fully_inside(rows, "normal") == (1, 1, ["sad"])
+
+
+def test_reference_stats_merge_prosody_and_voice_quality():
+    document = {"table": {"happy": {"strong": {"pitch_st": _stats(9.0, 7.0, 12.0)}},
+                          "neutral": {"normal": {"pitch_st": _stats(0.0, -0.5, 0.5)}}},
+                "remeasured": {"table": {"happy": {"strong": {"pitch_st": _stats(8.0, 6.0, 11.0)}}}},
+                "voice_quality": {"table": {"happy": {"strong": {"hnr_db": _stats(0.3, -0.8, 1.5)}}}}}
+    merged = emo.reference_stats(document, "happy", "strong")
+    assert merged["pitch_st"]["median"] == 8.0 and merged["hnr_db"]["median"] == 0.3
+    assert emo.reference_stats(document, "happy", "strong", "shipped")["pitch_st"]["median"] == 9.0
+    assert emo.reference_stats(document, "neutral", "strong")["pitch_st"]["q75"] == 0.5  # neutral: its one row
+    assert emo.reference_stats(document, "happy", "normal") == {}
+    with pytest.raises(ValueError, match="valid: remeasured, shipped"):
+        emo.reference_stats(document, "happy", "strong", "newest")
+
+
+def test_shipped_table_has_voice_quality_for_every_row():
+    assert "voice_quality" in TABLE and "remeasured" in TABLE
+    for emotion, rows in TABLE["table"].items():
+        for intensity in rows:
+            merged = emo.reference_stats(TABLE, emotion, intensity)
+            assert set(merged) == set(emo.FEATURES), (emotion, intensity)
+            for stats in merged.values():
+                assert stats["q25"] <= stats["median"] <= stats["q75"]
+            # Only the pitch tracker changed since the shipped table was measured: loudness, rate and
+            # centroid re-measure identically.
+            for q in ("energy_db", "rate_ratio", "centroid_st", "energy_slope_db_per_s"):
+                assert TABLE["remeasured"]["table"][emotion][intensity][q] == rows[intensity][q]
+
+
+def test_wer_bar():
+    assert emo.wer_ok(0.15, 0.10) is True and emo.wer_ok(0.16, 0.10) is False
+    assert emo.wer_ok(0.0, 0.0) is True and emo.wer_ok(0.05, 0.0) is False
+    assert emo.wer_ok(math.nan, 0.1) is None
+
+
+def test_confusion_counts_and_recall():
+    labels = ["neutral", "happy", "sad"]
+    matrix = emo.confusion(["happy", "happy", "sad", "calm"], ["happy", "sad", "sad", "sad"], labels)
+    assert matrix == [[0, 0, 0], [0, 1, 1], [0, 0, 1]]
+    text = emo.confusion_markdown(matrix, labels)
+    assert "| happy | 0 | 1 | 1 | 50% |" in text and "| neutral | 0 | 0 | 0 | – |" in text
+
+
+def test_classifier_bundle_loads_and_predicts(tmp_path):
+    sys.path.insert(0, str(ROOT / "recipes"))
+    import joblib
+    from train_emotion_classifier import make_model
+
+    rng = np.random.default_rng(0)
+    features = ["pitch_st", "energy_db"]
+    X = np.concatenate([rng.normal([0, 0], 0.5, (30, 2)), rng.normal([8, 10], 0.5, (30, 2))])
+    y = np.array(["neutral"] * 30 + ["angry"] * 30)
+    path = tmp_path / "clf.joblib"
+    joblib.dump({"model": make_model("logistic").fit(X, y), "features": features, "labels": ["neutral", "angry"],
+                 "meta": {"name": "toy"}}, path)
+    clf = emo.EmotionClassifier.load(path)
+    judged = clf.predict([{"pitch_st": 7.5, "energy_db": 11.0}, {"pitch_st": 0.1, "energy_db": math.nan}])
+    assert judged == ["angry", "neutral"]  # a missing change is imputed, not an error
+    joblib.dump({"model": None}, path)
+    with pytest.raises(ValueError, match="not an emotion classifier bundle"):
+        emo.EmotionClassifier.load(path)
+    with pytest.raises(FileNotFoundError, match="train_emotion_classifier.py"):
+        emo.EmotionClassifier.load(tmp_path / "missing.joblib")
+
+
+def test_benchmark_summary_from_records():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from emotion_render import FIVE, markdown, summarise
+
+    ref = emo.reference_stats(TABLE, "angry", "strong")
+    inside = {q: ref[q]["median"] for q in emo.FEATURES}
+    records = [{"emotion": "neutral", "intensity": "normal", "change": {q: 0.0 for q in emo.FEATURES},
+                "word_errors": 1, "ref_words": 10},
+               {"emotion": "angry", "intensity": "strong", "change": inside, "word_errors": 1, "ref_words": 10},
+               {"emotion": "sad", "intensity": "strong", "change": {q: 100.0 for q in emo.FEATURES},
+                "word_errors": 3, "ref_words": 10}]
+    summary = summarise(records, TABLE)
+    assert summary["counts"]["strong"]["all_features"] == (1, 2, ["angry"])
+    assert summary["neutral_wer"] == pytest.approx(0.1) and summary["wer"][("sad", "strong")] == pytest.approx(0.3)
+    table = markdown(summary, emo.FEATURES, extra_wer=True)
+    assert table.count("✓") >= len(emo.FEATURES) + 1 and "30.0 %" in table
+    assert set(FIVE) == {"happy", "sad", "angry", "fearful", "surprised"}
+
+
+def test_benchmark_renders_one_sentence_end_to_end(tmp_path):
+    """The shipped voice, one short sentence, neutral + strong anger, no ASR: real renders, real measures."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from emotion_render import main
+
+    out = tmp_path / "emotion.json"
+    assert main(["--sentences", "s03", "--emotions", "angry", "--intensities", "strong", "--no-asr",
+                 "--json", str(out)]) == 0
+    document = json.loads(out.read_text(encoding="utf-8"))
+    renders = {(r["emotion"], r["intensity"]): r for r in document["renders"]}
+    assert set(renders) == {("neutral", "normal"), ("angry", "strong")}
+    neutral = renders[("neutral", "normal")]["change"]
+    assert neutral["pitch_st"] == 0.0 and neutral["rate_ratio"] == 1.0  # the reference against itself
+    angry = renders[("angry", "strong")]["change"]
+    assert all(angry[q] is not None for q in ("pitch_st", "energy_db", "rate_ratio", "centroid_st"))
+    assert set(document["rows"]["angry/strong"]) == set(emo.FEATURES)
+
+
+def test_benchmark_rejects_unknown_ids(capsys):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from emotion_render import main
+
+    with pytest.raises(SystemExit):
+        main(["--sentences", "s99"])
+    assert "valid: s01" in capsys.readouterr().err
+
+
+def test_baton_eval_adds_the_classifiers_confusion(tmp_path, monkeypatch):
+    """baton eval with a classifier (here a toy one on two features) judges every emotion item from its
+    change against the neutral rendering; oracle tones do exactly what the plan asks, so angry is judged angry."""
+    sys.path.insert(0, str(ROOT / "recipes"))
+    import joblib
+    from train_emotion_classifier import make_model
+
+    from baton.cli import main as cli_main
+
+    rng = np.random.default_rng(1)
+    centres = {"neutral": [0, 0], "angry": [5, 10], "sad": [0, -4]}
+    X = np.concatenate([rng.normal(c, 0.7, (30, 2)) for c in centres.values()])
+    y = np.repeat(list(centres), 30)
+    path = tmp_path / "clf.joblib"
+    joblib.dump({"model": make_model("logistic").fit(X, y), "features": ["pitch_st", "energy_db"],
+                 "labels": list(centres), "meta": {"name": "toy"}}, path)
+    monkeypatch.setenv("BATON_VOICE_PATH", str(tmp_path / "no-voices"))
+    suite = tmp_path / "suite.jsonl"
+    suite.write_text(
+        '{"id": "angry", "text": "Get out of my kitchen right now!", "instruction": "furious", "emotion": "angry"}\n'
+        '{"id": "calm", "text": "The baby is finally asleep.", "instruction": "calmly", "emotion": "calm"}\n',
+        encoding="utf-8")
+    out = tmp_path / "out"
+    assert cli_main(["eval", str(suite), "-o", str(out), "--oracle", "-q", "--classifier", str(path)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    judged = report["aggregate"]["emotion_classifier"]
+    assert judged["n"] == 1 and judged["accuracy"] == 1.0  # calm is not one of the classifier's emotions
+    assert judged["confusion"][1] == [0, 1, 0]
+    items = {it["id"]: it for it in report["items"]}
+    assert items["angry"]["judged_emotion"] == "angry" and items["angry"]["emotion_change"]["pitch_st"] > 1.0
+    assert "Emotion classifier (toy)" in (out / "report.html").read_text()
+
+
+def test_benchmark_warns_when_the_conductor_misreads_an_instruction():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from emotion_render import misread
+
+    records = [{"emotion": "surprised", "instruction": "surprised", "understood": {"emotion": "fearful", "level": 1.0}},
+               {"emotion": "surprised", "instruction": "surprised", "understood": {"emotion": "fearful", "level": 1.0}},
+               {"emotion": "sad", "instruction": "sadly", "understood": {"emotion": "sad", "level": 1.0}},
+               {"emotion": "neutral", "instruction": None}]
+    assert misread(records) == ["warning: the conductor read 'surprised' as fearful (level 1), not surprised"]
