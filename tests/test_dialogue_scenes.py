@@ -68,6 +68,7 @@ def test_message_parts_are_split_and_thoughts_never_reach_the_speech() -> None:
 def test_speech_is_cleaned_of_markup_and_emoji_but_keeps_apostrophes() -> None:
     assert clean_speech("\u201cI can't *really* <do> it \U0001F622\u201d") == "I can't really do it"
     assert clean_speech("It\u2019s fine\u2026 really.") == "It's fine... really."
+    assert clean_speech("You're not too sensitive\". 'Aye,' he said") == "You're not too sensitive. Aye, he said"
 
 
 # --- loaders ----------------------------------------------------------------------------------------------

@@ -52,11 +52,11 @@ def clean_speech(text: str) -> str:
         kept.append(char)
     text = _MARKUP.sub(" ", "".join(kept))
     text = " ".join(text.split())
-    # Outer quotes ('My lord, ...') and quotes around the whole line are not words.
-    while len(text) >= 2 and text[0] in "'\"" and text[-1] in "'\"":
-        text = text[1:-1].strip()
-    text = re.sub(r"(^|\s)['\"](?=\w)", r"\1", text)  # opening quote glued to a word
-    text = re.sub(r"(?<=[\w.,!?;])['\"](?=\s|$)", "", text) if text.count("'") % 2 or '"' in text else text
+    # Quote marks are not words: double quotes go, and a single quote stays only between two letters
+    # (an apostrophe: can't, Cassio's). "'Aye, my lord,' he said" -> "Aye, my lord, he said".
+    text = text.replace('"', " ")
+    text = re.sub(r"(?<![A-Za-z])'|'(?![A-Za-z])", " ", text)
+    text = re.sub(r"\s+([,.;:!?])", r"\1", text)
     return " ".join(text.split())
 
 
