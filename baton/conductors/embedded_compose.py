@@ -53,6 +53,9 @@ class ComposeConfig:
     emphasis_energy_db: float = 4.0
     emphasis_duration: float = 1.2
     """Duration multiplier of an emphasised word."""
+    trend_span_s: float = 2.0
+    """The span over which the table's utterance slopes move the segments' levels [s]: about the voiced length
+    of a RAVDESS statement ("Kids are talking by the door"), where the slopes were measured."""
     max_pitch_st: float = 12.0
     """Cap on the total pitch shift from the baseline [st] (either direction)."""
     max_energy_db: float = 24.0
@@ -243,18 +246,27 @@ def compose(pieces: Sequence[Piece], effect: Effect, baseline: VoiceBaseline, *,
     for i, piece in enumerate(pieces):
         by_sentence.setdefault(piece.sentence, []).append(i)
     total_s = sum(p.syllables for p in pieces) / rate_sps or 1.0
+    # The table's slopes are utterance-level changes (a line fitted over the whole RAVDESS clip), so they also
+    # move each segment's level along the utterance, not only its own slope: offset of each segment's centre
+    # from the utterance's middle [s], at the planned rate, compressed so that the whole movement is what the
+    # slope gives over a RAVDESS clip (config.trend_span_s), however long the text.
+    squeeze = min(1.0, config.trend_span_s / total_s)
+    centres_s = [squeeze * (sum(p.syllables for p in pieces[:i]) + 0.5 * piece.syllables) / rate_sps
+                 for i, piece in enumerate(pieces)]
     segments = []
     for i, piece in enumerate(pieces):
+        trend_s = centres_s[i] - 0.5 * squeeze * total_s
         where = i / (n - 1) if n > 1 else 1.0  # 0 at the first segment, 1 at the last
         members = by_sentence[piece.sentence]
         in_sentence = members.index(i) / (len(members) - 1) if len(members) > 1 else 0.5
         local_rate = rate_sps * end_rate_ratio ** where
-        pitch_st = effect.pitch_st + spread * config.declination_st * (0.5 - in_sentence)
+        pitch_st = effect.pitch_st + spread * config.declination_st * (0.5 - in_sentence) \
+            + effect.slope_st_per_s * range_scale * trend_s
         slope_st = effect.slope_st_per_s * range_scale + spread * (-config.declination_st / max(total_s, 0.5))
         # the ramp is kept whole inside the caps: a loud emotion is lowered by up to half of it first
         half_ramp = abs(energy_ramp_db) / 2.0
         energy_db = _clip(effect.energy_db, config.min_energy_db + half_ramp, config.max_energy_db - half_ramp) \
-            + energy_ramp_db * (where - 0.5)
+            + energy_ramp_db * (where - 0.5) + effect.energy_slope_db_per_s * trend_s
         energy_slope = effect.energy_slope_db_per_s + energy_ramp_db / total_s
         syll = piece.syllables + (config.final_lengthening_syllables if piece.phrase_final else 0.0)
         duration = max(syll, 0.5) / local_rate

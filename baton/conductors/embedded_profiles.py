@@ -10,9 +10,15 @@ and the voice quality. Those are conventions from the speech-emotion literature
 * anger falls hard on stressed words ("abrupt on stressed syllables", Murray & Arnott; HAMLET raises stressed
   vowels) and at the end; its voice is tense;
 * sadness narrows (the table's F0 range is -1.3 st) and falls ("downward inflections"), with longer pauses
-  (Fairbanks: grief has the most pause time, 47 %; Cahn: hesitation pauses) and a breathy voice (Cahn:
-  breathiness +10; Gobl & Ni Chasaide);
-* fear is breathy ("irregular voicing"), with hesitant pauses (Banse & Scherer's anxiety);
+  (Fairbanks: grief has the most pause time, 47 %; Cahn: hesitation pauses);
+* fear has hesitant pauses (Banse & Scherer's anxiety);
+
+Voice quality is chosen by measurement, not by the literature's adjectives: RAVDESS's sad and fearful speech
+keeps its harmonics-to-noise ratio and tilt (HNR -0.2 / +0.3 dB, alpha ratio +0.8 / +4.3 dB at strong
+intensity, baton/data/prosody_table.json ``voice_quality``), and a breathy render of them measured -3.6 / -4.5
+dB HNR and +8 dB alpha (docs/emotion.md), so both stay modal; strong anger's alpha ratio rises 6.3 dB [4.3, 9.1],
+which the tense voice gives (+7.5), while normal anger's +2.9 dB [0.7, 5.2] is closer to modal than to tense
+(+8.1), so anger is tense from level 1.5 ("very angry").
 * happiness keeps smooth upward inflections on stressed words and a shallower final fall (Juslin & Laukka);
 * calm falls gently with longer pauses (Juslin & Laukka's tenderness); disgust has "wide downward terminal
   inflections" (Murray & Arnott).
@@ -48,6 +54,8 @@ class Profile:
     """Extra pitch on emphasised words."""
     pause_scale: float = 1.0
     """Multiplier of phrase and sentence pauses."""
+    quality_min_level: float = 0.75
+    """The voice quality applies from this intensity level (below it the voice stays modal)."""
 
     def __post_init__(self) -> None:
         if self.voice_quality not in VOICE_QUALITIES:
@@ -58,10 +66,10 @@ NEUTRAL = Profile()
 PROFILES: dict[str, Profile] = {
     "neutral": NEUTRAL,
     "happy": Profile(final_slope_st_per_s=2.0, emphasis_slope_st_per_s=6.0, emphasis_pitch_st=1.0, pause_scale=0.9),
-    "sad": Profile(voice_quality="breathy", final_slope_st_per_s=-3.0, pause_scale=1.4),
-    "angry": Profile(voice_quality="tense", final_slope_st_per_s=-5.0, emphasis_slope_st_per_s=-14.0,
-                     emphasis_pitch_st=1.0, pause_scale=0.8),
-    "fearful": Profile(voice_quality="breathy", final_slope_st_per_s=1.0, pause_scale=1.2),
+    "sad": Profile(final_slope_st_per_s=-3.0, pause_scale=1.4),
+    "angry": Profile(voice_quality="tense", quality_min_level=1.5, final_slope_st_per_s=-5.0,
+                     emphasis_slope_st_per_s=-14.0, emphasis_pitch_st=1.0, pause_scale=0.8),
+    "fearful": Profile(final_slope_st_per_s=1.0, pause_scale=1.2),
     "surprised": Profile(final_slope_st_per_s=12.0, emphasis_slope_st_per_s=8.0, emphasis_pitch_st=2.0,
                          pause_scale=0.8),
     "calm": Profile(final_slope_st_per_s=1.0, pause_scale=1.25),
@@ -81,7 +89,7 @@ def profile_for(emotion: str, level: float, *, style: str | None = None, restrai
     A restrained emotion ("furious but trying to stay polite") keeps its voice quality and half its shape."""
     base = PROFILES.get(emotion, NEUTRAL)
     k = level_factor(level) * (0.5 if restrained else 1.0)
-    quality = base.voice_quality if level >= QUALITY_MIN_LEVEL else "modal"
+    quality = base.voice_quality if level >= max(QUALITY_MIN_LEVEL, base.quality_min_level) else "modal"
     if style == "whisper":
         quality = "whisper"
     return Profile(voice_quality=quality, final_slope_st_per_s=k * base.final_slope_st_per_s,
