@@ -157,6 +157,10 @@ def _decoder(beams: tuple[float, float], silence_prob: float):
         decoder = pocketsphinx.Decoder(lm=None, samprate=ALIGN_RATE_HZ, loglevel="FATAL", bestpath=False,
                                        beam=beam, pbeam=beam, wbeam=word_beam, silprob=silence_prob)
         _DECODERS[(beams, silence_prob)] = decoder
+    # The decoder's feature front-end adapts to the audio it hears (cepstral mean), so a cached decoder aligned
+    # the same audio differently after other audio (a test's 0.27 s pause became 0 after a dialogue test had
+    # aligned three renders). Every alignment starts from a fresh front-end, as in a new process.
+    decoder.reinit_feat()
     return decoder
 
 
