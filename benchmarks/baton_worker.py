@@ -34,7 +34,8 @@ from speed_common import protocol_stdout, serve, timed_stream  # noqa: E402
 
 ANGRY_RANGE_ST = 10.0
 """pitch_range given to angry renders when the conductor sets none (RAVDESS strong anger spans about this)."""
-WARM_UP = ["Printing, in the only sense with which we are at present concerned.", "Hello there."]
+WARM_UP = ["Hello there, how are you today?"]
+"""Rendered once per kind before the first timed render (first-run allocations, caches)."""
 STAGES: dict[str, float] = {}
 """Seconds per stage for the render in progress (reset per request)."""
 

@@ -21,7 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from speed_common import protocol_stdout, serve, timed_stream  # noqa: E402
 
-WARM_UP = ["Printing, in the only sense with which we are at present concerned.", "Hello there."]
+WARM_UP = ["Hello there, how are you today?"]
+"""Rendered before the first timed render, as in baton_worker.py."""
+CHECK_TEXT = "Printing, in the only sense with which we are at present concerned."
 
 
 def load_voice(threads: int):
@@ -58,7 +60,7 @@ def main() -> int:
     for text in WARM_UP:
         render(text, "neutral")
     if args.check:
-        row = render(WARM_UP[0], "neutral")
+        row = render(CHECK_TEXT, "neutral")
         proto.write(f"piper ok: {row['audio_s']:.2f} s of audio in {row['synth_s']:.2f} s "
                     f"(load {load_s:.2f} s, {args.threads} thread(s), pid {os.getpid()})\n")
         return 0
