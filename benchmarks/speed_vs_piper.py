@@ -32,6 +32,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -181,6 +182,27 @@ def cold_starts(args: argparse.Namespace) -> dict[str, list[float]]:
     return results
 
 
+class LoadSampler:
+    """Samples the 1-minute load average every ``every_s`` seconds in a thread, for the report."""
+
+    def __init__(self, every_s: float = 5.0):
+        self.samples = [os.getloadavg()[0]]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(every_s,), daemon=True)
+        self._thread.start()
+
+    def _run(self, every_s: float) -> None:
+        while not self._stop.wait(every_s):
+            self.samples.append(os.getloadavg()[0])
+
+    def stop(self) -> dict:
+        self._stop.set()
+        self._thread.join()
+        self.samples.append(os.getloadavg()[0])
+        return {"min": min(self.samples), "mean": sum(self.samples) / len(self.samples), "max": max(self.samples),
+                "n": len(self.samples)}
+
+
 def report_tables(report: dict) -> str:
     """The printed (and docs/speed.md) tables from a report dict."""
     parts = [engines_table(report["summary"])]
@@ -229,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
 
     texts, source = load_texts(args.corpus, args.texts)
     deadline = time.monotonic() + 60.0 * args.max_minutes
-    load_start = os.getloadavg()
+    sampler = LoadSampler()
     report: dict = {"texts": texts, "text_source": source, "engines": list(args.engines), "threads": args.threads,
                     "cpu_count": os.cpu_count(), "started_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                     "runs": {}, "summary": {}, "emotional_summary": {}, "cold_start_s": {}}
@@ -241,12 +263,11 @@ def main(argv: list[str] | None = None) -> int:
             report["emotional_summary"][str(threads)] = {k: summarize(r) for k, r in result["emotional_rows"].items()}
     if args.cold_runs > 0:
         report["cold_start_s"] = cold_starts(args)
-    load_end = os.getloadavg()
-    report["load_average_1min_start_end"] = [load_start[0], load_end[0]]
+    load = report["load_average_1min"] = sampler.stop()
     report["finished_utc"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     print(f"{len(texts)} texts: {source}")
-    print(f"{report['started_utc']} to {report['finished_utc']}, {os.cpu_count()} CPUs, load average (1 min) at "
-          f"start/end {load_start[0]:.2f} / {load_end[0]:.2f}")
+    print(f"{report['started_utc']} to {report['finished_utc']}, {os.cpu_count()} CPUs, load average (1 min, "
+          f"sampled every 5 s) min/mean/max {load['min']:.2f} / {load['mean']:.2f} / {load['max']:.2f}")
     for threads, result in report["runs"].items():
         versions = ", ".join(f"{w['engine']}: {w['version']} (load {w['load_s']:.2f} s)"
                              for w in result["workers"].values())

@@ -101,8 +101,11 @@ def _run_bench(tmp_path: Path, *engines: str, emotional: int) -> dict:
                            "--cold-runs", "0", "--json", str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "| engine |" in done.stdout
-    return json.loads(out.read_text())
+    assert "| engine |" in done.stdout and "load average" in done.stdout
+    report = json.loads(out.read_text())
+    load = report["load_average_1min"]
+    assert load["n"] >= 2 and load["min"] <= load["mean"] <= load["max"]
+    return report
 
 
 def _check_rows(rows: list[dict]) -> None:
