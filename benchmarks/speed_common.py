@@ -161,3 +161,15 @@ def cold_table(results: Mapping[str, Sequence[float]]) -> str:
              fmt(min(walls), 2) if walls else "n/a", fmt(max(walls), 2) if walls else "n/a"]
             for name, walls in results.items()]
     return table(["cold start (fresh process, wall)", "runs", "median [s]", "min [s]", "max [s]"], rows)
+
+
+def phases_table(phases: Mapping[str, Mapping[str, Sequence[float]]]) -> str:
+    """``phases[command][phase]`` = seconds per run -> median seconds, one column per command."""
+    names: list[str] = []
+    for by_phase in phases.values():
+        names += [n for n in by_phase if n not in names]
+    rows = [[name, *(fmt(statistics.median(by_phase[name]), 2) if by_phase.get(name) else "-"
+                     for by_phase in phases.values())] for name in names]
+    rows.append(["**total**", *(fmt(sum(statistics.median(v) for v in by_phase.values()), 2)
+                                for by_phase in phases.values())])
+    return table(["cold start phase, median [s]", *phases], rows)

@@ -40,7 +40,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from speed_common import cold_table, engines_table, kinds_table, stage_profile, stages_table, summarize  # noqa: E402
+from speed_common import (cold_table, engines_table, kinds_table, phases_table, stage_profile, stages_table,  # noqa: E402
+                          summarize)
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpora" / "ljspeech"
 DEFAULT_BENCH_VENV = ROOT / ".venv-bench"
@@ -156,6 +157,51 @@ def run_threads(threads: int, texts: list[str], args: argparse.Namespace, deadli
             "workers": {engine: w.ready for engine, w in workers.items()}}
 
 
+PHASES_SCRIPT = """
+import json, sys, time
+t0 = time.perf_counter()
+import baton.cli
+from baton.pipeline import Pipeline, save_audio
+t1 = time.perf_counter()
+pipe = Pipeline.load()
+t2 = time.perf_counter()
+plan = pipe.plan("Hello.", sys.argv[2] or None)
+t3 = time.perf_counter()
+speech = pipe.speak("Hello.", plan=plan, seed=0)
+t4 = time.perf_counter()
+save_audio(sys.argv[1], speech.audio, speech.sample_rate)
+t5 = time.perf_counter()
+print(json.dumps({"import baton.cli": t1 - t0, "Pipeline.load (voice, conductor)": t2 - t1, "plan": t3 - t2,
+                  "render": t4 - t3, "save": t5 - t4}))
+"""
+"""The cold `baton speak` work through the Python API, timed phase by phase in a fresh process (argv: output,
+instruction or "")."""
+
+
+def cold_phases(args: argparse.Namespace) -> dict[str, dict[str, list[float]]]:
+    """Per instruction (none / free-form): seconds per phase of PHASES_SCRIPT over ``args.cold_runs`` fresh
+    processes; "interpreter start + exit" is the process's wall time minus its timed phases."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": str(max(args.threads))}
+    results: dict[str, dict[str, list[float]]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, instruction in (("\"Hello.\"", ""), ("\"Hello.\", free-form instruction",
+                                                           "like someone who just heard terrible news")):
+            phases: dict[str, list[float]] = {}
+            for _ in range(args.cold_runs):
+                start = time.perf_counter()
+                done = subprocess.run([sys.executable, "-c", PHASES_SCRIPT, str(Path(tmp) / "x.wav"), instruction],
+                                      cwd=ROOT, env=env, capture_output=True, text=True)
+                wall = time.perf_counter() - start
+                if done.returncode != 0:
+                    raise SystemExit(f"error: cold-start phases failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+                timed = json.loads(done.stdout.strip().splitlines()[-1])
+                timed["interpreter start + exit"] = wall - sum(timed.values())
+                for phase, seconds in timed.items():
+                    phases.setdefault(phase, []).append(seconds)
+            results[name] = phases
+    return results
+
+
 def cold_starts(args: argparse.Namespace) -> dict[str, list[float]]:
     """Wall seconds of fresh `baton speak` processes (and Piper's CLI when its venv is there)."""
     commands = {name: [sys.executable, "-m", "baton.cli", *argv] for name, argv in COLD_COMMANDS.items()}
@@ -219,6 +265,8 @@ def report_tables(report: dict) -> str:
         parts.append(stages_table(profiles))
     if report["cold_start_s"]:
         parts.append(cold_table(report["cold_start_s"]))
+    if report.get("cold_phases_s"):
+        parts.append(phases_table(report["cold_phases_s"]))
     return "\n\n".join(parts)
 
 
@@ -263,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
             report["emotional_summary"][str(threads)] = {k: summarize(r) for k, r in result["emotional_rows"].items()}
     if args.cold_runs > 0:
         report["cold_start_s"] = cold_starts(args)
+        report["cold_phases_s"] = cold_phases(args)
     load = report["load_average_1min"] = sampler.stop()
     report["finished_utc"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     print(f"{len(texts)} texts: {source}")

@@ -69,6 +69,10 @@ def test_stage_profile_and_table():
     assert "| 0.3750 (75.0 %) |" in text
     cold = sc.cold_table({"baton speak": [3.0, 1.0, 2.0]})
     assert "| baton speak | 3 | 2.00 | 1.00 | 3.00 |" in cold
+    phases = sc.phases_table({"plain": {"import": [0.2, 0.4, 0.3], "render": [1.0, 1.0, 1.0]},
+                              "free-form": {"import": [0.3], "plan": [9.0], "render": [1.0]}})
+    assert "| import | 0.30 | 0.30 |" in phases and "| plan | - | 9.00 |" in phases
+    assert "| **total** | 1.30 | 10.30 |" in phases   # sum of the medians
 
 
 def test_timed_stream_first_piece_and_total():
