@@ -271,12 +271,13 @@ def report_tables(report: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.splitlines()[1:]))
+    intro, _, details = __doc__.partition("\n\n")
+    parser = argparse.ArgumentParser(description=intro, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=details)
     parser.add_argument("--texts", type=int, default=20, help="how many texts (default 20, at most 20)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts (default: 1 2)")
-    parser.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES))
+    parser.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES),
+                        help="engines to run (default: both; batonvoice alone needs no Piper venv)")
     parser.add_argument("--emotional", type=int, default=5,
                         help="BatonVoice also renders the first N texts angrily and whispered (default 5; 0: none)")
     parser.add_argument("--cold-runs", type=int, default=2, help="fresh processes per cold-start command (0: skip)")

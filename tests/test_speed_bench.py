@@ -98,6 +98,14 @@ def test_missing_piper_venv_is_a_clear_error(tmp_path, capsys):
     assert "setup_piper_venv.sh" in err and "--engines batonvoice" in err
 
 
+def test_texts_fall_back_to_built_in_sentences(tmp_path):
+    import speed_vs_piper
+
+    texts, source = speed_vs_piper.load_texts(tmp_path / "no-corpus", 20)
+    assert len(texts) == 20 == len(set(texts)) and "built-in" in source
+    assert all(len(t.split()) >= 8 for t in texts)  # sentences of LJSpeech's length, not "Hello."
+
+
 def _run_bench(tmp_path: Path, *engines: str, emotional: int) -> dict:
     out = tmp_path / "speed.json"
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "speed_vs_piper.py"), "--texts", "2",
