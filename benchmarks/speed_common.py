@@ -173,3 +173,17 @@ def phases_table(phases: Mapping[str, Mapping[str, Sequence[float]]]) -> str:
     rows.append(["**total**", *(fmt(sum(statistics.median(v) for v in by_phase.values()), 2)
                                 for by_phase in phases.values())])
     return table(["cold start phase, median [s]", *phases], rows)
+
+
+def first_audio_table(columns: Mapping[str, Sequence[Mapping[str, Any]]]) -> str:
+    """``columns[name]`` = rows with ``first_audio_s`` and ``first_audio_stages`` -> per stage, the median
+    seconds it spent before the first audio, and the median time to first audio."""
+    names: list[str] = []
+    for rows in columns.values():
+        for row in rows:
+            names += [n for n in row.get("first_audio_stages", {}) if n not in names]
+    body = [[name, *(fmt(statistics.median(r.get("first_audio_stages", {}).get(name, 0.0) for r in rows))
+                     if rows else "-" for rows in columns.values())] for name in names]
+    body.append(["**time to first audio**", *(fmt(statistics.median(r["first_audio_s"] for r in rows)) if rows
+                                              else "-" for rows in columns.values())])
+    return table(["before the first audio, median [s]", *columns], body)

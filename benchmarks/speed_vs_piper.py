@@ -40,8 +40,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from speed_common import (cold_table, engines_table, kinds_table, phases_table, stage_profile, stages_table,  # noqa: E402
-                          summarize)
+from speed_common import (cold_table, engines_table, first_audio_table, kinds_table, phases_table,  # noqa: E402
+                          stage_profile, stages_table, summarize)
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpora" / "ljspeech"
 DEFAULT_BENCH_VENV = ROOT / ".venv-bench"
@@ -263,6 +263,9 @@ def report_tables(report: dict) -> str:
                 profiles[f"{kind}, {threads} thread(s)"] = stage_profile(result["emotional_rows"][kind])
     if profiles:
         parts.append(stages_table(profiles))
+        parts.append(first_audio_table({f"neutral, {threads} thread(s)": result["rows"]["batonvoice"]
+                                        for threads, result in report["runs"].items()
+                                        if result["rows"].get("batonvoice")}))
     if report["cold_start_s"]:
         parts.append(cold_table(report["cold_start_s"]))
     if report.get("cold_phases_s"):

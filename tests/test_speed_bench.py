@@ -73,6 +73,11 @@ def test_stage_profile_and_table():
                               "free-form": {"import": [0.3], "plan": [9.0], "render": [1.0]}})
     assert "| import | 0.30 | 0.30 |" in phases and "| plan | - | 9.00 |" in phases
     assert "| **total** | 1.30 | 10.30 |" in phases   # sum of the medians
+    first = sc.first_audio_table({"1": [{"first_audio_s": 0.5, "first_audio_stages": {"vocoder": 0.4}},
+                                        {"first_audio_s": 0.9, "first_audio_stages": {"vocoder": 0.6, "plan": 0.2}},
+                                        {"first_audio_s": 0.7, "first_audio_stages": {"vocoder": 0.5}}]})
+    assert "| vocoder | 0.500 |" in first and "| plan | 0.000 |" in first  # a stage that did not run counts 0
+    assert "| **time to first audio** | 0.700 |" in first
 
 
 def test_timed_stream_first_piece_and_total():
@@ -138,6 +143,9 @@ def test_batonvoice_side_on_two_texts(tmp_path):
         stages = row["stages"]
         assert stages["vocoder (onnx)"] > 0.0 and stages["acoustic model (onnx)"] > 0.0
         assert sum(stages.values()) == pytest.approx(row["synth_s"], rel=0.02)  # "other" closes the sum
+        before = row["first_audio_stages"]
+        assert sum(before.values()) == pytest.approx(row["first_audio_s"], rel=0.02)
+        assert 0.0 < before["vocoder (onnx)"] <= stages["vocoder (onnx)"]
     assert report["summary"]["1"]["batonvoice"]["n"] == 2
     angry, whisper = run["emotional_rows"]["angry"][0], run["emotional_rows"]["whisper"][0]
     assert angry["stages"]["post: pitch range"] > 10 * rows[0]["stages"]["post: pitch range"]
