@@ -111,7 +111,8 @@ def fmt(value: float, digits: int = 3) -> str:
 
 
 def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
+    rule = "|".join("---" if i == 0 else "---:" for i in range(len(header)))
+    lines = ["| " + " | ".join(header) + " |", "|" + rule + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
 
@@ -121,16 +122,17 @@ def engines_table(summaries: Mapping[str, Mapping[str, dict]]) -> str:
     rows = []
     for threads, by_engine in summaries.items():
         for engine, s in by_engine.items():
-            rows.append([f"{engine}, {threads} thread(s)", str(s["n"]), fmt(s["rtf_median"]), fmt(s["rtf_total"]),
+            rows.append([f"{engine}, {threads} thread(s)", str(s["n"]), fmt(s["audio_s"], 1), fmt(s["rtf_median"]),
+                         fmt(s["rtf_total"]),
                          fmt(s["cpu_rtf_total"]), fmt(s["first_audio_s_median"]), fmt(s["first_audio_s_max"]),
                          fmt(s["peak_rss_mb"], 0)])
         if "batonvoice" in by_engine and "piper" in by_engine:
             b, p = by_engine["batonvoice"], by_engine["piper"]
+            keys = ("audio_s", "rtf_median", "rtf_total", "cpu_rtf_total", "first_audio_s_median",
+                    "first_audio_s_max", "peak_rss_mb")
             rows.append([f"**BatonVoice / Piper**, {threads} thread(s)", "",
-                         *(fmt(ratio(b[k], p[k]), 2) + "x" for k in ("rtf_median", "rtf_total", "cpu_rtf_total",
-                                                                     "first_audio_s_median", "first_audio_s_max",
-                                                                     "peak_rss_mb"))])
-    return table(["engine", "texts", "RTF median", "RTF total", "CPU RTF total", "first audio median [s]",
+                         *(fmt(ratio(b[k], p[k]), 2) + "x" for k in keys)])
+    return table(["engine", "texts", "audio [s]", "RTF median", "RTF total", "CPU RTF total", "first audio median [s]",
                   "first audio max [s]", "peak RSS [MB]"], rows)
 
 

@@ -193,7 +193,8 @@ def cold_phases(args: argparse.Namespace) -> dict[str, dict[str, list[float]]]:
                                       cwd=ROOT, env=env, capture_output=True, text=True)
                 wall = time.perf_counter() - start
                 if done.returncode != 0:
-                    raise SystemExit(f"error: cold-start phases failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+                    last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+                    raise SystemExit(f"error: cold-start phases failed (code {done.returncode}): {last}")
                 timed = json.loads(done.stdout.strip().splitlines()[-1])
                 timed["interpreter start + exit"] = wall - sum(timed.values())
                 for phase, seconds in timed.items():

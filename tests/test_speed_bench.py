@@ -52,7 +52,7 @@ def test_ratio_and_tables():
     ratio_row = next(line for line in lines if "BatonVoice / Piper" in line)
     assert "5.00x" in ratio_row and "2.00x" in ratio_row   # RTF 0.5 / 0.1, first audio 0.6 / 0.3, RSS
     assert sum("BatonVoice / Piper" in line for line in lines) == 1  # no ratio without Piper at 2 threads
-    assert "| 0.500 |" in lines[2]
+    assert "| 0.500 |" in lines[2] and "| 1.00x | 5.00x |" in ratio_row  # same audio seconds, then RTF
 
 
 def test_stage_profile_and_table():
