@@ -22,6 +22,7 @@ and separately the seconds each stage spent before the first piece of audio was 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -136,7 +137,11 @@ def main() -> int:
     args = parser.parse_args()
     proto = protocol_stdout()
     start = time.perf_counter()
-    pipeline = load(args.voice, args.threads)
+    try:
+        pipeline = load(args.voice, args.threads)
+    except Exception as error:  # e.g. SynthesisError for an unknown voice: one line for the driver
+        proto.write(json.dumps({"error": f"{type(error).__name__}: {error}"}) + "\n")
+        return 1
     load_s = time.perf_counter() - start
     instrument(pipeline)
     for text in WARM_UP:

@@ -115,10 +115,14 @@ class Worker:
         return self._reply()
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.stdin.write("\n")
-            self.process.stdin.close()
-            self.process.wait(timeout=60)
+        """Ask the worker to exit (an empty line) and wait for it; a worker that has died already is fine."""
+        try:
+            if self.process.poll() is None:
+                self.process.stdin.write("\n")
+                self.process.stdin.close()
+        except BrokenPipeError:
+            pass
+        self.process.wait(timeout=60)
 
 
 def start_worker(engine: str, threads: int, args: argparse.Namespace) -> Worker:
@@ -132,10 +136,12 @@ def start_worker(engine: str, threads: int, args: argparse.Namespace) -> Worker:
 
 def run_threads(threads: int, texts: list[str], args: argparse.Namespace, deadline: float, bar) -> dict:
     """Renders of every text by every engine (alternating), and BatonVoice's emotional renders."""
-    workers = {engine: start_worker(engine, threads, args) for engine in args.engines}
+    workers: dict[str, Worker] = {}
     rows: dict[str, list[dict]] = {engine: [] for engine in args.engines}
     kinds: dict[str, list[dict]] = {"neutral": [], "angry": [], "whisper": []}
     try:
+        for engine in args.engines:  # one at a time, so loading does not overlap
+            workers[engine] = start_worker(engine, threads, args)
         for i, text in enumerate(texts):
             if time.monotonic() > deadline:
                 print(f"\n--max-minutes reached: {threads} thread(s) stopped after {i} of {len(texts)} texts",

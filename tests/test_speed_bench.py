@@ -111,6 +111,16 @@ def test_texts_fall_back_to_built_in_sentences(tmp_path):
     assert all(len(t.split()) >= 8 for t in texts)  # sentences of LJSpeech's length, not "Hello."
 
 
+def test_unknown_voice_is_a_one_line_error(tmp_path):
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "speed_vs_piper.py"), "--engines", "batonvoice",
+                           "--voice", "no-such-voice", "--texts", "1", "--threads", "1", "--cold-runs", "0"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: the batonvoice worker failed") and "no-such-voice" in last and "ljspeech" in last
+    assert "Traceback" not in done.stderr
+
+
 def _run_bench(tmp_path: Path, *engines: str, emotional: int) -> dict:
     out = tmp_path / "speed.json"
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "speed_vs_piper.py"), "--texts", "2",
