@@ -40,18 +40,7 @@ SAGE = {"player": PROFILE["player"], "scene": "s", "character": "passive", "task
                     {"role": "user", "content": "They just let me go.", "emotion-point": "45"}]}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """As in test_llm_models.py: SmolLM2 runs faster on one thread of a small shared CPU."""
-    try:
-        import torch
-    except ImportError:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

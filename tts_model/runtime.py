@@ -355,8 +355,10 @@ class Synthesizer:
                       if end > begin else np.zeros(0, dtype=np.float32))
             for s in range(first, last):
                 audio = window[(int(starts[s]) - begin) * hop:(int(ends[s]) - begin) * hop]
-                audio = apply_pitch_range(audio, values_range[s], self.sample_rate)
-                audio = apply_voice_quality(audio, segments[s].get("voice_quality"), self.sample_rate, seed=s)
+                quality = segments[s].get("voice_quality")
+                if quality != "whisper":  # a whisper has no F0 to shape: its source is replaced by noise
+                    audio = apply_pitch_range(audio, values_range[s], self.sample_rate)
+                audio = apply_voice_quality(audio, quality, self.sample_rate, seed=s)
                 target = segments[s].get("energy_rms")
                 spoken = max(audio.size - int(round(predicted[s]["pause_after"] * self.sample_rate)), 0)
                 gain = self._energy_gain(audio[:spoken], target)

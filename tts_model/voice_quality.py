@@ -17,6 +17,8 @@ afterwards. Everything is deterministic (the noise is seeded per segment).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 QUALITIES = ("modal", "breathy", "whisper", "tense")
@@ -85,18 +87,21 @@ def _stft(audio: np.ndarray) -> np.ndarray:
 
 def _istft(spectrum: np.ndarray, n_samples: int) -> np.ndarray:
     """Inverse of :func:`_stft` (weighted overlap-add), cut to ``n_samples``."""
-    frames = np.fft.irfft(spectrum.T, n=N_FFT, axis=1) * _window()
+    window = _window()
+    frames = np.fft.irfft(spectrum.T, n=N_FFT, axis=1) * window
     total = N_FFT + HOP * (frames.shape[0] - 1)
     out = np.zeros(total)
     norm = np.zeros(total)
     for i, frame in enumerate(frames):
         out[i * HOP:i * HOP + N_FFT] += frame
-        norm[i * HOP:i * HOP + N_FFT] += _window() ** 2
+        norm[i * HOP:i * HOP + N_FFT] += window ** 2
     out /= np.maximum(norm, 1e-8)
     return out[N_FFT // 2:N_FFT // 2 + n_samples]
 
 
+@lru_cache(maxsize=1)
 def _window() -> np.ndarray:
+    """Periodic Hann window, N_FFT samples (cached; callers do not modify it)."""
     return 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(N_FFT) / N_FFT)
 
 

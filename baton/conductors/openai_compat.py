@@ -147,14 +147,8 @@ class OpenAIConductor(PlannerConductor):
         try:
             data = self._request("POST", "/chat/completions", payload)
         except _HTTPStatusError as err:
-            raise EndpointError(f"openai conductor: {self._url('/chat/completions')} answered HTTP {err.status} "
-                                f"({err.message}); {_fix_for(err.status)}") from None
-        try:
-            content = data["choices"][0]["message"]["content"]
-        except (KeyError, IndexError, TypeError):
-            raise EndpointError(f"openai conductor: the response of {self._url('/chat/completions')} has no "
-                                "choices[0].message.content; is it an OpenAI-compatible chat endpoint?") from None
-        return content if isinstance(content, str) else ""
+            raise self._chat_error(err) from None
+        return self._reply_content(data)
 
     # -- HTTP -------------------------------------------------------------------------------------------
     def _complete(self, messages: Messages, text: str) -> str:
@@ -177,9 +171,16 @@ class OpenAIConductor(PlannerConductor):
                                 "trying %s", self._format, err.status, err.message, downgrade)
                     self._format = downgrade
                     continue
-                raise EndpointError(f"openai conductor: {self._url('/chat/completions')} answered HTTP "
-                                    f"{err.status} ({err.message}); {_fix_for(err.status)}") from None
+                raise self._chat_error(err) from None
         self.response_format_used = self._format
+        return self._reply_content(data)
+
+    def _chat_error(self, err: "_HTTPStatusError") -> EndpointError:
+        return EndpointError(f"openai conductor: {self._url('/chat/completions')} answered HTTP {err.status} "
+                             f"({err.message}); {_fix_for(err.status)}")
+
+    def _reply_content(self, data: Any) -> str:
+        """The text of a chat completion response (empty when the server sent none)."""
         try:
             content = data["choices"][0]["message"]["content"]
         except (KeyError, IndexError, TypeError):
