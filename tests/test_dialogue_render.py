@@ -141,3 +141,40 @@ def test_cli_writes_the_outputs_and_reports_bad_scenes_in_one_line(tmp_path: Pat
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "message 0: field 'character' names unknown character 'Nobody'" in err[0]
     assert main(["dialogue", str(path), "-o", str(tmp_path / "x"), "--score", "--no-measure"]) == 2
+
+
+def test_a_wrong_output_folder_is_one_line_before_any_work(tmp_path: Path, capsys) -> None:
+    from baton.cli import main
+
+    path = scene_file(tmp_path, [{"character": "Iago", "message": "Good night."}])
+    a_file = tmp_path / "taken"
+    a_file.write_text("")
+    assert main(["dialogue", str(path), "-o", str(a_file), "-q"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is a file, not a folder" in err[0] and "Errno" not in err[0]
+
+
+def test_an_interrupt_keeps_the_lines_rendered_so_far(pipe: Pipeline, tmp_path: Path) -> None:
+    path = scene_file(tmp_path, [{"character": "Iago", "message": "Good night."},
+                                 {"character": "Desdemona", "message": "Good night, my lord."}])
+    scene, cast = run.prepare(path)
+
+    class InterruptedSecondLine:  # failure injection: Ctrl-C while the second line renders
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def __getattr__(self, name):
+            return getattr(pipe, name)
+
+        def speak(self, *args, **kwargs):
+            self.calls += 1
+            if self.calls == 2:
+                raise KeyboardInterrupt
+            return pipe.speak(*args, **kwargs)
+
+    with pytest.raises(KeyboardInterrupt):
+        run.voice(InterruptedSecondLine(), scene, cast, tmp_path / "out", measure=False)
+    kept = sorted(p.name for p in (tmp_path / "out" / "lines").iterdir())
+    assert kept == ["000_iago.wav"]
+    audio, _ = soundfile.read(tmp_path / "out" / "lines" / kept[0])
+    assert audio.size > 0

@@ -54,6 +54,9 @@ def cmd_dialogue(args: argparse.Namespace) -> int:
         raise UsageError("--score needs the measured prosody; drop --no-measure")
     if args.max_lines is not None and args.max_lines < 1:
         raise UsageError("--max-lines must be 1 or more")
+    from baton.dialogue.output import prepare_output_dir
+
+    prepare_output_dir(args.output)  # before loading anything: a wrong -o costs nothing
     pipe = _pipeline(args)
     scene, cast = run.prepare(args.scene_file, args.scene, args.cast, pipe.conductor, args.turns)
     result, doc = run.voice(pipe, scene, cast, args.output, whisper_thoughts=args.whisper_thoughts,

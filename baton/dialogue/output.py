@@ -16,13 +16,31 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").lower() or "speaker"
 
 
+def line_file(n: int, speaker: str) -> str:
+    """The file of the ``n``-th rendered line, relative to the output folder."""
+    return f"lines/{n:03d}_{_slug(speaker)}.wav"
+
+
+def prepare_output_dir(out_dir: str | Path) -> Path:
+    """Create ``out_dir`` and its ``lines`` folder before any work; OSError with one line naming the fix."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotADirectoryError(f"output '{out_dir}' is a file, not a folder; give -o a folder to create or reuse")
+    try:
+        (out_dir / "lines").mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise type(err)(f"cannot create the output folder '{out_dir}' ({err.strerror or err}); choose a folder "
+                        "you can write to with -o") from None
+    return out_dir
+
+
 def transcript(result: DialogueResult, scores: dict[str, Any] | None = None) -> dict[str, Any]:
     scene = result.scene
     lines = []
     for n, line in enumerate(result.lines):
         lines.append({
             "n": n, "message": line.index, "speaker": line.speaker, "kind": line.kind, "text": line.text,
-            "file": f"lines/{n:03d}_{_slug(line.speaker)}.wav", "start_s": round(line.start_s, 3),
+            "file": line_file(n, line.speaker), "start_s": round(line.start_s, 3),
             "duration_s": round(line.duration_s, 3), "emotion_point": line.emotion_point,
             "profile": line.delivery.profile, "directions": list(line.delivery.directions),
             "unmapped_directions": list(line.delivery.unmapped), "instruction": line.instruction,
@@ -125,17 +143,19 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.0f} %"
 
 
-def write_outputs(result: DialogueResult, out_dir: str | Path, scores: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Write every file into ``out_dir`` (created); returns the transcript document."""
-    out_dir = Path(out_dir)
-    (out_dir / "lines").mkdir(parents=True, exist_ok=True)
+def write_outputs(result: DialogueResult, out_dir: str | Path, scores: dict[str, Any] | None = None, *,
+                  write_lines: bool = True) -> dict[str, Any]:
+    """Write every file into ``out_dir`` (created); returns the transcript document. ``write_lines=False``:
+    the per-line files are already there (:func:`baton.dialogue.run.voice` writes each as it is rendered)."""
+    out_dir = prepare_output_dir(out_dir)
     doc = transcript(result, scores)
-    for line, entry in zip(result.lines, doc["lines"]):
-        save_audio(out_dir / entry["file"], line.audio, line.sample_rate)
+    if write_lines:
+        for line, entry in zip(result.lines, doc["lines"]):
+            save_audio(out_dir / entry["file"], line.audio, line.sample_rate)
     save_audio(out_dir / "mixed.wav", result.mixed, result.sample_rate)
     (out_dir / "transcript.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False), encoding="utf-8")
     (out_dir / "transcript.md").write_text(markdown(doc), encoding="utf-8")
     return doc
 
 
-__all__ = ["write_outputs", "transcript", "markdown"]
+__all__ = ["write_outputs", "transcript", "markdown", "line_file", "prepare_output_dir"]

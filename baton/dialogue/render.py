@@ -179,8 +179,10 @@ def plan_line(pipe: Any, scene: Scene, character: Character, text: str, delivery
 
 
 def render_scene(pipe: Any, scene: Scene, cast: dict[str, CastVoice], options: DialogueOptions = DialogueOptions(),
-                 on_line: Callable[[int, int], None] | None = None) -> DialogueResult:
-    """Render every spoken line of ``scene`` (and asides, narration per ``options``) and mix them."""
+                 on_line: Callable[[int, int], None] | None = None,
+                 on_rendered: Callable[[int, "RenderedLine"], None] | None = None) -> DialogueResult:
+    """Render every spoken line of ``scene`` (and asides, narration per ``options``) and mix them.
+    ``on_line(done, total)`` reports progress; ``on_rendered(n, line)`` gets each line as soon as it is ready."""
     baseline = pipe.baseline
     todo: list[tuple[Line, str, str]] = []  # (line, kind, text)
     skipped: list[str] = []
@@ -227,6 +229,8 @@ def render_scene(pipe: Any, scene: Scene, cast: dict[str, CastVoice], options: D
             if item.measured:
                 item.measured_summary = summarise(item.measured, baseline)
         rendered.append(item)
+        if on_rendered is not None:
+            on_rendered(number, item)
         if on_line is not None:
             on_line(number + 1, len(todo))
     mixed, sample_rate = mix(rendered, pipe.sample_rate)

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from pathlib import Path
 from typing import Any
 
@@ -57,13 +59,26 @@ def voice(pipe: Any, scene: Scene, cast: dict[str, CastVoice], out_dir: str | Pa
           narration: bool = True, measure: bool = True, max_lines: int | None = None, score: bool = False,
           quiet: bool = True) -> tuple[DialogueResult, dict[str, Any]]:
     """Render ``scene`` with ``pipe``, score it if asked, and write the outputs into ``out_dir``."""
-    from baton.dialogue.output import write_outputs
+    from baton.dialogue.output import line_file, prepare_output_dir, write_outputs
+    from baton.pipeline import save_audio
 
+    out_dir = prepare_output_dir(out_dir)
     options = DialogueOptions(whisper_thoughts=whisper_thoughts, narration=narration, measure=measure,
                               max_lines=max_lines, progress=not quiet)
-    result = render_scene(pipe, scene, cast, options, on_line=tqdm_progress(quiet=quiet))
+    written: list[str] = []
+
+    def save_line(n: int, line: Any) -> None:  # as soon as it is rendered: an interrupt keeps what was done
+        save_audio(out_dir / line_file(n, line.speaker), line.audio, line.sample_rate)
+        written.append(line_file(n, line.speaker))
+
+    try:
+        result = render_scene(pipe, scene, cast, options, on_line=tqdm_progress(quiet=quiet), on_rendered=save_line)
+    except KeyboardInterrupt:
+        if written and not quiet:
+            sys.stderr.write(f"baton: kept the {len(written)} line(s) rendered so far in {out_dir / 'lines'}\n")
+        raise
     scores = score_result(result, pipe) if score else None
-    return result, write_outputs(result, out_dir, scores)
+    return result, write_outputs(result, out_dir, scores, write_lines=False)
 
 
 __all__ = ["prepare", "voice", "score_result"]
