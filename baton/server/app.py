@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from baton import __version__
 from baton.pipeline import Pipeline
 from baton.server.audio import FORMATS, StreamEncoder, available_formats, encode
-from baton.server.config import MODEL_ID, OPENAI_MODEL_ALIASES, ServeConfig
+from baton.server.config import MODEL_ID, OPENAI_MODEL_ALIASES, OPENAI_VOICE_ALIASES, ServeConfig
 from baton.server.middleware import ServingMiddleware
 from baton.server.schemas import ApiError, PlanRequest, SpeechRequest, VoiceRef, validation_error
 from baton.server.speech import LimitError, SpeechJob, render
@@ -60,7 +60,7 @@ class ServerState:
 
     def pipeline(self, voice: str | VoiceRef | None) -> Pipeline:
         name = voice.id if isinstance(voice, VoiceRef) else voice
-        if name is None or name == "":
+        if name is None or name == "" or (name in OPENAI_VOICE_ALIASES and name not in self.pipelines):
             return self.pipelines[self.default_voice]
         if name not in self.pipelines:
             raise ApiError(400, f"voice '{name}' is not served here; valid: {', '.join(self.pipelines)} "

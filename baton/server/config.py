@@ -12,6 +12,10 @@ from dataclasses import dataclass
 API_KEY_ENV = "BATON_API_KEY"
 MODEL_ID = "batonvoice"
 OPENAI_MODEL_ALIASES = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")
+OPENAI_VOICE_ALIASES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer",
+                        "verse")
+"""OpenAI's voice names, which clients and tools built on them send by default: they get the default voice, as
+the model aliases get batonvoice, so that pointing such a client at `baton serve` just works."""
 """OpenAI's speech model names, accepted as aliases of MODEL_ID so that clients with a hard-coded model work."""
 
 
