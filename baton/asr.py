@@ -32,7 +32,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from tts_model import textnorm as _textnorm
+from tts_model.text import textnorm as _textnorm
 
 ASR_SAMPLE_RATE = 16000  # Hz, what Whisper expects
 ASR_MODEL_NAME = "tiny.en"

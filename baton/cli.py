@@ -190,7 +190,7 @@ def _pipeline(args: argparse.Namespace, plan_only: bool = False):
     from baton.pipeline import Pipeline
 
     if plan_only and args.voice is None:
-        from tts_model import runtime
+        from tts_model.runtime import synthesizer as runtime
 
         plan_only = not runtime.list_voices()  # plan with the shipped voice's baseline when there is one
     return Pipeline.load(voice=args.voice, conductor=args.conductor, plan_only=plan_only,
@@ -270,7 +270,7 @@ def _plan_from_audio(args: argparse.Namespace):
 
 
 def cmd_voices(args: argparse.Namespace) -> int:
-    from tts_model import runtime
+    from tts_model.runtime import synthesizer as runtime
 
     voices = runtime.list_voices()
     if not voices:

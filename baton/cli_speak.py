@@ -34,7 +34,7 @@ def speak(args: argparse.Namespace) -> int:
     if args.plan is not None:
         plan = _load_plan_file(args.plan, None)
         if args.voice is None and plan.voice is not None:
-            from tts_model import runtime
+            from tts_model.runtime import synthesizer as runtime
 
             if plan.voice in runtime.list_voices():
                 args.voice = plan.voice  # the voice the plan names; one not installed: check_plan says the fix

@@ -66,7 +66,7 @@ DEFAULT_LIMITS = RenderLimits()
 
 
 class Synthesizer(Protocol):
-    """What the pipeline needs from tts_model.runtime.Synthesizer (docs/design/interfaces.md)."""
+    """What the pipeline needs from tts_model.runtime.synthesizer.Synthesizer (docs/design/interfaces.md)."""
 
     voice_id: str
     sample_rate: int
@@ -280,10 +280,10 @@ class Pipeline:
 
 
 def load_synthesizer(voice: str | None = None) -> Synthesizer:
-    """Load a voice by id or directory (None = :func:`default_voice_id`) with tts_model.runtime."""
+    """Load a voice by id or directory (None = :func:`default_voice_id`) with tts_model.runtime.synthesizer."""
     from pathlib import Path
 
-    from tts_model import runtime
+    from tts_model.runtime import synthesizer as runtime
 
     if voice is not None and Path(voice).is_dir():
         return runtime.Synthesizer.load(Path(voice))
@@ -297,7 +297,7 @@ def _baseline(synth: Synthesizer) -> VoiceBaseline:
 
 def _load_plan_voice(voice: str, current: str | None) -> Synthesizer:
     """Load the installed voice ``voice`` that a plan names; PlanError with the fix when it is not installed."""
-    from tts_model import runtime
+    from tts_model.runtime import synthesizer as runtime
 
     installed = runtime.list_voices()
     if voice not in installed:
@@ -310,7 +310,7 @@ def _load_plan_voice(voice: str, current: str | None) -> Synthesizer:
 
 def default_voice_id() -> str:
     """The voice used when none is named: the first installed one. Raises SynthesisError when there is none."""
-    from tts_model import runtime
+    from tts_model.runtime import synthesizer as runtime
 
     voices = runtime.list_voices()
     if not voices:

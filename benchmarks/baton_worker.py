@@ -8,7 +8,7 @@ a user waits for it too. Kinds:
 * ``neutral``: the text as given (no instruction);
 * ``angry``: ``"angrily: " + text``; where the conductor's plan sets no ``pitch_range``/``voice_quality``, every
   segment gets ``pitch_range`` ANGRY_RANGE_ST and ``voice_quality`` "tense", so the post-vocoder stages
-  (tts_model/pitch_range.py, tts_model/voice_quality.py) run and their cost shows;
+  (tts_model/runtime/pitch_range.py, tts_model/runtime/voice_quality.py) run and their cost shows;
 * ``whisper``: ``"whispering: " + text`` with ``voice_quality`` "whisper" on every segment (same rule).
 
 Per-stage profile: the worker wraps the runtime's stage functions and the two ONNX sessions with timers (a few
@@ -65,7 +65,7 @@ class _TimedProxy:
 
 def instrument(pipeline: Any) -> None:
     """Wrap the pipeline's stages with timers (in this process only)."""
-    from tts_model import runtime
+    from tts_model.runtime import synthesizer as runtime
 
     synth = pipeline.synthesizer
     pipeline.plan = _timer("conductor (plan)", pipeline.plan)
@@ -84,7 +84,7 @@ def load(voice: str | None, threads: int) -> Any:
     """One Pipeline with the embedded conductor and ``voice`` opened at ``threads`` onnxruntime threads."""
     from baton.conductors import get_conductor
     from baton.pipeline import Pipeline, default_voice_id
-    from tts_model import runtime
+    from tts_model.runtime import synthesizer as runtime
 
     synth = runtime.Synthesizer.load(runtime.find_voice(voice or default_voice_id()), threads=threads)
     return Pipeline(get_conductor("embedded"), synth)

@@ -1,4 +1,4 @@
-"""Variants of the exemplar match (tts_model.exemplars.project) on the validation clips: WER and Whisper NLL.
+"""Variants of the exemplar match (tts_model.runtime.exemplars.project) on the validation clips: WER and Whisper NLL.
 
 Each variant replaces the runtime's ``project`` for one pass over the validation clips (neutral plans, words only,
 as ``recipes/build_exemplars.py`` renders them); the voice's own settings (k, position, context and envelope
@@ -9,7 +9,7 @@ leads measured in docs/training.md run 16; none of them is part of the runtime.
 * ``k-stop:<k>``    a smaller k for stops and affricates only (their bursts blur in a mean of many)
 * ``passes:<n>``    match again with the projected mel as the query
 * ``median``        the per-bin median of the k nearest instead of their mean
-* ``envelope:<class>``  keep the model's harmonic ripple only in phonemes of a tts_model.harmonics class
+* ``envelope:<class>``  keep the model's harmonic ripple only in phonemes of a tts_model.runtime.harmonics class
 * ``match-envelope:<bins>``  match on the envelope (no harmonic ripple) in the lowest bins
 * ``zscore:<floor>``  match on bins scaled by the phoneme's per-bin standard deviation (+ floor)
 * ``instances:<k>``  average k whole recorded phoneme instances (interpolated to the frame's place) chosen by
@@ -41,9 +41,9 @@ STOP_BASES = ("P", "B", "T", "D", "K", "G", "CH", "JH")
 
 def _frame_variant(kind: str, value: str):
     """A project() that chooses k frames per frame, changed as ``kind`` says."""
-    from tts_model import exemplars as ex
-    from tts_model.frontend import PHONEMES
-    from tts_model.harmonics import PHONEME_CLASSES
+    from tts_model.runtime import exemplars as ex
+    from tts_model.text.frontend import PHONEMES
+    from tts_model.runtime.harmonics import PHONEME_CLASSES
 
     stops = {i for i, p in enumerate(PHONEMES) if p.rstrip("012") in STOP_BASES}
     cache: dict = {}
@@ -104,7 +104,7 @@ def _frame_variant(kind: str, value: str):
 
 def _instance_variant(k_instances: int):
     """A project() that averages whole recorded instances of each phoneme occurrence."""
-    from tts_model import exemplars as ex
+    from tts_model.runtime import exemplars as ex
 
     cache: dict = {}
 
@@ -186,7 +186,7 @@ def kept(segment: dict, fields: list[str]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tts_model import runtime
+    from tts_model.runtime import synthesizer as runtime
     from tune_harmonics import add_validation_args, validation_plans, whisper_scores
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])

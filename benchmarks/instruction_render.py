@@ -35,7 +35,7 @@ def f0_track(audio: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarra
     """Voiced frames: times [s] and F0 [st re 100 Hz], float arrays of equal length."""
     import parselmouth
 
-    from tts_model.pitch_range import PITCH_CEILING_HZ, PITCH_FLOOR_HZ, TIME_STEP_S
+    from tts_model.runtime.pitch_range import PITCH_CEILING_HZ, PITCH_FLOOR_HZ, TIME_STEP_S
 
     if audio.size < int(0.05 * sample_rate):
         return np.zeros(0), np.zeros(0)

@@ -1,7 +1,7 @@
 """Is voice A more intelligible than voice B on the validation clips? Paired WER and Whisper-NLL differences.
 
 Each voice (a voice directory, optionally ``@strength`` to override its ``harmonic_strength``) speaks every
-validation clip (``tts_model.dataset.validation_ids``) with a neutral plan:
+validation clip (``tts_model.train.dataset.validation_ids``) with a neutral plan:
 the segments of the clip's measured plan, words only, as ``recipes/tune_harmonics.py`` does. Per clip we
 record Whisper tiny.en's word errors and the reference transcript's negative log-probability per token
 (``baton.asr.reference_nll``). The report gives, for each metric, B minus A pooled over the clips and a
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     from feature_extract import extract_plan
     from feature_extract.audio import load_audio
     from tune_harmonics import validation_rows
-    from tts_model.runtime import SynthesisError, Synthesizer
+    from tts_model.runtime.synthesizer import SynthesisError, Synthesizer
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--voice", action="append", required=True, type=voice_arg,

@@ -6,7 +6,7 @@ comes from the kernel (``ru_maxrss`` of the child). The text is generated (varie
 
     OMP_NUM_THREADS=1 python benchmarks/long_input_memory.py --words 2000 20000 [--voice test]
 
-``--voice test`` builds the tiny random-weight test voice (tts_model.testing; fast, noise instead of
+``--voice test`` builds the tiny random-weight test voice (tts_model.train.testing; fast, noise instead of
 speech: it measures the pipeline's memory, not the shipped model's); any other value is a voice id.
 """
 
@@ -67,7 +67,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         voice = args.voice
         if voice == "test":
-            from tts_model.testing import make_test_voice
+            from tts_model.train.testing import make_test_voice
 
             make_test_voice(Path(tmp) / "voices" / "test-voice")
             env["BATON_VOICE_PATH"] = str(Path(tmp) / "voices")

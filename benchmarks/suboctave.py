@@ -9,7 +9,7 @@ mels, frame-aligned with the recording), the recording and the vocoded mel are t
 * ``model mel``: the acoustic model's teacher-forced mel;
 * ``model mel, bins < X Hz from the recording``: the model's mel with its low bins swapped for the
   recording's (``--swap-below-hz``), to find where the missing information is;
-* ``model mel, sharpened S``: ``tts_model.harmonics.sharpen`` at strength S with the recording's own Praat F0
+* ``model mel, sharpened S``: ``tts_model.runtime.harmonics.sharpen`` at strength S with the recording's own Praat F0
   (an oracle F0; at run time the plan's F0 is used), voiced frames only (``--sharpen``).
 
     python benchmarks/suboctave.py --pairs /tmp/ho_pairs_b --vocoder tts_model/voices/ljspeech-v1/vocoder.onnx \
@@ -28,9 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from feature_extract import praat  # noqa: E402
-from tts_model import audio  # noqa: E402
-from tts_model.harmonics import sharpen  # noqa: E402
-from tts_model.vocoder import OnnxVocoder  # noqa: E402
+from tts_model.runtime import audio  # noqa: E402
+from tts_model.runtime.harmonics import sharpen  # noqa: E402
+from tts_model.runtime.vocoder import OnnxVocoder  # noqa: E402
 
 SUB_OCTAVE_RATIO = 0.7
 

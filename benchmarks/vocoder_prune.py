@@ -56,7 +56,7 @@ def build_pruned(teacher, keep: tuple[int, ...]):
 
 def chunks(pairs: Path, count: int, frames: int, seed: int, with_recording: bool = False) -> np.ndarray:
     """(n, N_MELS, frames) random chunks of the pairs' mels (and of their recordings' log-mels)."""
-    from tts_model.audio import log_mel
+    from tts_model.runtime.audio import log_mel
 
     rng = np.random.default_rng(seed)
     files = sorted(pairs.glob("*.npz"))
@@ -75,9 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from torch.nn import functional as F
 
-    from tts_model.audio import log_mel
-    from tts_model.vocoder_model import load_pretrained
-    from tts_model.vocoder_train import TorchLogMel
+    from tts_model.runtime.audio import log_mel
+    from tts_model.vocoder.model import load_pretrained
+    from tts_model.vocoder.train import TorchLogMel
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--fit-pairs", type=Path, required=True, help="teacher-forced pairs of training clips")

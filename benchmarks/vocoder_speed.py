@@ -3,9 +3,9 @@
 Vocodes the log-mel of the first ``--clips`` held-out LJSpeech recordings (LJ002-0151 on) with each file,
 one whole clip per call, after a warm-up call, and prints per file the RTF (compute seconds per audio second,
 summed over the clips) and the mean log-mel L1 between its waveform and the reference's.
-Sessions are opened the way ``tts_model.vocoder.OnnxVocoder`` opens them.
+Sessions are opened the way ``tts_model.runtime.vocoder.OnnxVocoder`` opens them.
 
-    python -m tts_model.vocoder export --precision fp32 --out /tmp/voc/v_fp32.onnx
+    python -m tts_model.vocoder.export --precision fp32 --out /tmp/voc/v_fp32.onnx
     python benchmarks/vocoder_speed.py --reference /tmp/voc/v_fp32.onnx --threads 1 \
         --vocoder tts_model/voices/ljspeech-v1/vocoder.onnx --vocoder /tmp/voc/v_int8_static.onnx
 """
@@ -24,8 +24,8 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tts_model import audio  # noqa: E402
-from tts_model.vocoder import OnnxVocoder  # noqa: E402
+from tts_model.runtime import audio  # noqa: E402
+from tts_model.runtime.vocoder import OnnxVocoder  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

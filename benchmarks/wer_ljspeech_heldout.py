@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from baton import asr  # noqa: E402
-from tts_model import audio  # noqa: E402
+from tts_model.runtime import audio  # noqa: E402
 
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpora" / "ljspeech"
 HELDOUT_IDS = [f"LJ002-{i:04d}" for i in range(151, 201)]
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> dict:
                     "load_average_1min_start": os.getloadavg()[0], "systems": {}}
     systems: list[tuple[str, object]] = [] if args.skip_original else [("original", None)]
     if args.vocoder:
-        from tts_model.vocoder import OnnxVocoder
+        from tts_model.runtime.vocoder import OnnxVocoder
 
         systems += [(str(path), OnnxVocoder.load(path, threads=args.threads)) for path in args.vocoder]
     for name, vocoder in systems:

@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT / "recipes"))
 
 from baton.asr import corpus_wer, transcribe  # noqa: E402
 from prepare_batontts import read_metadata  # noqa: E402
-from tts_model import audio  # noqa: E402
-from tts_model.vocoder import OnnxVocoder  # noqa: E402
+from tts_model.runtime import audio  # noqa: E402
+from tts_model.runtime.vocoder import OnnxVocoder  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""Build a voice's exemplar bank (tts_model.exemplars) from its training recordings, and check it on validation clips.
+"""Build a voice's exemplar bank (tts_model.runtime.exemplars) from its training recordings, and check it on validation clips.
 
 1. **Build**: every ``--step``-th log-mel frame of the clips a training run on ``--data`` trained on (never its
    validation clips; the test clips are never prepared), with its phoneme, place in the phoneme and neighbouring
@@ -42,8 +42,8 @@ def bank_frames(data: Path, every: int, step: int) -> tuple[dict[str, np.ndarray
     [Hz, 0 = unvoiced] (N,), "neighbours": (left, right) phoneme ids ((N,), (N,))}, clips used): every
     ``step``-th frame of the training clips of ``data`` (those a run with ``validation_every = every`` trains
     on); the dict's keys are :meth:`ExemplarBank.build`'s arguments."""
-    from tts_model.dataset import load_utterances, validation_ids
-    from tts_model.exemplars import FrameLayout, frame_layout
+    from tts_model.train.dataset import load_utterances, validation_ids
+    from tts_model.runtime.exemplars import FrameLayout, frame_layout
 
     utterances, _ = load_utterances(data)
     held = validation_ids([u.id for u in utterances], every)
@@ -69,8 +69,8 @@ def bank_frames(data: Path, every: int, step: int) -> tuple[dict[str, np.ndarray
 
 def main(argv: list[str] | None = None) -> int:
     from evaluate_batontts import adherence, shifted
-    from tts_model.exemplars import ExemplarBank
-    from tts_model.runtime import SynthesisError, Synthesizer
+    from tts_model.runtime.exemplars import ExemplarBank
+    from tts_model.runtime.synthesizer import SynthesisError, Synthesizer
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_validation_args(parser)

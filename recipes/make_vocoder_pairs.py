@@ -30,12 +30,12 @@ sys.path.insert(0, str(REPO / "recipes"))
 
 from feature_extract.audio import load_audio  # noqa: E402
 from prepare_batontts import read_metadata  # noqa: E402
-from tts_model import audio  # noqa: E402
-from tts_model.batching import collate, prepare_utterance  # noqa: E402
-from tts_model.checkpoint import CheckpointError  # noqa: E402
-from tts_model.dataset import load_utterances  # noqa: E402
-from tts_model.export import load_trained  # noqa: E402
-from tts_model.train import teacher_forced  # noqa: E402
+from tts_model.runtime import audio  # noqa: E402
+from tts_model.train.batching import collate, prepare_utterance  # noqa: E402
+from tts_model.train.checkpoint import CheckpointError  # noqa: E402
+from tts_model.train.dataset import load_utterances  # noqa: E402
+from tts_model.train.export import load_trained  # noqa: E402
+from tts_model.train.loop import teacher_forced  # noqa: E402
 
 
 def aligned_audio(wave: np.ndarray, n_mel_frames: int) -> np.ndarray:

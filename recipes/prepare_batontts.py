@@ -40,10 +40,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tts_model import audio as audio_mod  # noqa: E402
-from tts_model.config import CONTROL_NAMES  # noqa: E402
-from tts_model.dataset import SHARD_MAX_BYTES, Utterance, write_shard  # noqa: E402
-from tts_model.frontend import ARPABET, PAUSE, PHONEME_TO_ID, Frontend, FrontendError  # noqa: E402
+from tts_model.runtime import audio as audio_mod  # noqa: E402
+from tts_model.runtime.config import CONTROL_NAMES  # noqa: E402
+from tts_model.train.dataset import SHARD_MAX_BYTES, Utterance, write_shard  # noqa: E402
+from tts_model.text.frontend import ARPABET, PAUSE, PHONEME_TO_ID, Frontend, FrontendError  # noqa: E402
 
 HELD_OUT = tuple(f"LJ002-{n:04d}" for n in range(151, 201))
 _VOWELS = {p for p in ARPABET if p[-1].isdigit()}
@@ -243,7 +243,7 @@ def _utterance_f0(item: tuple[str, Path, int]) -> tuple[str, np.ndarray]:
 def add_frame_f0(data_dir: Path, corpus: Path, jobs: int = 1) -> int:
     """Give shards prepared before per-frame F0 existed their ``f0_hz`` (same values as a fresh prepare, without
     re-aligning). Rewrites each shard atomically; returns the number of utterances updated."""
-    from tts_model.dataset import load_index, read_shard
+    from tts_model.train.dataset import load_index, read_shard
 
     paths = {uid: path for uid, _, path in read_metadata(corpus)}
     updated = 0

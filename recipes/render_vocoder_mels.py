@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from feature_extract import extract_plan
     from feature_extract.audio import load_audio
-    from tts_model.runtime import SynthesisError, Synthesizer
+    from tts_model.runtime.synthesizer import SynthesisError, Synthesizer
 
     try:
         synth = Synthesizer.load(args.voice, threads=args.threads)

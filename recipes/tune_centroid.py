@@ -1,8 +1,8 @@
-"""Fit a voice's ``centroid_calibration`` (runtime centroid tilt, tts_model.tilt) and check it on validation clips.
+"""Fit a voice's ``centroid_calibration`` (runtime centroid tilt, tts_model.runtime.tilt) and check it on validation clips.
 
 1. **Fit, on training clips** (never the validation or test clips): render each clip's measured plan with the
    tilt off, tilt the whole mel by each of ``--tilts`` (natural-log units per octave), vocode, and pair, per
-   segment, the centroid estimated from the tilted mel (``tts_model.tilt.estimate_centroid_hz``) with the one
+   segment, the centroid estimated from the tilted mel (``tts_model.runtime.tilt.estimate_centroid_hz``) with the one
    feature_extract measures on the audio. A least-squares line through those pairs, in semitones re the
    voice's baseline centroid, is the calibration (slope, offset_st).
 2. **Check, on the validation clips**: render each clip's measured plan with its centroid scaled by each of
@@ -49,7 +49,7 @@ def fit_pairs(synth, plans: list[tuple[str, list[dict]]], tilts: list[float]) ->
     """(n, 2) float64: per segment of each measured plan and each whole-mel tilt, (estimated st, measured st)
     re the baseline centroid."""
     from feature_extract.measure import spectral_centroid_hz
-    from tts_model.tilt import estimate_centroid_hz, tilt_profile
+    from tts_model.runtime.tilt import estimate_centroid_hz, tilt_profile
 
     base_hz = float(synth.config.baseline["spectral_centroid_hz"])
     hop = synth.config.hop_length
@@ -82,8 +82,8 @@ def centroid_errors(synth, plans, factor: float) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tts_model.runtime import Synthesizer
-    from tts_model.tilt import SCOPES
+    from tts_model.runtime.synthesizer import Synthesizer
+    from tts_model.runtime.tilt import SCOPES
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_validation_args(parser)

@@ -1,7 +1,7 @@
 """Choose a voice's ``harmonic_strength`` and pitch calibration gains on its validation clips (never on the
 held-out test clips).
 
-The validation clips are the ones training held out (``tts_model.dataset.validation_ids``: every
+The validation clips are the ones training held out (``tts_model.train.dataset.validation_ids``: every
 ``--every``-th prepared utterance in id order), so the model never saw them. For each setting the
 voice renders every clip with a neutral plan (WER by Whisper tiny.en, and the reference transcript's negative
 log-probability per token under the same model, ``baton.asr.reference_nll``) and with the clip's measured plan
@@ -44,7 +44,7 @@ def split_rows(data: Path, corpus: Path, every: int) -> tuple[list[tuple[str, st
     """The corpus rows (id, text, audio path) of the clips prepared in ``data``, split as a training run with
     ``validation_every = every`` splits them: (trained on, held out)."""
     from prepare_batontts import read_metadata
-    from tts_model.dataset import load_index, validation_ids
+    from tts_model.train.dataset import load_index, validation_ids
 
     ids = list(load_index(data)["utterances"])
     held = validation_ids(ids, every)
@@ -118,14 +118,14 @@ def gain_pair(text: str) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     from evaluate_batontts import adherence, shifted
-    from tts_model.harmonics import PHONEME_CLASSES
-    from tts_model.runtime import Synthesizer
+    from tts_model.runtime.harmonics import PHONEME_CLASSES
+    from tts_model.runtime.synthesizer import Synthesizer
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_validation_args(parser)
     parser.add_argument("--strengths", type=float, nargs="+", default=[0.0, 0.3, 0.5])
     parser.add_argument("--phonemes", nargs="+", default=["voiced"], choices=sorted(PHONEME_CLASSES),
-                        help="phoneme classes that get harmonics (tts_model.harmonics.PHONEME_CLASSES)")
+                        help="phoneme classes that get harmonics (tts_model.runtime.harmonics.PHONEME_CLASSES)")
     parser.add_argument("--cells", nargs="+", default=list(DEFAULT_CELLS), choices=list(CELLS), metavar="CELL",
                         help=f"adherence cells to measure the pitch error in, of: {', '.join(map(repr, CELLS))} "
                              f"(default: {', '.join(map(repr, DEFAULT_CELLS))})")

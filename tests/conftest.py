@@ -10,8 +10,8 @@ import pytest
 
 @pytest.fixture(scope="session")
 def test_voice_dir(tmp_path_factory) -> Path:
-    """One tiny random-weight voice per test session, built from the real classes (tts_model.testing)."""
-    from tts_model.testing import make_test_voice
+    """One tiny random-weight voice per test session, built from the real classes (tts_model.train.testing)."""
+    from tts_model.train.testing import make_test_voice
 
     directory = tmp_path_factory.getbasetemp() / "voices" / "test-voice"
     make_test_voice(directory)

@@ -171,7 +171,7 @@ def test_heldout_wer_benchmark_runs_on_two_clips(tmp_path):
     import json
 
     pytest.importorskip("torch")
-    from tts_model.testing import make_test_voice
+    from tts_model.train.testing import make_test_voice
 
     voice = make_test_voice(tmp_path / "voice")  # random weights: exercises the --voice path, not quality
     out = tmp_path / "report.json"

@@ -1,11 +1,11 @@
-"""tts_model.audio: constants, mel filterbank, log-mel format (frames, dtype, values)."""
+"""tts_model.runtime.audio: constants, mel filterbank, log-mel format (frames, dtype, values)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from tts_model import audio
+from tts_model.runtime import audio
 
 
 def test_constants_derive_exactly():

@@ -122,7 +122,7 @@ def test_suite_errors_name_the_line(tmp_path, line, needle):
 
 
 def test_eval_end_to_end_and_resume(tmp_path, test_voice_dir, monkeypatch, capsys):
-    from tts_model import runtime
+    from tts_model.runtime import synthesizer as runtime
 
     # The random-weight test voice renders flat, noise-like audio at a fixed level (RMS ~0.29). With the runtime's
     # energy gain stage scaling it to the plans' levels, feature_extract found no voiced frames in it at all

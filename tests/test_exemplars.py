@@ -1,4 +1,4 @@
-"""Exemplar projection (tts_model.exemplars): the frame layout, the bank file, the projection and its use at run time."""
+"""Exemplar projection (tts_model.runtime.exemplars): the frame layout, the bank file, the projection and its use at run time."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from tts_model.config import ConfigError, VoiceConfig
-from tts_model.exemplars import BANK_FORMAT, ExemplarBank, ExemplarError, FrameLayout, frame_layout, project
+from tts_model.runtime.config import ConfigError, VoiceConfig
+from tts_model.runtime.exemplars import BANK_FORMAT, ExemplarBank, ExemplarError, FrameLayout, frame_layout, project
 
 
 def _bank(seed: int = 0, frames_per_phone: int = 40, n_mels: int = 80):
@@ -115,7 +115,7 @@ def test_projection_finds_the_recorded_frame_and_keeps_what_the_bank_lacks():
 
 
 def test_envelope_bins_keep_the_models_harmonic_ripple_under_the_exemplars_envelope():
-    from tts_model.exemplars import ENVELOPE_WIDTH, _smooth_bins
+    from tts_model.runtime.exemplars import ENVELOPE_WIDTH, _smooth_bins
 
     bank, mel, phones, places = _bank()
     recorded = bank.frames(10)[0][5]
@@ -160,8 +160,8 @@ def test_the_context_term_prefers_frames_between_the_same_neighbours_by_place():
 
 
 def test_runtime_projects_only_with_a_bank_and_says_when_its_file_is_bad(tmp_path):
-    from tts_model.runtime import SynthesisError, Synthesizer
-    from tts_model.testing import make_test_voice
+    from tts_model.runtime.synthesizer import SynthesisError, Synthesizer
+    from tts_model.train.testing import make_test_voice
 
     voice = make_test_voice(tmp_path / "v")
     data = json.loads((voice / "voice.json").read_text())

@@ -1,4 +1,4 @@
-"""Harmonic sharpening (tts_model.harmonics): the ripple table's physics, frame F0, and its use at run time."""
+"""Harmonic sharpening (tts_model.runtime.harmonics): the ripple table's physics, frame F0, and its use at run time."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import shutil
 import numpy as np
 import pytest
 
-from tts_model.audio import SAMPLE_RATE, log_mel, mel_centres_hz
-from tts_model.config import ConfigError, VoiceConfig
-from tts_model.frontend import PHONEME_TO_ID
-from tts_model.harmonics import F0_GRID_HZ, frame_f0, ripple_table, sharpen
+from tts_model.runtime.audio import SAMPLE_RATE, log_mel, mel_centres_hz
+from tts_model.runtime.config import ConfigError, VoiceConfig
+from tts_model.text.frontend import PHONEME_TO_ID
+from tts_model.runtime.harmonics import F0_GRID_HZ, frame_f0, ripple_table, sharpen
 
 
 def test_ripple_peaks_on_harmonics_and_stays_in_its_band():
-    from tts_model.harmonics import COMB_FLOOR, RIPPLE_BAND_HZ, band_weight, build_ripple
+    from tts_model.runtime.harmonics import COMB_FLOOR, RIPPLE_BAND_HZ, band_weight, build_ripple
 
     table, centres = ripple_table(), mel_centres_hz()
     row = table[np.argmin(np.abs(F0_GRID_HZ - 150.0))]
@@ -86,7 +86,7 @@ def test_sharpening_restores_harmonic_detail_of_a_blurred_mel():
 
 
 def test_voice_config_checks_harmonic_strength(tmp_path):
-    from tts_model.testing import make_test_voice
+    from tts_model.train.testing import make_test_voice
 
     voice = make_test_voice(tmp_path / "v")
     data = json.loads((voice / "voice.json").read_text())
@@ -100,8 +100,8 @@ def test_voice_config_checks_harmonic_strength(tmp_path):
 
 
 def test_runtime_sharpens_only_when_the_voice_asks(tmp_path):
-    from tts_model.runtime import Synthesizer
-    from tts_model.testing import make_test_voice
+    from tts_model.runtime.synthesizer import Synthesizer
+    from tts_model.train.testing import make_test_voice
 
     plain = make_test_voice(tmp_path / "plain")
     sharp = tmp_path / "sharp"
@@ -125,9 +125,9 @@ def test_pitch_control_gains_calibrate_the_model_input_and_sharpen_at_the_planne
     plan values are untouched."""
     import dataclasses
 
-    import tts_model.runtime as runtime
-    from tts_model.runtime import Synthesizer
-    from tts_model.testing import make_test_voice
+    import tts_model.runtime.synthesizer as runtime
+    from tts_model.runtime.synthesizer import Synthesizer
+    from tts_model.train.testing import make_test_voice
 
     voice = make_test_voice(tmp_path / "v")
     data = json.loads((voice / "voice.json").read_text())

@@ -1,4 +1,4 @@
-"""tts_model.import_voice: a voice's acoustic.onnx back into torch weights (for fine-tuning a shipped voice)."""
+"""tts_model.train.import_voice: a voice's acoustic.onnx back into torch weights (for fine-tuning a shipped voice)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import onnx
 import pytest
 import torch
 
-from tts_model.config import VoiceConfig
-from tts_model.export import _fp16_rounded, export_acoustic
-from tts_model.frontend import PHONEMES
-from tts_model.import_voice import VoiceImportError, main, model_from_voice
-from tts_model.testing import TEST_BASELINE, TEST_MODEL, tiny_acoustic_model
+from tts_model.runtime.config import VoiceConfig
+from tts_model.train.export import _fp16_rounded, export_acoustic
+from tts_model.text.frontend import PHONEMES
+from tts_model.train.import_voice import VoiceImportError, main, model_from_voice
+from tts_model.train.testing import TEST_BASELINE, TEST_MODEL, tiny_acoustic_model
 
 
 def _voice(directory, model, training_step=0, precision="fp16"):
@@ -40,7 +40,7 @@ def test_every_weight_comes_back_exactly(tmp_path, precision, options):
 
 
 def test_refuses_ensembles_and_graphs_it_cannot_map(tmp_path):
-    from tts_model.model import AcousticEnsemble
+    from tts_model.acoustic.model import AcousticEnsemble
 
     ensemble = AcousticEnsemble([tiny_acoustic_model(seed=1), tiny_acoustic_model(seed=2)])
     with pytest.raises(VoiceImportError, match="ensemble"):
@@ -57,7 +57,7 @@ def test_refuses_ensembles_and_graphs_it_cannot_map(tmp_path):
 
 def test_a_wrong_weight_fails_the_parity_check(tmp_path, monkeypatch):
     """A mapping that loads but puts a weight in the wrong place is caught by comparing with onnxruntime."""
-    import tts_model.import_voice as import_voice
+    import tts_model.train.import_voice as import_voice
 
     voice = _voice(tmp_path / "voice", tiny_acoustic_model(seed=1))
     original = import_voice.state_dict_from_onnx
@@ -99,7 +99,7 @@ def test_parameters_the_exporter_stored_once_come_back(tmp_path):
 
 @pytest.mark.parametrize("bad", [-1, 1.5, True, "7"])
 def test_voice_json_checks_the_training_step(bad):
-    from tts_model.config import ConfigError
+    from tts_model.runtime.config import ConfigError
 
     with pytest.raises(ConfigError, match="training_step"):
         VoiceConfig(voice_id="v", model=TEST_MODEL, baseline=dict(TEST_BASELINE), training_step=bad)

@@ -22,7 +22,7 @@ TEXT = "Hello there, how are you?"
 @pytest.fixture(scope="module")
 def other_voice_dir(tmp_path_factory):
     """A second random-weight voice, 'test-voice-b' (other weights, so other audio), in its own folder."""
-    from tts_model.testing import make_test_voice
+    from tts_model.train.testing import make_test_voice
 
     return make_test_voice(tmp_path_factory.mktemp("voices-b") / "test-voice-b", voice_id="test-voice-b", seed=1)
 

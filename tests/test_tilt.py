@@ -1,4 +1,4 @@
-"""Centroid tilt (tts_model.tilt): the mel estimate of the centroid, the tilt search, and its use at run time."""
+"""Centroid tilt (tts_model.runtime.tilt): the mel estimate of the centroid, the tilt search, and its use at run time."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from feature_extract.measure import spectral_centroid_hz
-from tts_model.audio import SAMPLE_RATE, log_mel
-from tts_model.config import ConfigError, VoiceConfig
-from tts_model.tilt import SMOOTH_FRAMES, estimate_centroid_hz, follow_centroid, segment_tilt, tilt_profile
+from tts_model.runtime.audio import SAMPLE_RATE, log_mel
+from tts_model.runtime.config import ConfigError, VoiceConfig
+from tts_model.runtime.tilt import SMOOTH_FRAMES, estimate_centroid_hz, follow_centroid, segment_tilt, tilt_profile
 
 
 def _st(a_hz: float, b_hz: float) -> float:
@@ -91,7 +91,7 @@ def test_follow_centroid_tilts_each_segment_and_smooths_the_steps():
 def test_utterance_scope_moves_all_segments_together_to_their_mean_target():
     """scope "utterance": one tilt for every segment, chosen so that the spoken-frame-weighted mean of the
     segments' estimates (in st) meets the same mean of their targets; the segments keep their differences."""
-    from tts_model.tilt import shared_tilt
+    from tts_model.runtime.tilt import shared_tilt
 
     dark, bright = log_mel(_coloured_noise(-1.0, 0.5, seed=1)), log_mel(_coloured_noise(-0.3, 0.3, seed=2))
     mel = np.concatenate([dark, bright])
@@ -112,8 +112,8 @@ def test_utterance_scope_moves_all_segments_together_to_their_mean_target():
 
 
 def test_runtime_follows_the_planned_centroid_only_with_a_calibration(tmp_path):
-    from tts_model.runtime import Synthesizer
-    from tts_model.testing import make_test_voice
+    from tts_model.runtime.synthesizer import Synthesizer
+    from tts_model.train.testing import make_test_voice
 
     voice = make_test_voice(tmp_path / "v")
     data = json.loads((voice / "voice.json").read_text())

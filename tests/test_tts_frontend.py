@@ -7,9 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from baton.plan import text_words
-from tts_model.frontend import ARPABET, PHONEMES, PUNCTUATION, Frontend, FrontendError
-from tts_model.lts import letters_to_sounds
-from tts_model.textnorm import normalize, number_to_words, ordinal_words, roman_value, year_words
+from tts_model.text.frontend import ARPABET, PHONEMES, PUNCTUATION, Frontend, FrontendError
+from tts_model.text.lts import letters_to_sounds
+from tts_model.text.textnorm import normalize, number_to_words, ordinal_words, roman_value, year_words
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +149,7 @@ def test_regnal_numeral_is_spoken_as_its_ordinal_and_stays_one_plan_word(fronten
 
 
 def test_final_age_is_unstressed_like_the_dictionary_says():
-    from tts_model.frontend import _cmudict
+    from tts_model.text.frontend import _cmudict
 
     words = [w for w in _cmudict() if w.endswith("age") and len(w) > 5 and w.isalpha()]
     reduced = [w for w in words if _cmudict()[w][0][-2:] in (["IH0", "JH"], ["AH0", "JH"])]

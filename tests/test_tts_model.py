@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from tts_model.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from tts_model.config import N_CONTROLS, ConfigError, ModelConfig, VoiceConfig
-from tts_model.controls import denormalize_controls, normalize_controls
-from tts_model.export import ExportWrapper, export_acoustic, parity_inputs
-from tts_model.frontend import PHONEME_TO_ID
-from tts_model.model import DURATION, ENERGY, PAUSE, PITCH, PITCH_SLOPE
-from tts_model.testing import TEST_BASELINE, tiny_acoustic_model
+from tts_model.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from tts_model.runtime.config import N_CONTROLS, ConfigError, ModelConfig, VoiceConfig
+from tts_model.runtime.controls import denormalize_controls, normalize_controls
+from tts_model.train.export import ExportWrapper, export_acoustic, parity_inputs
+from tts_model.text.frontend import PHONEME_TO_ID
+from tts_model.acoustic.model import DURATION, ENERGY, PAUSE, PITCH, PITCH_SLOPE
+from tts_model.train.testing import TEST_BASELINE, tiny_acoustic_model
 
 torch.set_num_threads(1)
 
@@ -141,7 +141,7 @@ def test_onnx_matches_torch(tmp_path, model, precision):
     # a different length than the export example: dynamic axes work
     inputs = parity_inputs(model.config, n_phonemes=31, seed=5)
     got = session.run(None, inputs)
-    reference = model if precision == "fp32" else __import__("tts_model.export", fromlist=["x"])._fp16_rounded(model)
+    reference = model if precision == "fp32" else __import__("tts_model.train.export", fromlist=["x"])._fp16_rounded(model)
     with torch.no_grad():
         expected = ExportWrapper(reference)(*(torch.from_numpy(inputs[n]) for n in ExportWrapper.INPUT_NAMES))
     assert np.abs(got[1] - expected[1].numpy()).max() <= 1
@@ -161,7 +161,7 @@ def test_onnx_matches_torch(tmp_path, model, precision):
 def _harmonic_model(gain: float = 0.0):
     from dataclasses import replace
 
-    from tts_model.testing import TEST_MODEL
+    from tts_model.train.testing import TEST_MODEL
 
     model = tiny_acoustic_model(seed=4, config=replace(TEST_MODEL, harmonic_input=True, harmonic_base_hz=200.0))
     with torch.no_grad():
@@ -177,7 +177,7 @@ def _voiced_island():
 
 
 def test_harmonic_template_follows_pitch_and_voicing():
-    from tts_model.harmonics import F0_GRID_HZ, comb_table
+    from tts_model.runtime.harmonics import F0_GRID_HZ, comb_table
 
     model = _harmonic_model()
     ids, frames, mask = _voiced_island()
@@ -192,7 +192,7 @@ def test_harmonic_template_follows_pitch_and_voicing():
 
 
 def test_harmonic_template_uses_the_recordings_frame_f0_where_voiced():
-    from tts_model.harmonics import F0_GRID_HZ, comb_table
+    from tts_model.runtime.harmonics import F0_GRID_HZ, comb_table
 
     model = _harmonic_model()
     ids, frames, mask = _voiced_island()
@@ -240,7 +240,7 @@ def test_harmonic_input_needs_a_base_pitch():
 
 
 def test_weight_average_moves_by_one_minus_decay():
-    from tts_model.train import WeightAverage
+    from tts_model.train.loop import WeightAverage
 
     model = tiny_acoustic_model(seed=1)
     before = {k: v.clone() for k, v in model.state_dict().items()}
@@ -258,7 +258,7 @@ def test_weight_average_moves_by_one_minus_decay():
 
 
 def test_frame_position_features_count_through_each_phoneme():
-    from tts_model.layers import frame_position_features
+    from tts_model.acoustic.layers import frame_position_features
 
     durations = torch.tensor([[2, 0, 4, 1], [3, 1, 0, 0]])
     features = frame_position_features(durations).numpy()
@@ -273,7 +273,7 @@ def test_frame_position_features_count_through_each_phoneme():
 def _model_with(**options):
     from dataclasses import replace
 
-    from tts_model.testing import TEST_MODEL
+    from tts_model.train.testing import TEST_MODEL
 
     return tiny_acoustic_model(seed=5, config=replace(TEST_MODEL, **options))
 
@@ -289,9 +289,9 @@ def test_frame_position_reaches_the_mel():
 
 
 def _synthetic_batch(config):
-    from tts_model.batching import collate, prepare_utterance
-    from tts_model.config import CONTROL_NAMES
-    from tts_model.dataset import Utterance
+    from tts_model.train.batching import collate, prepare_utterance
+    from tts_model.runtime.config import CONTROL_NAMES
+    from tts_model.train.dataset import Utterance
 
     rng = np.random.default_rng(3)
     names = ["<sp>", "HH", "AH0", "L", "OW1", "<sp>"]
@@ -308,7 +308,7 @@ def _synthetic_batch(config):
 
 
 def test_postnet_refines_the_decoder_mel_and_both_are_trained():
-    from tts_model.train import compute_losses
+    from tts_model.train.loop import compute_losses
 
     model = _model_with(postnet_layers=3).train()
     inputs = {k: torch.from_numpy(v) for k, v in parity_inputs(model.config).items()}
@@ -346,7 +346,7 @@ def test_frame_position_and_postnet_options_are_checked():
 
 
 def test_ensemble_averages_mels_rendered_on_the_leads_timing():
-    from tts_model.model import AcousticEnsemble
+    from tts_model.acoustic.model import AcousticEnsemble
 
     lead, member = tiny_acoustic_model(seed=6), tiny_acoustic_model(seed=7)
     ensemble = AcousticEnsemble([lead, member]).eval()
@@ -364,8 +364,8 @@ def test_ensemble_averages_mels_rendered_on_the_leads_timing():
 def test_ensemble_exports_with_parity_and_refuses_mismatched_members(tmp_path):
     from dataclasses import replace
 
-    from tts_model.model import AcousticEnsemble
-    from tts_model.testing import TEST_MODEL
+    from tts_model.acoustic.model import AcousticEnsemble
+    from tts_model.train.testing import TEST_MODEL
 
     ensemble = AcousticEnsemble([tiny_acoustic_model(seed=6), _model_with(postnet_layers=2, frame_position=True)])
     report = export_acoustic(ensemble, tmp_path / "e.onnx", precision="fp16")
@@ -379,8 +379,8 @@ def test_ensemble_exports_with_parity_and_refuses_mismatched_members(tmp_path):
 def test_adversarial_terms_train_the_model_and_the_discriminator_apart():
     """loss_weights["adversarial"] adds the model's GAN term to the total; the discriminator's own loss stays
     out of it and, the model mel being detached there, sends no gradient to the model."""
-    from tts_model.discriminator import MelDiscriminator
-    from tts_model.train import compute_losses
+    from tts_model.acoustic.discriminator import MelDiscriminator
+    from tts_model.train.loop import compute_losses
 
     torch.manual_seed(0)
     model, disc = tiny_acoustic_model(seed=4).train(), MelDiscriminator()
@@ -401,7 +401,7 @@ def test_adversarial_terms_train_the_model_and_the_discriminator_apart():
 
 
 def test_discriminator_scores_each_frame_and_ignores_padding():
-    from tts_model.discriminator import MelDiscriminator, discriminator_loss, generator_loss
+    from tts_model.acoustic.discriminator import MelDiscriminator, discriminator_loss, generator_loss
 
     torch.manual_seed(0)
     disc = MelDiscriminator()

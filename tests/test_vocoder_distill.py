@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tts_model import audio
+from tts_model.runtime import audio
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def tiny_teacher(seed: int = 0):
-    from tts_model.vocoder_model import HiFiGANConfig, HiFiGANGenerator
+    from tts_model.vocoder.model import HiFiGANConfig, HiFiGANGenerator
 
     torch.manual_seed(seed)
     config = HiFiGANConfig(upsample_initial_channel=16, resblock_kernel_sizes=(3, 5),
@@ -30,7 +30,7 @@ def tiny_teacher(seed: int = 0):
 
 
 def test_stage_blocks_config_validates_and_round_trips():
-    from tts_model.vocoder_model import HiFiGANConfig
+    from tts_model.vocoder.model import HiFiGANConfig
 
     config = HiFiGANConfig(stage_blocks=((1,), (1,), (1,), (0, 1, 2)))
     assert config.blocks_of(0) == (1,) and config.blocks_of(3) == (0, 1, 2)
@@ -48,7 +48,7 @@ def test_stage_blocks_config_validates_and_round_trips():
 
 
 def test_student_with_every_block_is_the_teacher_and_a_reduced_one_copies_its_kept_blocks():
-    from tts_model.vocoder_distill import reduced_stages, student_from_teacher
+    from tts_model.vocoder.distill import reduced_stages, student_from_teacher
 
     teacher = tiny_teacher()
     mel = torch.randn(1, audio.N_MELS, 12)
@@ -72,7 +72,7 @@ def test_student_with_every_block_is_the_teacher_and_a_reduced_one_copies_its_ke
 
 
 def test_feature_loss_is_zero_for_the_teacher_and_feature_steps_lower_it():
-    from tts_model.vocoder_distill import feature_loss, student_from_teacher
+    from tts_model.vocoder.distill import feature_loss, student_from_teacher
 
     teacher = tiny_teacher(1)
     mel = torch.randn(4, audio.N_MELS, 10)
@@ -97,8 +97,8 @@ def test_feature_loss_is_zero_for_the_teacher_and_feature_steps_lower_it():
 
 
 def test_wave_loss_is_zero_on_identical_waves_and_grows_with_the_difference():
-    from tts_model.vocoder_distill import wave_loss
-    from tts_model.vocoder_train import TorchLogMel
+    from tts_model.vocoder.distill import wave_loss
+    from tts_model.vocoder.train import TorchLogMel
 
     t = torch.arange(8192) / audio.SAMPLE_RATE
     target = (0.3 * torch.sin(2 * np.pi * 200 * t))[None]
@@ -112,8 +112,8 @@ def test_wave_loss_is_zero_on_identical_waves_and_grows_with_the_difference():
 
 
 def test_weight_average_moves_a_vocoder_towards_the_model_by_one_minus_decay_and_refuses_bad_input():
-    from tts_model.testing import tiny_vocoder
-    from tts_model.train import WeightAverage  # the acoustic model's average, shared by the distillation
+    from tts_model.train.testing import tiny_vocoder
+    from tts_model.train.loop import WeightAverage  # the acoustic model's average, shared by the distillation
 
     model = tiny_vocoder(5)
     average = WeightAverage(model, decay=0.75)
@@ -133,9 +133,9 @@ def test_weight_average_moves_a_vocoder_towards_the_model_by_one_minus_decay_and
 
 
 def test_distill_recipe_runs_resumes_exports_and_refuses_another_architecture(tmp_path):
-    from tts_model.vocoder import OnnxVocoder
+    from tts_model.runtime.vocoder import OnnxVocoder
 
-    from tts_model.testing import write_noise_pairs
+    from tts_model.train.testing import write_noise_pairs
 
     rng = np.random.default_rng(3)
     pairs = write_noise_pairs(tmp_path / "pairs", count=2, n_frames=40, seed=3)
@@ -167,7 +167,7 @@ def test_distill_recipe_runs_resumes_exports_and_refuses_another_architecture(tm
                            env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "resumed from" in again.stdout and "phase wave, step 2" in again.stdout
     assert json.loads((run / "checkpoint" / "meta.json").read_text())["step"] == 4  # two more waveform steps
-    from tts_model.checkpoint import read_pieces
+    from tts_model.train.checkpoint import read_pieces
 
     state, _ = read_pieces(run / "checkpoint")
     assert state["average"].keys() == state["generator"].keys()
@@ -185,8 +185,8 @@ def test_distill_recipe_runs_resumes_exports_and_refuses_another_architecture(tm
 def test_int8_static_export_quantises_the_first_two_stages_of_a_reduced_generator(tmp_path):
     import onnx
 
-    from tts_model.vocoder_distill import student_from_teacher
-    from tts_model.vocoder_export import export_onnx
+    from tts_model.vocoder.distill import student_from_teacher
+    from tts_model.vocoder.export import export_onnx
 
     student = student_from_teacher(tiny_teacher(2), ((1,), (0,), (0, 1), (0, 1))).eval()
     rng = np.random.default_rng(4)
@@ -201,7 +201,7 @@ ESPEAK = shutil.which("espeak-ng")
 
 @pytest.mark.skipif(ESPEAK is None, reason="espeak-ng is not installed (apt install espeak-ng); it speaks the corpus")
 def test_rendered_mels_skip_held_out_clips_resume_and_feed_the_distillation(tmp_path):
-    from tts_model.testing import make_test_voice
+    from tts_model.train.testing import make_test_voice
 
     voice = make_test_voice(tmp_path / "voice")
     corpus = tmp_path / "corpus"

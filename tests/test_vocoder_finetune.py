@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tts_model import audio
+from tts_model.runtime import audio
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_torch_log_mel_matches_numpy():
-    from tts_model.vocoder_train import TorchLogMel
+    from tts_model.vocoder.train import TorchLogMel
 
     rng = np.random.default_rng(0)
     wave = (0.2 * rng.standard_normal((2, 4096))).astype(np.float32)
@@ -31,7 +31,7 @@ def test_torch_log_mel_matches_numpy():
 
 @pytest.mark.slow
 def test_finetune_runs_resumes_and_exports(tmp_path):
-    from tts_model.testing import write_noise_pairs
+    from tts_model.train.testing import write_noise_pairs
 
     pairs = write_noise_pairs(tmp_path / "pairs", count=2, n_frames=20, seed=1)
     run = tmp_path / "run"

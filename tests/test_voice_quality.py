@@ -9,9 +9,9 @@ import pytest
 from scipy.signal import lfilter
 
 from baton.plan import PITCH_RANGE, RENDER_FIELDS, VOICE_QUALITIES, PlanError, load_plan, plan_json_schema
-from tts_model import runtime as runtime_module
-from tts_model.pitch_range import apply_pitch_range, reshape_contour, spread_st
-from tts_model.voice_quality import QUALITIES, VoiceQualityError, apply_voice_quality
+from tts_model.runtime import synthesizer as runtime_module
+from tts_model.runtime.pitch_range import apply_pitch_range, reshape_contour, spread_st
+from tts_model.runtime.voice_quality import QUALITIES, VoiceQualityError, apply_voice_quality
 
 SR = 22050
 
@@ -168,7 +168,7 @@ def test_runtime_rejects_bad_render_fields(pipe):
 
 # --- loudness headroom -------------------------------------------------------------------------------
 def test_limiter_holds_the_ceiling_and_leaves_quiet_audio_alone():
-    from tts_model.limiter import limit_peaks
+    from tts_model.runtime.limiter import limit_peaks
     vowel = _vowel(150.0)
     assert limit_peaks(vowel, 0.5) is vowel  # peak 0.1: nothing to do
     loud = vowel * 30.0  # peaks at 3.0

@@ -20,7 +20,7 @@ from baton.baseline import VoiceBaseline
 from baton.plan import NUMERIC_FIELDS, PITCH_RANGE, Segment, text_words
 from baton.conductors.embedded_profiles import NEUTRAL, NEUTRAL_SEGMENT_RANGE_ST, Profile
 from baton.prosody_table import Effect
-from tts_model.textnorm import context, normalize_token
+from tts_model.text.textnorm import context, normalize_token
 
 _LN2_12 = math.log(2.0) / 12.0  # d(Hz)/d(st) per Hz
 
@@ -98,7 +98,7 @@ def _spelling_syllables(token: str) -> float:
 
 @lru_cache(maxsize=1)
 def _frontend():
-    from tts_model.frontend import Frontend
+    from tts_model.text.frontend import Frontend
 
     return Frontend()
 
@@ -109,7 +109,7 @@ def syllables(token: str) -> float:
     form ("Mr." 2, "1810" 3, "£5" 2), the same count the voice's measured speaking rate divides by
     (recipes/prepare_batontts.py). Tokens the front-end cannot speak fall back to a spelling guess; a token
     without words counts 0."""
-    from tts_model.frontend import FrontendError
+    from tts_model.text.frontend import FrontendError
 
     if not text_words(token):
         return 0.0

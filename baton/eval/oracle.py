@@ -7,7 +7,7 @@ WER), but because it does what the plan says, ``baton eval --oracle`` shows (a) 
 measurement chain is (adherence errors should be near zero) and (b) whether the conductor's plans move
 pitch, energy and rate in the prosody table's directions, independently of any trained voice.
 
-Same interface as tts_model.runtime.Synthesizer (``voice_id``, ``sample_rate``, ``baseline``,
+Same interface as tts_model.runtime.synthesizer.Synthesizer (``voice_id``, ``sample_rate``, ``baseline``,
 ``synthesize(segments, seed) -> Iterator`` of chunks with ``audio``, ``segment_index``, ``predicted``).
 """
 

@@ -28,7 +28,7 @@ def load_pipelines(config: ServeConfig) -> dict[str, Pipeline]:
     """One Pipeline per served voice, sharing one conductor; onnxruntime threads per ServeConfig.onnx_threads."""
     from baton.conductors import get_conductor
     from baton.pipeline import default_voice_id
-    from tts_model import runtime
+    from tts_model.runtime import synthesizer as runtime
 
     conductor = get_conductor(config.conductor, **dict(config.conductor_options))
     pipelines: dict[str, Pipeline] = {}

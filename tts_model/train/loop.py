@@ -1,12 +1,12 @@
 """Train the BatonTTS acoustic model (torch; single process or torchrun / DDP).
 
-    python -m tts_model.train recipes/configs/tiny.toml [--data DIR] [--out DIR] [--max-minutes M] [--max-steps N]
-    torchrun --nproc_per_node 2 -m tts_model.train recipes/configs/ljspeech.toml
+    python -m tts_model.train.loop recipes/configs/tiny.toml [--data DIR] [--out DIR] [--max-minutes M] [--max-steps N]
+    torchrun --nproc_per_node 2 -m tts_model.train.loop recipes/configs/ljspeech.toml
 
 DDP backend: nccl on GPU, gloo on CPU; bf16 autocast on GPU. The run resumes from ``<out>/checkpoint``
 when it exists (model, optimizer, step, elapsed minutes); to fine-tune a shipped voice, write that checkpoint
-from the voice first (``python -m tts_model.import_voice <voice dir> --out <out>/checkpoint``). Checkpoints
-are saved in pieces of at most 15 MiB (:mod:`tts_model.checkpoint`) every ``checkpoint_minutes`` and at the end; ``--max-minutes`` stops the run
+from the voice first (``python -m tts_model.train.import_voice <voice dir> --out <out>/checkpoint``). Checkpoints
+are saved in pieces of at most 15 MiB (:mod:`tts_model.train.checkpoint`) every ``checkpoint_minutes`` and at the end; ``--max-minutes`` stops the run
 cleanly after a final checkpoint. Progress goes to ``<out>/train_log.jsonl`` (one JSON object per log step)
 and stdout. Training config (this file's :class:`TrainConfig`) stays with the recipe; the model config
 travels with the weights.
@@ -29,12 +29,12 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from tts_model.batching import ControlDropout, collate, make_batches, prepare_utterance
-from tts_model.checkpoint import load_checkpoint, save_checkpoint
-from tts_model.config import ConfigError, ControlNorm, ModelConfig, _from_dict
-from tts_model.dataset import load_utterances, validation_ids
-from tts_model.discriminator import MelDiscriminator, discriminator_loss, generator_loss
-from tts_model.model import AcousticModel, count_parameters
+from tts_model.train.batching import ControlDropout, collate, make_batches, prepare_utterance
+from tts_model.train.checkpoint import load_checkpoint, save_checkpoint
+from tts_model.runtime.config import ConfigError, ControlNorm, ModelConfig, _from_dict
+from tts_model.train.dataset import load_utterances, validation_ids
+from tts_model.acoustic.discriminator import MelDiscriminator, discriminator_loss, generator_loss
+from tts_model.acoustic.model import AcousticModel, count_parameters
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class TrainConfig:
     loss_weights: dict = field(default_factory=lambda: {"mel": 1.0, "duration": 0.5, "pitch": 0.2,
                                                          "energy": 0.2, "controls": 0.2})
     """Weights of the loss terms. ``adversarial`` > 0 adds a least-squares GAN term on the teacher-forced mel
-    against a :class:`~tts_model.discriminator.MelDiscriminator` trained alongside (0 or absent = off)."""
+    against a :class:`~tts_model.acoustic.discriminator.MelDiscriminator` trained alongside (0 or absent = off)."""
     discriminator_learning_rate: float = 2e-4
     """Adam learning rate of the mel discriminator (used only when ``loss_weights["adversarial"]`` > 0)."""
     control_dropout: dict = field(default_factory=dict)
@@ -90,7 +90,7 @@ def _rank() -> int:
 
 
 def teacher_forced(model: Any, batch: dict[str, torch.Tensor]) -> Any:
-    """The model's output on a :func:`~tts_model.batching.collate` batch with the recorded durations, pitch and
+    """The model's output on a :func:`~tts_model.train.batching.collate` batch with the recorded durations, pitch and
     energy as targets (teacher forcing): training, validation and vocoder pairs all render this way."""
     return model(batch["phoneme_ids"], batch["segment_ids"], batch["emphasis"], batch["controls"],
                  batch["control_mask"], phone_mask=batch["phone_mask"], target_durations=batch["target_durations"],
@@ -151,7 +151,7 @@ def _log(path: Path, record: dict) -> None:
 
 
 def split_validation(items: list, every: int) -> tuple[list, list]:
-    """(training items, validation items): the items whose id :func:`~tts_model.dataset.validation_ids` holds out."""
+    """(training items, validation items): the items whose id :func:`~tts_model.train.dataset.validation_ids` holds out."""
     held = validation_ids([item.id for item in items], every)
     return [x for x in items if x.id not in held], [x for x in items if x.id in held]
 
@@ -238,7 +238,7 @@ def train(config: TrainConfig, root: Path = Path(".")) -> dict[str, Any]:
     elapsed_before = float(meta["extra"].get("minutes_total", 0.0))
     if state is not None:
         model.load_state_dict(state["model"], strict=True)
-        if "optimizer" in state:  # absent in a checkpoint made from a voice (tts_model.import_voice): fresh Adam
+        if "optimizer" in state:  # absent in a checkpoint made from a voice (tts_model.train.import_voice): fresh Adam
             optimizer.load_state_dict(state["optimizer"])
     ema = WeightAverage(model, config.ema_decay, (state or {}).get("ema")) if config.ema_decay > 0.0 and rank == 0 else None
     disc, disc_optimizer = None, None

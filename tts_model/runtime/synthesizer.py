@@ -1,7 +1,7 @@
 """BatonTTS at run time: text + plan segments -> audio, with onnxruntime only (no torch import).
 
 ``Synthesizer.load(voice_dir)`` opens a voice directory (``voice.json``, ``acoustic.onnx``, and the vocoder
-that :func:`tts_model.vocoder.resolve_vocoder` finds). ``synthesize(segments)`` runs the front-end and the
+that :func:`tts_model.runtime.vocoder.resolve_vocoder` finds). ``synthesize(segments)`` runs the front-end and the
 acoustic model over the whole text at once (it is non-autoregressive and cheap), then vocodes segment by
 segment and yields each segment's audio as soon as it is ready, so a caller can start playback early.
 Every user error is a :class:`SynthesisError` whose message is one line naming the problem and the fix.
@@ -16,19 +16,19 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from tts_model.config import CONTROL_NAMES, ConfigError, VoiceConfig
-from tts_model.controls import check_control, denormalize_controls, normalize_controls
-from tts_model.exemplars import ExemplarBank, ExemplarError, frame_layout, project
-from tts_model.frontend import ARPABET, PAUSE, PHONEME_TO_ID, Frontend, FrontendError, spoken_text_word
-from tts_model.harmonics import frame_f0, ripple_table, sharpen
-from tts_model.limiter import limit_peaks
-from tts_model.tilt import follow_centroid
-from tts_model.pitch_range import apply_pitch_range
-from tts_model.voice_quality import QUALITIES, apply_voice_quality
+from tts_model.runtime.config import CONTROL_NAMES, ConfigError, VoiceConfig
+from tts_model.runtime.controls import check_control, denormalize_controls, normalize_controls
+from tts_model.runtime.exemplars import ExemplarBank, ExemplarError, frame_layout, project
+from tts_model.text.frontend import ARPABET, PAUSE, PHONEME_TO_ID, Frontend, FrontendError, spoken_text_word
+from tts_model.runtime.harmonics import frame_f0, ripple_table, sharpen
+from tts_model.runtime.limiter import limit_peaks
+from tts_model.runtime.tilt import follow_centroid
+from tts_model.runtime.pitch_range import apply_pitch_range
+from tts_model.runtime.voice_quality import QUALITIES, apply_voice_quality
 
 _PITCH = CONTROL_NAMES.index("pitch_mean")
 
-VOICES_DIR = Path(__file__).resolve().parent / "voices"
+VOICES_DIR = Path(__file__).resolve().parent.parent / "voices"
 VOICE_PATH_ENV = "BATON_VOICE_PATH"
 CONTEXT_FRAMES = 16
 """Mel frames of context given to the vocoder on each side of a window (cut from its output)."""
@@ -42,7 +42,7 @@ GAIN_PASSES = 6
 GAIN_RAMP_SAMPLES = 256
 """The gain moves linearly from the previous segment's value over this many samples (no clicks)."""
 PEAK_LIMIT = 0.99
-"""No sample leaves the runtime above this: louder peaks are limited (tts_model.limiter), never clipped."""
+"""No sample leaves the runtime above this: louder peaks are limited (tts_model.runtime.limiter), never clipped."""
 _ARPABET = set(ARPABET)
 RENDER_FIELDS = ("pitch_range", "voice_quality")
 """Segment fields rendered after the acoustic model (kept equal to baton.plan.RENDER_FIELDS)."""
@@ -154,12 +154,12 @@ class Synthesizer:
     voice_dir: Path
     config: VoiceConfig
     acoustic: Any
-    """onnxruntime.InferenceSession of acoustic.onnx (graph contract in tts_model.export)."""
+    """onnxruntime.InferenceSession of acoustic.onnx (graph contract in tts_model.train.export)."""
     vocoder: Any
-    """tts_model.vocoder.OnnxVocoder."""
+    """tts_model.runtime.vocoder.OnnxVocoder."""
     frontend: Frontend
     exemplars: Any = None
-    """tts_model.exemplars.ExemplarBank when voice.json names an ``exemplar_file``, else None."""
+    """tts_model.runtime.exemplars.ExemplarBank when voice.json names an ``exemplar_file``, else None."""
 
     @property
     def sample_rate(self) -> int:
@@ -182,12 +182,12 @@ class Synthesizer:
     def load(cls, voice_dir: Path | str, threads: int | None = None, use_exemplars: bool = True) -> "Synthesizer":
         """Open a voice directory (or a voice id on the search path). ``use_exemplars=False`` leaves the voice's
         exemplar bank unread and off (for recipes/build_exemplars.py, which replaces it). Raises SynthesisError."""
-        from tts_model.vocoder import OnnxVocoder, VocoderError, resolve_vocoder
+        from tts_model.runtime.vocoder import OnnxVocoder, VocoderError, resolve_vocoder
 
         voice_dir = Path(voice_dir)
         if not (voice_dir / "voice.json").is_file():
             voice_dir = find_voice(str(voice_dir))
-        fix = f"re-export the voice into {voice_dir} (python -m tts_model.export) or reinstall it"
+        fix = f"re-export the voice into {voice_dir} (python -m tts_model.train.export) or reinstall it"
         try:
             config = VoiceConfig.load(voice_dir / "voice.json")
         except (ConfigError, TypeError, ValueError) as err:
@@ -273,9 +273,9 @@ class Synthesizer:
     def render_mel(self, segments: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray, list[dict]]:
         """Acoustic model only: -> (log-mel float32 (F, 80), frames per segment int (S,), predicted controls).
         In this order: with an exemplar bank each frame is projected onto recorded frames of its phoneme
-        (tts_model.exemplars); with the voice's ``harmonic_strength`` > 0 the mel is sharpened at the planned F0
-        (tts_model.harmonics); with a ``centroid_calibration`` it is tilted to the plan's spectral centroid
-        (tts_model.tilt). Timing and the predicted controls do not depend on any of them."""
+        (tts_model.runtime.exemplars); with the voice's ``harmonic_strength`` > 0 the mel is sharpened at the planned F0
+        (tts_model.runtime.harmonics); with a ``centroid_calibration`` it is tilted to the plan's spectral centroid
+        (tts_model.runtime.tilt). Timing and the predicted controls do not depend on any of them."""
         inputs = self.prepare(segments)
         feeds = {k: inputs[k] for k in ("phoneme_ids", "segment_ids", "emphasis", "controls", "control_mask")}
         down, up = float(self.config.pitch_control_gain_down), float(self.config.pitch_control_gain_up)

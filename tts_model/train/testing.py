@@ -1,6 +1,6 @@
 """A tiny random-weight voice built from the real classes, for testing the runtime, CLI and pipeline.
 
-``make_test_voice(dir)`` exports a very small :class:`~tts_model.model.AcousticModel` and a very small
+``make_test_voice(dir)`` exports a very small :class:`~tts_model.acoustic.model.AcousticModel` and a very small
 HiFi-GAN generator through the same export code as a real voice, so everything downstream (voice.json,
 onnxruntime sessions, graph contracts, streaming by segment) is exercised without trained weights.
 The audio is noise-like, of plausible length; do not judge quality with it. Needs torch (tests only).
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import torch
 
-from tts_model.config import ControlNorm, ModelConfig, VoiceConfig
-from tts_model.export import export_acoustic
-from tts_model.frontend import PHONEMES
+from tts_model.runtime.config import ControlNorm, ModelConfig, VoiceConfig
+from tts_model.train.export import export_acoustic
+from tts_model.text.frontend import PHONEMES
 
 TEST_BASELINE = {"pitch_mean_hz": 205.0, "energy_rms": 0.065, "spectral_centroid_hz": 1900.0,
                  "speaking_rate_sps": 4.3, "pitch_range_st": 2.5, "pause_s": 0.25}
@@ -25,7 +25,7 @@ TEST_MODEL = ModelConfig(d_model=16, n_heads=2, encoder_layers=1, decoder_layers
 
 def tiny_acoustic_model(seed: int = 0, config: ModelConfig = TEST_MODEL):
     """Random-weight acoustic model whose untrained duration predictor still gives ~5 frames per phoneme."""
-    from tts_model.model import AcousticModel
+    from tts_model.acoustic.model import AcousticModel
 
     torch.manual_seed(seed)
     model = AcousticModel(config).eval()
@@ -36,7 +36,7 @@ def tiny_acoustic_model(seed: int = 0, config: ModelConfig = TEST_MODEL):
 
 def tiny_vocoder(seed: int = 0):
     """Random-weight HiFi-GAN generator with the real architecture class, ~20k parameters."""
-    from tts_model.vocoder_model import HiFiGANConfig, HiFiGANGenerator
+    from tts_model.vocoder.model import HiFiGANConfig, HiFiGANGenerator
 
     torch.manual_seed(seed)
     config = HiFiGANConfig(upsample_initial_channel=16, resblock_kernel_sizes=(3,), resblock_dilation_sizes=((1,),))
@@ -48,7 +48,7 @@ def write_noise_pairs(directory: Path | str, count: int, n_frames: int, seed: in
     ``n_frames`` frames at 0.1 standard deviation) in ``directory``, created; returns it."""
     import numpy as np
 
-    from tts_model import audio
+    from tts_model.runtime import audio
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -62,7 +62,7 @@ def write_noise_pairs(directory: Path | str, count: int, n_frames: int, seed: in
 def make_test_voice(directory: Path | str, voice_id: str = "test-voice", seed: int = 0) -> Path:
     """Write a complete tiny voice (voice.json, acoustic.onnx, vocoder.onnx, MODEL_CARD.md) into
     ``directory`` and return it. Takes a few seconds on one CPU core."""
-    from tts_model.vocoder_export import export_onnx
+    from tts_model.vocoder.export import export_onnx
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -70,10 +70,10 @@ def make_test_voice(directory: Path | str, voice_id: str = "test-voice", seed: i
     export_acoustic(model, directory / "acoustic.onnx", precision="fp32")
     export_onnx(tiny_vocoder(seed), directory / "vocoder.onnx", precision="fp32")
     VoiceConfig(voice_id=voice_id, model=model.config, baseline=dict(TEST_BASELINE), phonemes=PHONEMES,
-                licence="test fixture, no data", provenance=f"tts_model.testing.make_test_voice(seed={seed}); "
+                licence="test fixture, no data", provenance=f"tts_model.train.testing.make_test_voice(seed={seed}); "
                 "random weights").save(directory / "voice.json")
     (directory / "MODEL_CARD.md").write_text(
-        f"# {voice_id}\n\nRandom-weight test voice made by `tts_model.testing.make_test_voice`. It produces "
+        f"# {voice_id}\n\nRandom-weight test voice made by `tts_model.train.testing.make_test_voice`. It produces "
         "noise of plausible length; it exists only to test the runtime and CLI.\n", encoding="utf-8")
     return directory
 

@@ -7,7 +7,7 @@ Data flow (B batch, T phonemes, S segments, C = N_CONTROLS, F frames)::
     hc ─ duration / pitch / energy predictors ─ forced onto the segment targets (match_segment_line, scaling)
        ─ + pitch & energy embeddings ─ length regulator ─ decoder ─ linear ─ log-mel (B, F, 80)
 
-Controls are normalised (:mod:`tts_model.controls`); ``control_mask`` is 1 where the plan gave a value.
+Controls are normalised (:mod:`tts_model.runtime.controls`); ``control_mask`` is 1 where the plan gave a value.
 Given values are *honoured by construction*: per-phoneme durations are rescaled so each segment lasts the
 requested time, per-phoneme pitch (semitones re baseline) and energy (dB re baseline) are shifted and tilted
 so each segment's mean and slope match. The decoder is trained on ground-truth per-phoneme pitch/energy
@@ -23,11 +23,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from tts_model.config import N_CONTROLS, ModelConfig
-from tts_model.layers import (FFTBlock, PostNet, VariancePredictor, broadcast, frame_position_features,
+from tts_model.runtime.config import N_CONTROLS, ModelConfig
+from tts_model.acoustic.layers import (FFTBlock, PostNet, VariancePredictor, broadcast, frame_position_features,
                               length_regulate, match_segment_line, segment_onehot, segment_sum, sinusoid_positions)
 
-# Control vector indices (tts_model.config.CONTROL_NAMES order)
+# Control vector indices (tts_model.runtime.config.CONTROL_NAMES order)
 PITCH, PITCH_SLOPE, ENERGY, ENERGY_SLOPE, CENTROID, DURATION, PAUSE = range(N_CONTROLS)
 MAX_PITCH_ST = 24.0  # per-phoneme pitch is clamped to two octaves around the baseline
 MAX_ENERGY_DB = 40.0  # per-phoneme energy is clamped to +-40 dB around the baseline
@@ -79,7 +79,7 @@ class AcousticModel(nn.Module):
         if config.postnet_layers:
             self.postnet = PostNet(config.n_mels, p, config.postnet_layers, config.dropout)
         if config.harmonic_input:
-            from tts_model.harmonics import F0_GRID_HZ, PHONEME_CLASSES, comb_table
+            from tts_model.runtime.harmonics import F0_GRID_HZ, PHONEME_CLASSES, comb_table
 
             voiced = torch.zeros(config.n_phonemes)
             voiced[sorted(i for i in PHONEME_CLASSES["voiced"] if i < config.n_phonemes)] = 1.0
@@ -187,7 +187,7 @@ class AcousticModel(nn.Module):
         """Per frame, the comb-table row at that frame's F0, times a voicing weight: (B, F, n_mels).
 
         F0: the per-phoneme pitch (semitones re ``harmonic_base_hz``) held over each phoneme's frames and
-        smoothed over 5 frames; voicing: 1 in the voiced phoneme class (tts_model.harmonics.PHONEME_CLASSES),
+        smoothed over 5 frames; voicing: 1 in the voiced phoneme class (tts_model.runtime.harmonics.PHONEME_CLASSES),
         smoothed over 3 frames and zero outside voiced phonemes (as in harmonics.frame_f0). In training,
         ``frame_pitch_st``/``frame_voiced`` (B, F) replace that F0 with the recording's where it is voiced, so
         the template's harmonics sit where the target mel's are."""
@@ -205,7 +205,7 @@ class AcousticModel(nn.Module):
 
 
 class ExportWrapper(nn.Module):
-    """Batch-1 inference graph for ONNX: fixed input/output names, see :mod:`tts_model.export`."""
+    """Batch-1 inference graph for ONNX: fixed input/output names, see :mod:`tts_model.train.export`."""
 
     INPUT_NAMES = ("phoneme_ids", "segment_ids", "emphasis", "controls", "control_mask")
     OUTPUT_NAMES = ("mel", "durations", "filled_controls", "pitch_st", "energy_db")

@@ -3,7 +3,7 @@
 Training checkpoints are not shipped (they hold optimizer state and live in git-ignored run folders); the
 voice's ``acoustic.onnx`` is. Every weight of the model is in it as an initializer:
 
-- named ones (``model.<parameter>``, or ``model.<parameter>_fp16`` when :mod:`tts_model.onnx_weights` stored
+- named ones (``model.<parameter>``, or ``model.<parameter>_fp16`` when :mod:`tts_model.train.onnx_weights` stored
   them as float16) map to the parameter of that name;
 - ``nn.Linear`` weights become anonymous ``onnx::MatMul_<n>`` initializers, transposed; the MatMul node that
   consumes one is named after the module's scope (``/model/encoder.0/attn/qkv/MatMul``), which gives the
@@ -11,13 +11,13 @@ voice's ``acoustic.onnx`` is. Every weight of the model is in it as an initializ
 - parameters equal to another one (LayerNorms still at their initial ones and zeros) are stored once and
   aliased through ``Identity`` nodes named after the parameter.
 
-:func:`model_from_voice` rebuilds an :class:`~tts_model.model.AcousticModel`, loads it strictly (every
+:func:`model_from_voice` rebuilds an :class:`~tts_model.acoustic.model.AcousticModel`, loads it strictly (every
 parameter found exactly once) and then checks it against onnxruntime with the exporter's own parity check
-(:func:`tts_model.export.parity_check`), so a mapping error can never pass silently.
+(:func:`tts_model.train.export.parity_check`), so a mapping error can never pass silently.
 
-Command line (writes a training checkpoint at the voice's training step, for ``python -m tts_model.train``)::
+Command line (writes a training checkpoint at the voice's training step, for ``python -m tts_model.train.loop``)::
 
-    python -m tts_model.import_voice tts_model/voices/ljspeech --out runs/finetune/checkpoint
+    python -m tts_model.train.import_voice tts_model/voices/ljspeech --out runs/finetune/checkpoint
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ import onnx
 import torch
 from onnx import TensorProto, numpy_helper
 
-from tts_model.checkpoint import save_checkpoint
-from tts_model.config import ConfigError, VoiceConfig
-from tts_model.model import AcousticModel
+from tts_model.train.checkpoint import save_checkpoint
+from tts_model.runtime.config import ConfigError, VoiceConfig
+from tts_model.acoustic.model import AcousticModel
 
 _PREFIX = "model."
 
@@ -52,7 +52,7 @@ def _stored_arrays(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
             name = name.removesuffix("_fp16")
         elif init.data_type == TensorProto.INT8:
             raise VoiceImportError(f"initializer {init.name} is int8-quantised; only fp32 and fp16 acoustic models "
-                                   "can be imported (tts_model.export writes those)")
+                                   "can be imported (tts_model.train.export writes those)")
         arrays[name] = values.astype(np.float32) if np.issubdtype(values.dtype, np.floating) else values
     for node in graph.node:  # the exporter keeps one of several equal initializers and aliases the others
         if node.op_type == "Identity" and node.input[0] in arrays:
@@ -128,7 +128,7 @@ def model_from_voice(voice_dir: Path) -> tuple[AcousticModel, VoiceConfig]:
     """The voice's acoustic model as torch weights (eval mode), checked against onnxruntime; and its config.
 
     Raises VoiceImportError (mapping), ConfigError (voice.json) or FileNotFoundError."""
-    from tts_model.export import ExportParityError, parity_check
+    from tts_model.train.export import ExportParityError, parity_check
 
     voice_dir = Path(voice_dir)
     voice_json = voice_dir / "voice.json"
@@ -150,7 +150,7 @@ def model_from_voice(voice_dir: Path) -> tuple[AcousticModel, VoiceConfig]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Turn a voice directory's acoustic model into a training checkpoint, to fine-tune a shipped "
-                    "voice with python -m tts_model.train (the checkpoint has no optimizer state; the run starts "
+                    "voice with python -m tts_model.train.loop (the checkpoint has no optimizer state; the run starts "
                     "a fresh one at the voice's training step).")
     parser.add_argument("voice_dir", type=Path, help="voice directory (voice.json + acoustic.onnx)")
     parser.add_argument("--out", type=Path, required=True,

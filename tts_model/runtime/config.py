@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence, TypeVar
 
-from tts_model.frontend import ARPABET, PAUSE, PHONEMES
-from tts_model.harmonics import PHONEME_CLASSES
-from tts_model.tilt import SCOPES
+from tts_model.text.frontend import ARPABET, PAUSE, PHONEMES
+from tts_model.runtime.harmonics import PHONEME_CLASSES
+from tts_model.runtime.tilt import SCOPES
 
 CONTROL_NAMES = ("pitch_mean", "pitch_slope", "energy_rms", "energy_slope", "spectral_centroid", "duration",
                  "pause_after")
@@ -103,7 +103,7 @@ class ModelConfig:
     frame_s: float = 256 / 22050
     control_norm: ControlNorm = field(default_factory=ControlNorm)
     harmonic_input: bool = False
-    """Give the decoder the harmonic template of each frame's F0 (tts_model.harmonics.comb_table, looked up at
+    """Give the decoder the harmonic template of each frame's F0 (tts_model.runtime.harmonics.comb_table, looked up at
     the per-phoneme pitch) as an input, and add a learned per-bin share of it to the output mel, so the low
     bins' harmonic ripple comes from the model instead of being added after it."""
     harmonic_base_hz: float = 0.0
@@ -159,12 +159,12 @@ class VoiceConfig:
     vocoder_file: str = "vocoder.onnx"
     format_version: int = 1
     harmonic_strength: float = 0.0
-    """Runtime harmonic sharpening (tts_model.harmonics): how much of the ideal harmonic ripple at the planned
+    """Runtime harmonic sharpening (tts_model.runtime.harmonics): how much of the ideal harmonic ripple at the planned
     F0 is added to the predicted low mel bins before vocoding; 0 turns it off. Chosen per voice on its
     validation clips (docs/training.md)."""
     harmonic_phonemes: str = "voiced"
     """Which phonemes get the ripple: "vowels", "sonorants" (and nasals, liquids, glides) or "voiced" (and the
-    voiced fricatives); see tts_model.harmonics.PHONEME_CLASSES."""
+    voiced fricatives); see tts_model.runtime.harmonics.PHONEME_CLASSES."""
     pitch_control_gain_down: float = 1.0
     """Runtime calibration of the pitch control below the baseline: a given segment pitch that lies x < 0
     semitones from the baseline reaches the acoustic model as x * this gain, because the model renders
@@ -174,7 +174,7 @@ class VoiceConfig:
     pitch_control_gain_up: float = 1.0
     """The same calibration for given pitches above the baseline. 1 = off."""
     centroid_calibration: Optional[tuple[float, float]] = None
-    """Runtime centroid tilt (tts_model.tilt): (slope, offset_st) such that the spectral centroid measured on
+    """Runtime centroid tilt (tts_model.runtime.tilt): (slope, offset_st) such that the spectral centroid measured on
     the vocoded audio is slope * (the centroid estimated from the mel) + offset_st, both in semitones re the
     baseline centroid. With it, the mel is tilted until the rendered centroid is the plan's (or, where the plan
     leaves it out, the model's own prediction), per ``centroid_scope``. None = off. Fitted per voice on training clips by
@@ -187,7 +187,7 @@ class VoiceConfig:
     segment to its own number: right for plans measured from speech, but it flattens the phonemes' differences
     under a conductor's plan, which asks one centroid for every segment; docs/training.md, run 13)."""
     exemplar_file: Optional[str] = None
-    """Exemplar projection (tts_model.exemplars): a bank of recorded log-mel frames, relative to the voice folder
+    """Exemplar projection (tts_model.runtime.exemplars): a bank of recorded log-mel frames, relative to the voice folder
     (e.g. "exemplars.npz", or "../ljspeech/exemplars.npz" to share one); each predicted frame is replaced by the
     mean of its ``exemplar_k`` nearest bank frames of the same phoneme. None = off. Built by
     recipes/build_exemplars.py (docs/training.md, run 14)."""
@@ -214,13 +214,13 @@ class VoiceConfig:
     not clipped (docs/design/voice_quality.md)."""
     training_step: int = 0
     """The training step of the checkpoint the acoustic model was exported from (0 = unknown). A fine-tune that
-    starts from the voice (tts_model.import_voice) resumes its learning-rate schedule there."""
+    starts from the voice (tts_model.train.import_voice) resumes its learning-rate schedule there."""
 
     def __post_init__(self) -> None:
         if isinstance(self.model, Mapping):
             object.__setattr__(self, "model", ModelConfig.from_dict(self.model))
         if tuple(self.phonemes) != PHONEMES:
-            raise ConfigError("voice: its phoneme inventory differs from this version of tts_model.frontend; "
+            raise ConfigError("voice: its phoneme inventory differs from this version of tts_model.text.frontend; "
                               "re-export the voice with this version")
         self._check_number("harmonic_strength", 0.0, 2.0)
         self._check_number("pitch_control_gain_down", 0.5, 2.0)

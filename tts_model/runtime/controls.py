@@ -1,6 +1,6 @@
 """Plan fields (physical units) <-> the acoustic model's normalised control vector. numpy only.
 
-The mapping is defined by :class:`tts_model.config.ControlNorm`; see its docstring for each field's formula.
+The mapping is defined by :class:`tts_model.runtime.config.ControlNorm`; see its docstring for each field's formula.
 A control that is missing (None) or undefined (NaN) gets mask 0 ("predict it"), value 0.
 """
 
@@ -11,7 +11,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from tts_model.config import CONTROL_NAMES, N_CONTROLS, ControlNorm
+from tts_model.runtime.config import CONTROL_NAMES, N_CONTROLS, ControlNorm
 
 _ST_PER_LN = 12.0 / math.log(2.0)  # semitones per natural-log unit of frequency ratio
 

@@ -1,9 +1,9 @@
 """ONNX export of the acoustic model, with a parity check against torch run by the export itself.
 
-Graph contract (what :mod:`tts_model.runtime` relies on), batch 1, opset :data:`OPSET`:
+Graph contract (what :mod:`tts_model.runtime.synthesizer` relies on), batch 1, opset :data:`OPSET`:
 
     inputs   phoneme_ids int64 (1, T); segment_ids int64 (1, T); emphasis float32 (1, T) 0/1;
-             controls float32 (1, S, 7) normalised (tts_model.controls); control_mask float32 (1, S, 7) 1 = given
+             controls float32 (1, S, 7) normalised (tts_model.runtime.controls); control_mask float32 (1, S, 7) 1 = given
     outputs  mel float32 (1, F, 80) log-mel; durations int64 (1, T) frames; filled_controls float32 (1, S, 7);
              pitch_st float32 (1, T) semitones re baseline; energy_db float32 (1, T) dB re baseline
 
@@ -14,7 +14,7 @@ pitch/energy/controls <= :data:`CONTROL_TOLERANCE`; durations may differ by at m
 ties, in which case the mel is compared with torch run on onnxruntime's durations.
 
 Command line:
-    python -m tts_model.export --checkpoint runs/x/checkpoint --voice-dir tts_model/voices/ljspeech \
+    python -m tts_model.train.export --checkpoint runs/x/checkpoint --voice-dir tts_model/voices/ljspeech \
         --voice-id ljspeech [--precision fp16] [--licence ...] [--provenance ...]
 """
 
@@ -31,10 +31,10 @@ import numpy as np
 import onnx
 import torch
 
-from tts_model.config import N_CONTROLS, ModelConfig, VoiceConfig
-from tts_model.frontend import PHONEMES
-from tts_model.model import AcousticEnsemble, AcousticModel, ExportWrapper
-from tts_model.onnx_weights import MIN_REDUCED_ELEMENTS, reduce_weights
+from tts_model.runtime.config import N_CONTROLS, ModelConfig, VoiceConfig
+from tts_model.text.frontend import PHONEMES
+from tts_model.acoustic.model import AcousticEnsemble, AcousticModel, ExportWrapper
+from tts_model.train.onnx_weights import MIN_REDUCED_ELEMENTS, reduce_weights
 
 OPSET = 17
 MEL_TOLERANCE = 2e-3
@@ -174,7 +174,7 @@ def load_trained(checkpoint: Path) -> tuple[AcousticModel, dict, dict]:
     """A training checkpoint directory -> (model in eval mode, voice baseline, meta). The model holds the
     checkpoint's moving-average weights when it has them (``ema_decay``), else its raw weights. Raises
     CheckpointError."""
-    from tts_model.checkpoint import CheckpointError, load_checkpoint
+    from tts_model.train.checkpoint import CheckpointError, load_checkpoint
 
     config, state, meta = load_checkpoint(checkpoint)
     baseline = meta["extra"].get("baseline")
@@ -187,7 +187,7 @@ def load_trained(checkpoint: Path) -> tuple[AcousticModel, dict, dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tts_model.checkpoint import CheckpointError
+    from tts_model.train.checkpoint import CheckpointError
 
     parser = argparse.ArgumentParser(description="Export a BatonTTS checkpoint as a voice directory (ONNX).")
     parser.add_argument("--checkpoint", type=Path, required=True, action="append",

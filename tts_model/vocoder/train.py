@@ -6,7 +6,7 @@ learning rate where the mel loss dominates (see the recipe's defaults).
 
 Losses (Kong et al. 2020): least-squares GAN for the multi-period (periods 2, 3, 5, 7, 11) and multi-scale
 (x1, x2, x4 average-pooled) discriminators, feature matching (L1 between discriminator activations on real
-and generated audio, x2), and L1 between log-mels (x45) computed exactly like ``tts_model.audio.log_mel``.
+and generated audio, x2), and L1 between log-mels (x45) computed exactly like ``tts_model.runtime.audio.log_mel``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.parametrizations import spectral_norm, weight_norm
 
-from tts_model import audio
+from tts_model.runtime import audio
 
 SLOPE = 0.1
 MEL_LOSS_WEIGHT = 45.0
@@ -26,7 +26,7 @@ FEATURE_LOSS_WEIGHT = 2.0
 
 
 class TorchLogMel(nn.Module):
-    """Differentiable twin of ``tts_model.audio.log_mel``: (batch, n_samples) -> (batch, N_MELS, n_frames)."""
+    """Differentiable twin of ``tts_model.runtime.audio.log_mel``: (batch, n_samples) -> (batch, N_MELS, n_frames)."""
 
     def __init__(self) -> None:
         super().__init__()
