@@ -89,6 +89,21 @@ def _rank() -> int:
     return dist.get_rank() if _is_dist() else 0
 
 
+def stop_flag(stop: bool, device: torch.device) -> torch.Tensor:
+    """``stop`` as a float32 tensor of shape (1,) on ``device``, the training device. It must live there: nccl
+    broadcasts only CUDA tensors, and a flag left on the CPU fails the first step of every GPU run under torchrun
+    ("No backend type associated with device type cpu"); gloo takes either."""
+    return torch.tensor([1.0 if stop else 0.0], dtype=torch.float32, device=device)
+
+
+def agree_to_stop(stop: bool, device: torch.device) -> bool:
+    """Rank 0's ``stop`` on every rank (a broadcast under DDP), so every process stops at the same step."""
+    flag = stop_flag(stop, device)
+    if _is_dist():
+        dist.broadcast(flag, 0)
+    return bool(flag.item())
+
+
 def teacher_forced(model: Any, batch: dict[str, torch.Tensor]) -> Any:
     """The model's output on a :func:`~tts_model.train.batching.collate` batch with the recorded durations, pitch and
     energy as targets (teacher forcing): training, validation and vocoder pairs all render this way."""
@@ -296,10 +311,8 @@ def train(config: TrainConfig, root: Path = Path(".")) -> dict[str, Any]:
             for k, v in terms.items():
                 sums[k] = sums.get(k, 0.0) + float(v.detach())
             minutes = (time.time() - started) / 60
-            flag = torch.tensor([float(step >= config.max_steps or (config.max_minutes and minutes >= config.max_minutes))])
-            if _is_dist():  # rank 0 decides, so every process stops at the same step
-                dist.broadcast(flag, 0)
-            stop = bool(flag.item())
+            stop = agree_to_stop(step >= config.max_steps or bool(config.max_minutes and minutes >= config.max_minutes),
+                                 device)
             if rank == 0 and (step % config.log_every == 0 or stop):
                 _log(log_path, {"step": step, "minutes": round(elapsed_before + minutes, 2),
                                 "lr": _learning_rate(config, step), **{k: round(v / count, 4) for k, v in sums.items()}})
