@@ -61,8 +61,10 @@ def test_stop_flag_is_made_on_the_given_device():
     assert loop.stop_flag(True, torch.device("meta")).device.type == "meta"
 
 
-def test_training_builds_its_stop_flag_on_the_models_device(tmp_path, monkeypatch):
-    """Every step's flag goes to the device the model trains on (here the CPU; on a GPU, cuda:LOCAL_RANK)."""
+@pytest.mark.parametrize("group", [None, "gloo"])
+def test_training_builds_its_stop_flag_on_the_models_device(tmp_path, monkeypatch, group):
+    """Every step's flag goes to the device the model trains on (here the CPU; on a GPU, cuda:LOCAL_RANK), alone
+    and inside a one-rank gloo group (DDP wrapper, broadcast and barrier on the synthetic data)."""
     seen = []
     real = loop.stop_flag
 
@@ -71,8 +73,14 @@ def test_training_builds_its_stop_flag_on_the_models_device(tmp_path, monkeypatc
         return real(stop, device)
 
     monkeypatch.setattr(loop, "stop_flag", recording)
-    summary = loop.train(tiny_config(tmp_path, steps=3))
-    assert summary["step"] == 3 and math.isfinite(summary["param_checksum"])
+    if group:
+        dist.init_process_group(group, init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    try:
+        summary = loop.train(tiny_config(tmp_path, steps=3))
+    finally:
+        if group:
+            dist.destroy_process_group()
+    assert summary["step"] == 3 and summary["world"] == 1 and math.isfinite(summary["param_checksum"])
     assert len(seen) == 3 and all(d == torch.device("cpu") for d in seen)
 
 
