@@ -7,7 +7,7 @@ Sessions are opened the way ``tts_model.runtime.vocoder.OnnxVocoder`` opens them
 
     python -m tts_model.vocoder.export --precision fp32 --out /tmp/voc/v_fp32.onnx
     python benchmarks/vocoder_speed.py --reference /tmp/voc/v_fp32.onnx --threads 1 \
-        --vocoder tts_model/voices/ljspeech-v1/vocoder.onnx --vocoder /tmp/voc/v_int8_static.onnx
+        --vocoder tts_model/voices/ljspeech-v1/vocoder.onnx --vocoder /tmp/voc/v_int8.onnx
 """
 
 from __future__ import annotations

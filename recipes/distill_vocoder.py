@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
                              "0: the raw weights)")
     parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
     parser.add_argument("--eval-pairs", type=Path, default=None, help="held-out *.npz mels for the progress L1")
-    parser.add_argument("--export", choices=PRECISIONS[:3], nargs="?", const="int8", default=None,
+    parser.add_argument("--export", choices=PRECISIONS, nargs="?", const="int8", default=None,
                         help="export <run>/vocoder.onnx at the end (default precision int8, weight-only)")
     parser.add_argument("--tiny", action="store_true", help="random tiny teacher (CI smoke test only)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")

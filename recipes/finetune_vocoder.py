@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO))
 
 from tts_model.runtime import audio  # noqa: E402
 from tts_model.train.checkpoint import CheckpointError, read_pieces, write_pieces  # noqa: E402
-from tts_model.vocoder.export import PRECISIONS, calibration_mels, export_onnx, spread  # noqa: E402
+from tts_model.vocoder.export import PRECISIONS, export_onnx  # noqa: E402
 from tts_model.vocoder.model import (HiFiGANConfig, HiFiGANGenerator, apply_weight_norm,  # noqa: E402
                                      load_pretrained, remove_weight_norm)
 from tts_model.vocoder.train import Discriminators, TorchLogMel, mel_only_step, train_step  # noqa: E402
@@ -192,10 +192,7 @@ def main() -> int:
     print(f"checkpoint at step {step} in {checkpoint_dir}")
     if args.export:
         inference = remove_weight_norm(generator.to("cpu").eval())
-        calibration = None
-        if args.export == "int8-static":  # calibrate on the very mels the vocoder was tuned for
-            calibration = calibration_mels(mel for mel, _ in spread(items))
-        report = export_onnx(inference, args.run / "vocoder.onnx", args.export, calibration=calibration)
+        report = export_onnx(inference, args.run / "vocoder.onnx", args.export)
         print(f"exported {report.path} ({report.size_bytes / 1e6:.1f} MB, {args.export}); "
               f"parity log-mel L1 {report.log_mel_l1:.4f}")
     return 0

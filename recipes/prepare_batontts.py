@@ -14,7 +14,7 @@ The corpus is a folder with ``metadata.csv`` (``id|raw text|normalised text``, L
    phone, and a pause token closes every segment holding its ``pause_after`` silence;
 4. times -> mel-frame boundaries (hop 256 at 22.05 kHz); the mel is cropped to start at the first phone;
 5. per phoneme: mean F0 over voiced frames (the Praat track feature_extract uses), mean power in dB; per mel
-   frame: the track's F0 (NaN where unvoiced), which a ``harmonic_input`` model uses in training;
+   frame: the track's F0 (NaN where unvoiced), which the exemplar bank stores (recipes/build_exemplars.py);
 6. emphasis flags (pseudo-labels; LJSpeech has none): a word is marked when its pitch is at least 2 st and
    its energy at least 3 dB above the medians of its segment's words.
 

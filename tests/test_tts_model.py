@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from tts_model.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from tts_model.runtime.config import N_CONTROLS, ConfigError, ModelConfig, VoiceConfig
+from tts_model.runtime.config import N_CONTROLS, RETIRED_MODEL_OPTIONS, ConfigError, ModelConfig, VoiceConfig
 from tts_model.runtime.controls import denormalize_controls, normalize_controls
 from tts_model.train.export import ExportWrapper, export_acoustic, parity_inputs
 from tts_model.text.frontend import PHONEME_TO_ID
@@ -116,6 +116,26 @@ def test_config_rejects_unknown_keys():
         VoiceConfig.from_dict({"voice_id": "x", "model": {}, "baseline": TEST_BASELINE, "colour": "red"})
 
 
+def test_retired_model_options_load_when_off_and_fail_when_on():
+    """Options tried and never shipped (RETIRED_MODEL_OPTIONS) are ignored at their off value, so an older
+    voice.json or checkpoint still loads; set on, they are an error naming the key and the fix."""
+    from pathlib import Path
+
+    voice_json = Path(__file__).resolve().parents[1] / "tts_model" / "voices" / "ljspeech" / "voice.json"
+    shipped = VoiceConfig.load(voice_json)
+    older = shipped.to_dict()
+    older["model"] = {**older["model"], **RETIRED_MODEL_OPTIONS}
+    assert set(RETIRED_MODEL_OPTIONS) == {"harmonic_input", "harmonic_base_hz", "frame_position", "postnet_layers"}
+    assert VoiceConfig.from_dict(older) == shipped
+    assert ModelConfig.from_dict({"postnet_layers": 0, "harmonic_base_hz": 0}) == ModelConfig()
+    for key, on in (("harmonic_input", True), ("harmonic_base_hz", 200.0), ("frame_position", True),
+                    ("postnet_layers", 5), ("postnet_layers", False), ("frame_position", 0)):
+        with pytest.raises(ConfigError, match=f"model: {key} = .* is a retired option.*set it to"):
+            ModelConfig.from_dict({key: on})
+    for key in RETIRED_MODEL_OPTIONS:  # never written back
+        assert key not in ModelConfig().to_dict()
+
+
 def test_checkpoint_pieces_round_trip_and_damage(tmp_path, model):
     state = {"model": model.state_dict()}
     directory = save_checkpoint(tmp_path / "ckpt", model.config, state, step=7, piece_bytes=20_000)
@@ -158,87 +178,6 @@ def test_onnx_matches_torch(tmp_path, model, precision):
         assert halves and not big_floats
 
 
-def _harmonic_model(gain: float = 0.0):
-    from dataclasses import replace
-
-    from tts_model.train.testing import TEST_MODEL
-
-    model = tiny_acoustic_model(seed=4, config=replace(TEST_MODEL, harmonic_input=True, harmonic_base_hz=200.0))
-    with torch.no_grad():
-        model.harmonic_gain.fill_(gain)
-    return model
-
-
-def _voiced_island():
-    """S, three AA1, S, pause (6, 8, 8, 8, 6, 4 frames = 40): ids, frames, phone mask, each (1, 6)."""
-    names = ["S", "AA1", "AA1", "AA1", "S", "<sp>"]
-    return (torch.tensor([[PHONEME_TO_ID[p] for p in names]]), torch.tensor([[6, 8, 8, 8, 6, 4]]),
-            torch.ones(1, len(names)))
-
-
-def test_harmonic_template_follows_pitch_and_voicing():
-    from tts_model.runtime.harmonics import F0_GRID_HZ, comb_table
-
-    model = _harmonic_model()
-    ids, frames, mask = _voiced_island()
-    table = comb_table()
-    for pitch_st, f0_hz in ((0.0, 200.0), (12.0, 400.0), (-7.0, 200.0 * 2 ** (-7 / 12))):
-        template = model.harmonic_template(ids, torch.full(ids.shape, pitch_st), frames, mask)[0].numpy()
-        assert template.shape == (40, 80)
-        row = table[int(np.argmin(np.abs(np.log(F0_GRID_HZ / f0_hz))))]
-        np.testing.assert_allclose(template[10:28], np.broadcast_to(row, (18, 80)), atol=1e-6)  # inside the vowels
-        assert np.all(template[:6] == 0) and np.all(template[30:] == 0)  # S and the pause: unvoiced
-        assert 0 < np.abs(template[6]).sum() < np.abs(template[10]).sum()  # faded in at the vowel's edge
-
-
-def test_harmonic_template_uses_the_recordings_frame_f0_where_voiced():
-    from tts_model.runtime.harmonics import F0_GRID_HZ, comb_table
-
-    model = _harmonic_model()
-    ids, frames, mask = _voiced_island()
-    frame_st = torch.zeros(1, 40)
-    frame_st[0, 14:20] = 12.0  # the recording is an octave up in part of the vowel...
-    voiced = torch.zeros(1, 40)
-    voiced[0, 6:30] = 1.0
-    voiced[0, 22:26] = 0.0  # ...and Praat found no pitch in a few frames
-    per_phoneme = torch.full(ids.shape, 5.0)
-    template = model.harmonic_template(ids, per_phoneme, frames, mask, frame_st, voiced)[0].numpy()
-    table = comb_table()
-
-    def row(f0_hz):
-        return table[int(np.argmin(np.abs(np.log(F0_GRID_HZ / f0_hz))))]
-
-    np.testing.assert_allclose(template[14:20], np.broadcast_to(row(400.0), (6, 80)), atol=1e-6)
-    np.testing.assert_allclose(template[10:14], np.broadcast_to(row(200.0), (4, 80)), atol=1e-6)
-    np.testing.assert_allclose(template[23:25], np.broadcast_to(row(200.0 * 2 ** (5 / 12)), (2, 80)), atol=1e-6)
-    assert np.all(template[:6] == 0) and np.all(template[30:] == 0)  # voicing still comes from the phonemes
-
-
-def test_harmonic_gain_adds_the_template_to_the_mel():
-    ids, segs, emph, c, m = _inputs({(0, PITCH): 0.5})
-    with torch.no_grad():
-        plain = _harmonic_model(0.0)(ids, segs, emph, c, m)
-        gained = _harmonic_model(0.5)(ids, segs, emph, c, m)
-        frames = plain.durations.round().long()
-        template = _harmonic_model(0.0).harmonic_template(ids, plain.pitch_st, frames, torch.ones_like(emph))
-    assert torch.allclose(gained.mel - plain.mel, 0.5 * template, atol=1e-5)
-    assert template.abs().sum() > 0
-
-
-@pytest.mark.parametrize("precision", ["fp32", "fp16"])
-def test_harmonic_input_model_exports_with_parity(tmp_path, precision):
-    report = export_acoustic(_harmonic_model(0.3), tmp_path / "h.onnx", precision=precision)
-    assert report.mel_max_diff <= 2e-3 and report.duration_max_diff == 0
-
-
-def test_harmonic_input_needs_a_base_pitch():
-    with pytest.raises(ConfigError, match="harmonic_base_hz"):
-        ModelConfig(harmonic_input=True)
-    with pytest.raises(ConfigError, match="true or false"):
-        ModelConfig(harmonic_input="yes", harmonic_base_hz=200.0)
-    assert ModelConfig.from_dict(ModelConfig(harmonic_input=True, harmonic_base_hz=180.0).to_dict()).harmonic_input
-
-
 def test_weight_average_moves_by_one_minus_decay():
     from tts_model.train.loop import WeightAverage
 
@@ -255,37 +194,6 @@ def test_weight_average_moves_by_one_minus_decay():
             assert torch.allclose(value, before[name] + 0.1, atol=1e-6), name
     average.update(step=1000)
     assert torch.allclose(average.model.embed.weight, before["embed.weight"] + 0.19, atol=1e-6)
-
-
-def test_frame_position_features_count_through_each_phoneme():
-    from tts_model.acoustic.layers import frame_position_features
-
-    durations = torch.tensor([[2, 0, 4, 1], [3, 1, 0, 0]])
-    features = frame_position_features(durations).numpy()
-    assert features.shape == (2, 7, 3)
-    np.testing.assert_allclose(features[0, :, 0], [0.25, 0.75, 0.125, 0.375, 0.625, 0.875, 0.5], atol=1e-6)
-    np.testing.assert_allclose(features[0, :, 0] + features[0, :, 1], 1.0, atol=1e-6)
-    np.testing.assert_allclose(features[0, 2:6, 2], np.log1p(4.0) / 3.0, atol=1e-6)  # the 4-frame phoneme
-    assert np.all(features[1, 4:] == 0)  # padding frames of the shorter item
-    np.testing.assert_allclose(features[1, :4, 0], [1 / 6, 0.5, 5 / 6, 0.5], atol=1e-6)
-
-
-def _model_with(**options):
-    from dataclasses import replace
-
-    from tts_model.train.testing import TEST_MODEL
-
-    return tiny_acoustic_model(seed=5, config=replace(TEST_MODEL, **options))
-
-
-def test_frame_position_reaches_the_mel():
-    model = _model_with(frame_position=True)
-    inputs = {k: torch.from_numpy(v) for k, v in parity_inputs(model.config).items()}
-    with torch.no_grad():
-        before = model(**inputs).mel
-        model.position_proj.weight.mul_(3.0)
-        after = model(**inputs).mel
-    assert before.shape == after.shape and float(torch.abs(after - before).max()) > 1e-3
 
 
 def _synthetic_batch(config):
@@ -305,75 +213,6 @@ def _synthetic_batch(config):
                           emphasis=np.zeros(6), controls=controls,
                           mel=rng.normal(-5.0, 1.0, (int(durations.sum()), config.n_mels)).astype(np.float32))
     return collate([prepare_utterance(utterance, TEST_BASELINE, config.control_norm)], None, rng)
-
-
-def test_postnet_refines_the_decoder_mel_and_both_are_trained():
-    from tts_model.train.loop import compute_losses
-
-    model = _model_with(postnet_layers=3).train()
-    inputs = {k: torch.from_numpy(v) for k, v in parity_inputs(model.config).items()}
-    with torch.no_grad():
-        out = model.eval()(**inputs)
-    assert out.coarse_mel is not None and out.coarse_mel.shape == out.mel.shape
-    assert float(torch.abs(out.mel - out.coarse_mel).max()) > 1e-4
-    assert _model_with().eval()(**inputs).coarse_mel is None  # no postnet, no second mel
-    # the mel loss counts both mels: zero the postnet's output and the loss is twice the single-mel loss
-    batch = _synthetic_batch(model.config)
-    with torch.no_grad():
-        model.postnet.convs[-1].weight.zero_()
-        model.postnet.convs[-1].bias.zero_()
-        with_postnet = compute_losses(model.eval(), batch, {"mel": 1.0})["mel"]
-        plain = _model_with()
-        plain.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("postnet.")})
-        without = compute_losses(plain.eval(), batch, {"mel": 1.0})["mel"]
-    assert abs(float(with_postnet) - 2.0 * float(without)) < 1e-5
-
-
-@pytest.mark.parametrize("options", [{"frame_position": True}, {"postnet_layers": 5, "frame_position": True}])
-def test_position_and_postnet_models_export_with_parity(tmp_path, options):
-    report = export_acoustic(_model_with(**options), tmp_path / "p.onnx", precision="fp16")
-    assert report.mel_max_diff <= 2e-3 and report.duration_max_diff == 0
-
-
-def test_frame_position_and_postnet_options_are_checked():
-    with pytest.raises(ConfigError, match="frame_position must be true or false"):
-        ModelConfig(frame_position=1)
-    for bad in (-1, 9, 2.5, True):
-        with pytest.raises(ConfigError, match="postnet_layers must be an integer 0..8"):
-            ModelConfig(postnet_layers=bad)
-    config = ModelConfig(frame_position=True, postnet_layers=5)
-    assert ModelConfig.from_dict(config.to_dict()) == config
-
-
-def test_ensemble_averages_mels_rendered_on_the_leads_timing():
-    from tts_model.acoustic.model import AcousticEnsemble
-
-    lead, member = tiny_acoustic_model(seed=6), tiny_acoustic_model(seed=7)
-    ensemble = AcousticEnsemble([lead, member]).eval()
-    inputs = {k: torch.from_numpy(v) for k, v in parity_inputs(lead.config).items()}
-    with torch.no_grad():
-        out, led = ensemble(**inputs), lead(**inputs)
-        alone = member(**inputs)
-        follows = member(**inputs, target_durations=led.durations.long(), target_pitch_st=led.pitch_st,
-                         target_energy_db=led.energy_db)
-    assert torch.equal(out.durations, led.durations) and torch.equal(out.pitch_st, led.pitch_st)
-    assert not torch.equal(alone.durations, led.durations)  # the member alone would time it differently
-    torch.testing.assert_close(out.mel, (led.mel + follows.mel) / 2)
-
-
-def test_ensemble_exports_with_parity_and_refuses_mismatched_members(tmp_path):
-    from dataclasses import replace
-
-    from tts_model.acoustic.model import AcousticEnsemble
-    from tts_model.train.testing import TEST_MODEL
-
-    ensemble = AcousticEnsemble([tiny_acoustic_model(seed=6), _model_with(postnet_layers=2, frame_position=True)])
-    report = export_acoustic(ensemble, tmp_path / "e.onnx", precision="fp16")
-    assert report.mel_max_diff <= 2e-3 and report.duration_max_diff == 0
-    with pytest.raises(ValueError, match="at least 2"):
-        AcousticEnsemble([tiny_acoustic_model()])
-    with pytest.raises(ValueError, match="member 2 has n_mels 40"):
-        AcousticEnsemble([tiny_acoustic_model(), tiny_acoustic_model(config=replace(TEST_MODEL, n_mels=40))])
 
 
 def test_adversarial_terms_train_the_model_and_the_discriminator_apart():

@@ -94,22 +94,15 @@ def test_add_f0_upgrades_old_shards_to_what_prepare_writes(prepared, corpus, tmp
         np.testing.assert_array_equal(a.mel, b.mel)
 
 
-def test_harmonic_input_refuses_shards_without_frame_f0(prepared, tmp_path, capsys):
-    import dataclasses
-
-    from tts_model.train.dataset import load_utterances, write_shard
+def test_a_retired_model_option_set_on_is_refused(prepared, tmp_path, capsys):
     from tts_model.train.loop import main
 
-    old = tmp_path / "old"
-    shutil.copytree(prepared, old)
-    utterances, index = load_utterances(prepared)
-    write_shard(old / index["shards"][0], [dataclasses.replace(u, f0_hz=None) for u in utterances])
     config = tmp_path / "h.toml"
     tiny = (ROOT / "recipes/configs/tiny.toml").read_text(encoding="utf-8")
     config.write_text(tiny.replace("[model]", "[model]\nharmonic_input = true", 1), encoding="utf-8")
-    assert main([str(config), "--data", str(old), "--out", str(tmp_path / "run"), "--max-steps", "1"]) == 2
+    assert main([str(config), "--data", str(prepared), "--out", str(tmp_path / "run"), "--max-steps", "1"]) == 2
     err = capsys.readouterr().err
-    assert "per-frame F0" in err and "--add-f0" in err and "Traceback" not in err
+    assert "harmonic_input = True is a retired option" in err and "Traceback" not in err
 
 
 def test_frame_f0_takes_the_nearest_track_frame():
@@ -150,16 +143,6 @@ def test_train_resume_export_synthesize(prepared, tmp_path):
     chunks = list(synth.synthesize([{"word": "The quick fox,"}, {"word": "over the dog.", "pitch_mean": 180.0}]))
     assert len(chunks) == 2 and all(c.audio.size > 0 for c in chunks)
     assert chunks[1].predicted["pitch_mean"] == 180.0
-    # An ensemble of a model with itself renders what the model alone renders, and names both checkpoints.
-    pair = tmp_path / "pair"
-    assert export_main(["--checkpoint", str(ckpt), "--checkpoint", str(ckpt), "--voice-dir", str(pair),
-                        "--voice-id", "tiny"]) == 0
-    assert json.loads((pair / "voice.json").read_text())["provenance"].count("at step 20") == 2
-    shutil.copy(voice / "vocoder.onnx", pair / "vocoder.onnx")
-    plan = [{"word": "The quick fox,"}]
-    alone = list(synth.synthesize(plan))[0].audio
-    together = list(Synthesizer.load(pair, threads=1).synthesize(plan))[0].audio
-    assert alone.shape == together.shape and np.abs(alone - together).max() < 1e-3
 
 
 def test_fine_tune_a_voice_from_its_onnx_weights(prepared, tmp_path, capsys):
@@ -229,45 +212,27 @@ def test_validation_split_and_vocoder_pairs(prepared, corpus, tmp_path):
     assert make_vocoder_pairs.main(args) == 0  # a rerun keeps what is there
 
 
-def test_weight_average_and_harmonic_input_train_and_export(prepared, tmp_path):
-    """ema_decay keeps a weight average that validation and export use; a harmonic_input model trains, gets its
-    base F0 from the data's baseline, exports and synthesises."""
+def test_weight_average_trains_and_exports(prepared, tmp_path):
+    """ema_decay keeps a weight average that validation and export use; the exported voice synthesises."""
     from tts_model.train.checkpoint import load_checkpoint
-    from tts_model.train.dataset import load_index
     from tts_model.train.export import load_trained, main as export_main
     from tts_model.runtime.synthesizer import Synthesizer
     from tts_model.train.testing import tiny_vocoder
     from tts_model.train.loop import TrainConfig, train
     from tts_model.vocoder.export import export_onnx
 
-    from tts_model.train.batching import collate, prepare_utterance
-    from tts_model.train.dataset import load_utterances
-    from tts_model.train.loop import teacher_forced
-
     base = TrainConfig.load(ROOT / "recipes/configs/tiny.toml")
     config = replace(base, data_dir=str(prepared), out_dir=str(tmp_path / "run"), max_steps=6, log_every=3,
-                     validation_every=2, ema_decay=0.9, model={**base.model, "harmonic_input": True})
+                     validation_every=2, ema_decay=0.9)
     assert train(config, root=Path("/"))["step"] == 6
     log = [json.loads(line) for line in (tmp_path / "run/train_log.jsonl").read_text().splitlines()]
     val = [r for r in log if "val_mel" in r]
     assert len(val) == 1 and val[0]["val_mel"] != val[0]["val_mel_raw"]  # the average is not the last step
-    model_config, state, _ = load_checkpoint(tmp_path / "run/checkpoint")
-    assert model_config.harmonic_input and model_config.harmonic_base_hz == load_index(prepared)["baseline"]["pitch_mean_hz"]
+    _, state, _ = load_checkpoint(tmp_path / "run/checkpoint")
     model, _, _ = load_trained(tmp_path / "run/checkpoint")
     loaded = model.state_dict()
     assert all(torch.equal(loaded[k], v) for k, v in state["ema"].items())
     assert any(not torch.equal(state["ema"][k], v) for k, v in state["model"].items())
-    # Teacher forcing hands the recording's frame F0 to the template: it changes the mel where it differs.
-    utterance = load_utterances(prepared)[0][0]
-    batch = collate([prepare_utterance(utterance, load_index(prepared)["baseline"], model.config.control_norm)],
-                    None, np.random.default_rng(0))
-    assert batch["frame_voiced"].sum() > 10 and batch["target_frame_pitch_st"].shape == batch["mel"].shape[:2]
-    with torch.no_grad():
-        model.harmonic_gain.fill_(1.0)
-        with_f0 = teacher_forced(model.eval(), batch).mel
-        without = teacher_forced(model, {k: v for k, v in batch.items() if k not in ("frame_voiced",
-                                                                                        "target_frame_pitch_st")}).mel
-    assert (with_f0 - without).abs().max() > 0.1
     voice = tmp_path / "voice"
     assert export_main(["--checkpoint", str(tmp_path / "run/checkpoint"), "--voice-dir", str(voice),
                         "--voice-id", "tiny"]) == 0

@@ -182,20 +182,6 @@ def test_distill_recipe_runs_resumes_exports_and_refuses_another_architecture(tm
     assert "Traceback" not in mismatch.stderr
 
 
-def test_int8_static_export_quantises_the_first_two_stages_of_a_reduced_generator(tmp_path):
-    import onnx
-
-    from tts_model.vocoder.distill import student_from_teacher
-    from tts_model.vocoder.export import export_onnx
-
-    student = student_from_teacher(tiny_teacher(2), ((1,), (0,), (0, 1), (0, 1))).eval()
-    rng = np.random.default_rng(4)
-    calibration = [audio.log_mel((0.1 * rng.standard_normal(30 * 256)).astype(np.float32)) for _ in range(3)]
-    report = export_onnx(student, tmp_path / "v.onnx", "int8-static", calibration=calibration)
-    quantised = {n.name.split("/")[1] for n in onnx.load(str(report.path)).graph.node if n.op_type == "QLinearConv"}
-    assert quantised == {"resblocks.0", "resblocks.1"}
-
-
 ESPEAK = shutil.which("espeak-ng")
 
 

@@ -145,36 +145,3 @@ def length_regulate(x: torch.Tensor, durations: torch.Tensor) -> tuple[torch.Ten
     member = ((frames >= starts.unsqueeze(1)) & (frames < ends.unsqueeze(1))).to(x.dtype)
     mask = (frames.squeeze(-1) < total.unsqueeze(1)).to(x.dtype)
     return torch.bmm(member, x), mask
-
-
-def frame_position_features(durations: torch.Tensor) -> torch.Tensor:
-    """Where each frame sits in its phoneme, for the frames ``length_regulate`` makes from ``durations``
-    ((B, T) int64 frames). Returns (B, F, 3): the fraction of the phoneme elapsed at the frame's centre, the
-    fraction left, and ln(1 + phoneme frames) / 3; zeros on padding frames."""
-    d = durations.to(torch.float32)
-    ends = torch.cumsum(d, dim=1)
-    per_phone = torch.stack([ends - d, d, torch.log1p(d) / 3.0], dim=-1)  # start, length, log length
-    per_frame, mask = length_regulate(per_phone, durations)
-    centre = torch.arange(per_frame.shape[1], device=d.device, dtype=torch.float32).view(1, -1) + 0.5
-    elapsed = (centre - per_frame[..., 0]) / per_frame[..., 1].clamp_min(1.0) * mask
-    return torch.stack([elapsed, (1.0 - elapsed) * mask, per_frame[..., 2]], dim=-1)
-
-
-class PostNet(nn.Module):
-    """Mel refinement: ``layers`` Conv1d (kernel 5), tanh and dropout between them, the last mapping back to the
-    mel bins. Input and output (B, F, n_mels); the caller adds the output to its input (a residual)."""
-
-    def __init__(self, n_mels: int, channels: int, layers: int, dropout: float) -> None:
-        super().__init__()
-        sizes = [n_mels] + [channels] * (layers - 1) + [n_mels]
-        self.convs = nn.ModuleList(nn.Conv1d(a, b, 5, padding=2) for a, b in zip(sizes[:-1], sizes[1:]))
-        self.dropout = nn.Dropout(dropout)
-
-    def forward(self, mel: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        x = (mel * mask.unsqueeze(-1)).transpose(1, 2)
-        for i, conv in enumerate(self.convs):
-            x = conv(x)
-            if i < len(self.convs) - 1:
-                x = self.dropout(torch.tanh(x))
-            x = x * mask.unsqueeze(1)
-        return x.transpose(1, 2)

@@ -16,16 +16,14 @@ so each segment's mean and slope match. The decoder is trained on ground-truth p
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from tts_model.runtime.config import N_CONTROLS, ModelConfig
-from tts_model.acoustic.layers import (FFTBlock, PostNet, VariancePredictor, broadcast, frame_position_features,
-                              length_regulate, match_segment_line, segment_onehot, segment_sum, sinusoid_positions)
+from tts_model.acoustic.layers import (FFTBlock, VariancePredictor, broadcast, length_regulate, match_segment_line,
+                                       segment_onehot, segment_sum, sinusoid_positions)
 
 # Control vector indices (tts_model.runtime.config.CONTROL_NAMES order)
 PITCH, PITCH_SLOPE, ENERGY, ENERGY_SLOPE, CENTROID, DURATION, PAUSE = range(N_CONTROLS)
@@ -49,8 +47,6 @@ class AcousticOutput:
     energy_db: torch.Tensor
     controls: torch.Tensor
     predicted_controls: torch.Tensor
-    coarse_mel: torch.Tensor | None = None
-    """With a postnet: the decoder's mel before it (training puts the mel loss on both)."""
 
 
 class AcousticModel(nn.Module):
@@ -74,22 +70,6 @@ class AcousticModel(nn.Module):
         self.decoder = nn.ModuleList(FFTBlock(d, config.n_heads, config.ff_channels, config.ff_kernel,
                                               config.dropout) for _ in range(config.decoder_layers))
         self.mel_out = nn.Linear(d, config.n_mels)
-        if config.frame_position:
-            self.position_proj = nn.Linear(3, d)
-        if config.postnet_layers:
-            self.postnet = PostNet(config.n_mels, p, config.postnet_layers, config.dropout)
-        if config.harmonic_input:
-            from tts_model.runtime.harmonics import F0_GRID_HZ, PHONEME_CLASSES, comb_table
-
-            voiced = torch.zeros(config.n_phonemes)
-            voiced[sorted(i for i in PHONEME_CLASSES["voiced"] if i < config.n_phonemes)] = 1.0
-            self.register_buffer("harmonic_table", torch.from_numpy(comb_table()))
-            self.register_buffer("harmonic_voiced", voiced)
-            steps_per_st = 1.0 / (12.0 * math.log2(F0_GRID_HZ[1] / F0_GRID_HZ[0]))
-            self.harmonic_st_to_index = (steps_per_st, 12.0 * math.log2(config.harmonic_base_hz / F0_GRID_HZ[0])
-                                         * steps_per_st)
-            self.harmonic_proj = nn.Linear(config.n_mels, d)
-            self.harmonic_gain = nn.Parameter(torch.zeros(config.n_mels))
 
     def encode(self, phoneme_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         x = self.embed(phoneme_ids) * (self.config.d_model ** 0.5)
@@ -101,14 +81,11 @@ class AcousticModel(nn.Module):
     def forward(self, phoneme_ids: torch.Tensor, segment_ids: torch.Tensor, emphasis: torch.Tensor,
                 controls: torch.Tensor, control_mask: torch.Tensor, phone_mask: torch.Tensor | None = None,
                 target_durations: torch.Tensor | None = None, target_pitch_st: torch.Tensor | None = None,
-                target_energy_db: torch.Tensor | None = None, target_frame_pitch_st: torch.Tensor | None = None,
-                frame_voiced: torch.Tensor | None = None) -> AcousticOutput:
+                target_energy_db: torch.Tensor | None = None) -> AcousticOutput:
         """phoneme_ids, segment_ids: int64 (B, T); emphasis: float (B, T) 0/1; controls, control_mask: float
         (B, S, C); phone_mask: float (B, T), 1 = real phoneme (default all ones). Targets (training, teacher
         forcing): durations int64 frames (B, T), pitch in semitones re baseline (B, T), energy in dB re
-        baseline (B, T); with ``harmonic_input``, optionally the recording's F0 per frame (semitones, (B, F))
-        and where it is voiced (float 0/1, (B, F)), which the harmonic template then uses instead of the
-        per-phoneme pitch wherever the recording is voiced."""
+        baseline (B, T)."""
         cfg, norm = self.config, self.config.control_norm
         if phone_mask is None:
             phone_mask = torch.ones_like(phoneme_ids, dtype=torch.float32)
@@ -161,47 +138,12 @@ class AcousticModel(nn.Module):
         x = x * phone_mask.unsqueeze(-1)
         y, frame_mask = length_regulate(x, frames)
         y = y + sinusoid_positions(y.shape[1], cfg.d_model, y.device) * frame_mask.unsqueeze(-1)
-        if cfg.frame_position:
-            y = y + self.position_proj(frame_position_features(frames))
-        template = (self.harmonic_template(phoneme_ids, pitch_in, frames, phone_mask, target_frame_pitch_st,
-                                           frame_voiced) if cfg.harmonic_input else None)
-        if template is not None:
-            y = y + self.harmonic_proj(template)
         for block in self.decoder:
             y = block(y, frame_mask)
-        mel = self.mel_out(y)
-        if template is not None:
-            mel = mel + self.harmonic_gain * template
-        mel = mel * frame_mask.unsqueeze(-1)
-        coarse = None
-        if cfg.postnet_layers:
-            coarse, mel = mel, mel + self.postnet(mel, frame_mask)
+        mel = self.mel_out(y) * frame_mask.unsqueeze(-1)
         return AcousticOutput(mel=mel, frame_mask=frame_mask, durations=dur if self.training else frames.float(),
                               log_durations=log_dur, pitch_st=pitch, energy_db=energy, controls=filled,
-                              predicted_controls=predicted, coarse_mel=coarse)
-
-
-    def harmonic_template(self, phoneme_ids: torch.Tensor, pitch_st: torch.Tensor, frames: torch.Tensor,
-                          phone_mask: torch.Tensor, frame_pitch_st: torch.Tensor | None = None,
-                          frame_voiced: torch.Tensor | None = None) -> torch.Tensor:
-        """Per frame, the comb-table row at that frame's F0, times a voicing weight: (B, F, n_mels).
-
-        F0: the per-phoneme pitch (semitones re ``harmonic_base_hz``) held over each phoneme's frames and
-        smoothed over 5 frames; voicing: 1 in the voiced phoneme class (tts_model.runtime.harmonics.PHONEME_CLASSES),
-        smoothed over 3 frames and zero outside voiced phonemes (as in harmonics.frame_f0). In training,
-        ``frame_pitch_st``/``frame_voiced`` (B, F) replace that F0 with the recording's where it is voiced, so
-        the template's harmonics sit where the target mel's are."""
-        voiced = self.harmonic_voiced[phoneme_ids] * phone_mask
-        per_frame, _ = length_regulate(torch.stack([pitch_st, voiced], dim=-1), frames)  # (B, F, 2)
-        pitch_f = F.avg_pool1d(F.pad(per_frame[..., 0].unsqueeze(1), (2, 2), mode="replicate"), 5, 1).squeeze(1)
-        if frame_pitch_st is not None and frame_voiced is not None:
-            n = pitch_f.shape[1]
-            pitch_f = torch.where(frame_voiced[:, :n] > 0, frame_pitch_st[:, :n], pitch_f)
-        hard = per_frame[..., 1]
-        weight = F.avg_pool1d(F.pad(hard.unsqueeze(1), (1, 1)), 3, 1).squeeze(1) * hard
-        scale, offset = self.harmonic_st_to_index
-        index = torch.round(pitch_f * scale + offset).clamp(0, self.harmonic_table.shape[0] - 1).long()
-        return self.harmonic_table[index] * weight.unsqueeze(-1)
+                              predicted_controls=predicted)
 
 
 class ExportWrapper(nn.Module):
@@ -220,42 +162,8 @@ class ExportWrapper(nn.Module):
         return out.mel, out.durations.long(), out.controls, out.pitch_st, out.energy_db
 
 
-class AcousticEnsemble(nn.Module):
-    """Several acoustic models trained on the same data, rendering one utterance together: the first (the lead)
-    predicts durations, per-phoneme pitch and energy and fills the controls; every member renders its mel with
-    those as targets, and the mels are averaged. Members trained separately err differently on unseen text, so
-    the average is closer to the recording (docs/training.md, run 8). Same call and output as AcousticModel;
-    exports through ExportWrapper as one graph."""
-
-    _SHARED = ("n_phonemes", "pause_id", "first_phone_id", "n_mels", "frame_s", "control_norm")
-
-    def __init__(self, members: list[AcousticModel]) -> None:
-        super().__init__()
-        if len(members) < 2:
-            raise ValueError(f"an ensemble needs at least 2 acoustic models, got {len(members)}")
-        lead = members[0].config
-        for i, member in enumerate(members[1:], start=2):
-            for name in self._SHARED:
-                if getattr(member.config, name) != getattr(lead, name):
-                    raise ValueError(f"ensemble member {i} has {name} {getattr(member.config, name)!r}, the lead "
-                                     f"has {getattr(lead, name)!r}: members must share phonemes, mel and controls")
-        self.members = nn.ModuleList(members)
-        self.config = lead
-
-    def forward(self, phoneme_ids: torch.Tensor, segment_ids: torch.Tensor, emphasis: torch.Tensor,
-                controls: torch.Tensor, control_mask: torch.Tensor, phone_mask: torch.Tensor | None = None,
-                target_durations: torch.Tensor | None = None, **targets: torch.Tensor) -> AcousticOutput:
-        lead = self.members[0](phoneme_ids, segment_ids, emphasis, controls, control_mask, phone_mask=phone_mask,
-                               target_durations=target_durations, **targets)
-        frames = target_durations if target_durations is not None else lead.durations.round().long()
-        mels = [lead.mel] + [member(phoneme_ids, segment_ids, emphasis, controls, control_mask, phone_mask=phone_mask,
-                                    target_durations=frames, target_pitch_st=lead.pitch_st,
-                                    target_energy_db=lead.energy_db).mel for member in self.members[1:]]
-        return replace(lead, mel=torch.stack(mels).mean(dim=0), coarse_mel=None)
-
-
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-__all__ = ["AcousticEnsemble", "AcousticModel", "AcousticOutput", "ExportWrapper", "count_parameters"]
+__all__ = ["AcousticModel", "AcousticOutput", "ExportWrapper", "count_parameters"]

@@ -82,6 +82,23 @@ class ControlNorm:
         return _from_dict(cls, data, "control_norm")
 
 
+RETIRED_MODEL_OPTIONS: dict[str, Any] = {"harmonic_input": False, "harmonic_base_hz": 0.0, "frame_position": False,
+                                         "postnet_layers": 0}
+"""Model options that were tried and never shipped (docs/training.md, runs 4-6), each with its "off" value: a
+config that still carries one at that value loads (the key is ignored); any other value is an error."""
+
+
+def _retired_and_off(key: str, value: Any) -> bool:
+    """True for a retired option at its off value; ConfigError for a retired option set on."""
+    if key not in RETIRED_MODEL_OPTIONS:
+        return False
+    off = RETIRED_MODEL_OPTIONS[key]
+    if value != off or isinstance(value, bool) != isinstance(off, bool):
+        raise ConfigError(f"model: {key} = {value!r} is a retired option (never shipped, no longer built); "
+                          f"remove the key, or set it to {json.dumps(off)}")
+    return True
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Acoustic model architecture (FastSpeech2/FastPitch family). Sizes in channels / layers / taps."""
@@ -102,39 +119,17 @@ class ModelConfig:
     n_mels: int = 80
     frame_s: float = 256 / 22050
     control_norm: ControlNorm = field(default_factory=ControlNorm)
-    harmonic_input: bool = False
-    """Give the decoder the harmonic template of each frame's F0 (tts_model.runtime.harmonics.comb_table, looked up at
-    the per-phoneme pitch) as an input, and add a learned per-bin share of it to the output mel, so the low
-    bins' harmonic ripple comes from the model instead of being added after it."""
-    harmonic_base_hz: float = 0.0
-    """F0 [Hz] that pitch 0 st means (the voice baseline's pitch_mean_hz); set by training when
-    ``harmonic_input`` is on."""
-    frame_position: bool = False
-    """Tell every decoder frame where it sits in its phoneme: the fraction of the phoneme elapsed at the frame's
-    centre, the fraction left, and the phoneme's length (ln(1 + frames) / 3). Parametric TTS has always fed
-    these; without them the decoder must infer them from runs of identical frames."""
-    postnet_layers: int = 0
-    """Convolutions (kernel 5, ``predictor_channels`` wide, tanh) whose output is added to the decoder's mel, as in
-    Tacotron 2 and FastSpeech 2; 0 = none. Training puts the mel loss on the mel before and after it."""
 
     def __post_init__(self) -> None:
         if isinstance(self.control_norm, Mapping):
             object.__setattr__(self, "control_norm", ControlNorm.from_dict(self.control_norm))
         if self.d_model % self.n_heads:
             raise ConfigError(f"model: d_model {self.d_model} is not divisible by n_heads {self.n_heads}")
-        if not isinstance(self.harmonic_input, bool):
-            raise ConfigError(f"model: harmonic_input must be true or false, got {self.harmonic_input!r}")
-        if not isinstance(self.frame_position, bool):
-            raise ConfigError(f"model: frame_position must be true or false, got {self.frame_position!r}")
-        if not isinstance(self.postnet_layers, int) or isinstance(self.postnet_layers, bool) \
-                or not 0 <= self.postnet_layers <= 8:
-            raise ConfigError(f"model: postnet_layers must be an integer 0..8, got {self.postnet_layers!r}")
-        if self.harmonic_input and not 50.0 <= float(self.harmonic_base_hz) <= 800.0:
-            raise ConfigError(f"model: harmonic_input needs harmonic_base_hz in 50..800 Hz (the voice's pitch_mean_hz), "
-                              f"got {self.harmonic_base_hz!r}")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "ModelConfig":
+        if isinstance(data, Mapping):
+            data = {key: value for key, value in data.items() if not _retired_and_off(key, value)}
         return _from_dict(cls, data, "model")
 
     def to_dict(self) -> dict[str, Any]:
@@ -287,4 +282,5 @@ class VoiceConfig:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
 
 
-__all__ = ["CONTROL_NAMES", "N_CONTROLS", "ConfigError", "ControlNorm", "ModelConfig", "VoiceConfig"]
+__all__ = ["CONTROL_NAMES", "N_CONTROLS", "RETIRED_MODEL_OPTIONS", "ConfigError", "ControlNorm", "ModelConfig",
+           "VoiceConfig"]

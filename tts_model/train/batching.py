@@ -2,7 +2,6 @@
 
 Targets relative to the voice baseline: per-phoneme pitch in semitones (unvoiced phonemes take the nearest
 voiced value, linearly interpolated), per-phoneme energy in dB (phonemes without frames take -40 dB).
-Where the shards carry per-frame F0, batches also hold it (``target_frame_pitch_st``, ``frame_voiced``).
 Control dropout: per batch item, all controls hidden with probability ``p_none``, all given with
 ``p_all``, otherwise each measured control given independently with probability ``p_each``; so the model
 learns both to follow a control and to predict it.
@@ -48,9 +47,6 @@ class Prepared:
     measured: np.ndarray
     """1 where the control was measured (finite), float32 (S, C)."""
     mel: np.ndarray
-    frame_pitch_st: np.ndarray | None = None
-    """The recording's F0 per mel frame in semitones re the baseline, NaN where unvoiced, float32 (F,); None
-    when the shard has no per-frame F0. A ``harmonic_input`` model builds its training template from it."""
 
     @property
     def n_frames(self) -> int:
@@ -76,9 +72,7 @@ def prepare_utterance(u: Utterance, baseline: dict, norm: ControlNorm) -> Prepar
     return Prepared(id=u.id, phoneme_ids=u.phoneme_ids.astype(np.int64), segment_ids=u.segment_ids.astype(np.int64),
                     emphasis=u.emphasis.astype(np.float32), durations=u.durations.astype(np.int64),
                     pitch_st=pitch_st, energy_db=np.maximum(energy, SILENT_DB), controls=controls,
-                    measured=measured, mel=u.mel.astype(np.float32),
-                    frame_pitch_st=None if u.f0_hz is None else
-                    (12.0 * np.log2(u.f0_hz.astype(np.float32) / baseline["pitch_mean_hz"])).astype(np.float32))
+                    measured=measured, mel=u.mel.astype(np.float32))
 
 
 def make_batches(items: list[Prepared], max_frames: int, rng: np.random.Generator) -> list[list[int]]:
@@ -137,13 +131,6 @@ def collate(items: list[Prepared], dropout: ControlDropout | None, rng: np.rando
         out["control_mask"][i, :m] = keep
         out["controls"][i, :m] = x.controls * keep
         out["mel"][i, : x.n_frames] = x.mel
-    if all(x.frame_pitch_st is not None for x in items):
-        out["target_frame_pitch_st"] = np.zeros((b, f), np.float32)
-        out["frame_voiced"] = np.zeros((b, f), np.float32)
-        for i, x in enumerate(items):
-            voiced = np.isfinite(x.frame_pitch_st)
-            out["target_frame_pitch_st"][i, : x.n_frames] = np.where(voiced, x.frame_pitch_st, 0.0)
-            out["frame_voiced"][i, : x.n_frames] = voiced
     return {k: torch.from_numpy(v) for k, v in out.items()}
 
 

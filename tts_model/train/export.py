@@ -33,7 +33,7 @@ import torch
 
 from tts_model.runtime.config import N_CONTROLS, ModelConfig, VoiceConfig
 from tts_model.text.frontend import PHONEMES
-from tts_model.acoustic.model import AcousticEnsemble, AcousticModel, ExportWrapper
+from tts_model.acoustic.model import AcousticModel, ExportWrapper
 from tts_model.train.onnx_weights import MIN_REDUCED_ELEMENTS, reduce_weights
 
 OPSET = 17
@@ -87,7 +87,7 @@ def _fp16_rounded(model: AcousticModel) -> AcousticModel:
     return rounded
 
 
-def export_acoustic(model: AcousticModel | AcousticEnsemble, path: Path, precision: str = "fp16",
+def export_acoustic(model: AcousticModel, path: Path, precision: str = "fp16",
                     check: bool = True) -> ExportReport:
     """Export ``model`` to ``path`` (ONNX, opset OPSET) and check parity; raises ExportParityError."""
     if precision not in ("fp32", "fp16"):
@@ -159,7 +159,7 @@ def _parity(model: AcousticModel, onnx_path: Path, inputs: dict[str, np.ndarray]
     return mel_diff, control_diff, duration_diff
 
 
-def export_voice(model: AcousticModel | AcousticEnsemble, voice_dir: Path, voice_id: str, baseline: dict,
+def export_voice(model: AcousticModel, voice_dir: Path, voice_id: str, baseline: dict,
                  licence: str, provenance: str, precision: str = "fp16", training_step: int = 0) -> ExportReport:
     """Write ``acoustic.onnx`` and ``voice.json`` into ``voice_dir`` (the vocoder is written separately)."""
     voice_dir = Path(voice_dir)
@@ -190,9 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     from tts_model.train.checkpoint import CheckpointError
 
     parser = argparse.ArgumentParser(description="Export a BatonTTS checkpoint as a voice directory (ONNX).")
-    parser.add_argument("--checkpoint", type=Path, required=True, action="append",
-                        help="training checkpoint directory; give it more than once to export an ensemble whose "
-                             "first checkpoint leads (durations, pitch, energy) and whose mels are averaged")
+    parser.add_argument("--checkpoint", type=Path, required=True, help="training checkpoint directory")
     parser.add_argument("--voice-dir", type=Path, required=True)
     parser.add_argument("--voice-id", required=True)
     parser.add_argument("--precision", choices=("fp16", "fp32"), default="fp16")
@@ -200,21 +198,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--provenance", default="")
     args = parser.parse_args(argv)
     try:
-        trained = [load_trained(path) for path in args.checkpoint]
-        model, baseline, _ = trained[0]
-        for path, (_, other, _) in zip(args.checkpoint[1:], trained[1:]):
-            if other != baseline:
-                raise CheckpointError(f"{path} was trained with another voice baseline than {args.checkpoint[0]}: "
-                                      "ensemble members must come from the same prepared data")
-        if len(trained) > 1:
-            model = AcousticEnsemble([m for m, _, _ in trained]).eval()
+        model, baseline, meta = load_trained(args.checkpoint)
     except (CheckpointError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    provenance = args.provenance or "; ".join(f"checkpoint {path} at step {m['step']}"
-                                              for path, (_, _, m) in zip(args.checkpoint, trained))
+    provenance = args.provenance or f"checkpoint {args.checkpoint} at step {meta['step']}"
     report = export_voice(model, args.voice_dir, args.voice_id, baseline, args.licence, provenance, args.precision,
-                          training_step=trained[0][2]["step"])
+                          training_step=meta["step"])
     print(f"wrote {report.path} ({report.size_bytes / 1e6:.2f} MB, {report.precision}); parity: mel max|diff| "
           f"{report.mel_max_diff:.1e}, controls {report.control_max_diff:.1e}, durations {report.duration_max_diff}")
     return 0

@@ -100,8 +100,6 @@ def state_dict_from_onnx(path: Path, model: AcousticModel) -> dict[str, torch.Te
     """The state dict of ``model``'s architecture, read from the ONNX file at ``path``."""
     graph = onnx.load(str(path)).graph
     arrays = _stored_arrays(graph)
-    if any(name.startswith(_PREFIX + "members.") for name in arrays):
-        raise VoiceImportError(f"{path} holds an ensemble of acoustic models; only a single model can be imported")
     wanted = model.state_dict()
     state: dict[str, torch.Tensor] = {}
     for name, values in arrays.items():
@@ -110,9 +108,6 @@ def state_dict_from_onnx(path: Path, model: AcousticModel) -> dict[str, torch.Te
     linear = {name for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)}
     for key, values in _linear_weights(graph, arrays, linear).items():
         state.setdefault(key, torch.from_numpy(np.ascontiguousarray(values)))
-    buffers = {name for name, _ in model.named_buffers()}
-    for key in buffers - set(state):  # constant buffers (not weights) are rebuilt from the config
-        state[key] = wanted[key]
     missing = sorted(set(wanted) - set(state))
     if missing:
         raise VoiceImportError(f"{path} lacks the weights {missing[:5]}{' ...' if len(missing) > 5 else ''}; the "

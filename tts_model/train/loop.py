@@ -109,8 +109,7 @@ def teacher_forced(model: Any, batch: dict[str, torch.Tensor]) -> Any:
     energy as targets (teacher forcing): training, validation and vocoder pairs all render this way."""
     return model(batch["phoneme_ids"], batch["segment_ids"], batch["emphasis"], batch["controls"],
                  batch["control_mask"], phone_mask=batch["phone_mask"], target_durations=batch["target_durations"],
-                 target_pitch_st=batch["target_pitch_st"], target_energy_db=batch["target_energy_db"],
-                 target_frame_pitch_st=batch.get("target_frame_pitch_st"), frame_voiced=batch.get("frame_voiced"))
+                 target_pitch_st=batch["target_pitch_st"], target_energy_db=batch["target_energy_db"])
 
 
 def compute_losses(model: Any, batch: dict[str, torch.Tensor], weights: dict[str, float],
@@ -125,11 +124,7 @@ def compute_losses(model: Any, batch: dict[str, torch.Tensor], weights: dict[str
     out = teacher_forced(model, batch)
     frames = out.frame_mask.unsqueeze(-1)
 
-    def mel_l1(mel: torch.Tensor) -> torch.Tensor:
-        return (torch.abs(mel.float() - batch["mel"]) * frames).sum() / (frames.sum() * cfg.n_mels).clamp_min(1)
-
-    # with a postnet, the decoder's own mel is trained too
-    mel_loss = sum(mel_l1(mel) for mel in (out.mel, out.coarse_mel) if mel is not None)
+    mel_loss = (torch.abs(out.mel.float() - batch["mel"]) * frames).sum() / (frames.sum() * cfg.n_mels).clamp_min(1)
     pmask = batch["phone_mask"]
     phones = (batch["phoneme_ids"] >= cfg.first_phone_id).float() * pmask
     spoken = pmask * (batch["phoneme_ids"] != cfg.pause_id).float()
@@ -236,15 +231,8 @@ def train(config: TrainConfig, root: Path = Path(".")) -> dict[str, Any]:
         overrides = dict(config.model)
         norm = ControlNorm.from_dict({**overrides.pop("control_norm", {}), "phone_s": index["phone_s"],
                                       "pause_s": baseline["pause_s"]})
-        if overrides.get("harmonic_input") and not overrides.get("harmonic_base_hz"):
-            overrides["harmonic_base_hz"] = float(baseline["pitch_mean_hz"])
         model_config = ModelConfig.from_dict({**overrides, "control_norm": asdict(norm)})
         state, meta = None, {"step": 0, "extra": {}}
-    if model_config.harmonic_input and any(u.f0_hz is None for u in utterances):
-        # Without the recording's frame F0 the template is misplaced against the target mel and the model
-        # learns to ignore it (run 4's exp_e, docs/training.md): refuse rather than train that silently.
-        raise ConfigError(f"harmonic_input needs per-frame F0 in the shards, and {data_dir} has none; add it with "
-                          f"python recipes/prepare_batontts.py --corpus <the corpus> --out {data_dir} --add-f0")
     torch.manual_seed(config.seed)
     model = AcousticModel(model_config).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, betas=(0.9, 0.98),

