@@ -202,28 +202,3 @@ def test_runtime_projects_only_with_a_bank_and_says_when_its_file_is_bad(tmp_pat
     with pytest.raises(SynthesisError, match=r"missing; this voice shares it with the voice folder .*other"):
         Synthesizer.load(voice, threads=1)
     assert Synthesizer.load(voice, threads=1, use_exemplars=False).exemplars is None
-
-
-def test_benchmark_variants_reduce_to_the_shipped_projection_and_reject_bad_names():
-    """benchmarks/exemplar_variants.py: settings that change nothing reproduce project() exactly."""
-    import argparse
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from exemplar_variants import variant
-
-    bank, mel, phones, places = _bank(seed=3)
-    rng = np.random.default_rng(4)
-    frames = mel[[2, 5, 43, 60]] + rng.normal(0, 0.3, (4, 80)).astype(np.float32)
-    at = _layout([11, 11, 10, 10], places[[2, 5, 43, 60]], left=[10, 10, 11, 11], right=[0, 0, 11, 11])
-    args = (frames, at, bank, 5, 2.0)
-    kwargs = dict(envelope_bins=20, context_weight=1.0)
-    shipped = project(*args, **kwargs)
-    for same in ("passes:1", "k-stop:5", "weighted:1e9", "envelope:voiced"):  # 10, 11 (AA1, AA2) are voiced
-        assert np.allclose(variant(same)(*args, **kwargs), shipped, atol=1e-5), same
-    assert not np.allclose(variant("weighted:0.1")(*args, **kwargs), shipped)
-    assert variant("instances:3")(*args, **kwargs).shape == shipped.shape
-    for bad in ("bogus", "weighted", "median:3", "shipped:1"):
-        with pytest.raises(argparse.ArgumentTypeError, match="expected one of"):
-            variant(bad)

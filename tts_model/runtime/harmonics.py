@@ -12,7 +12,7 @@ plan's pitch by construction). For each frame of a voiced phoneme we take the lo
 that frame's F0, analysed with the vocoder's own STFT (Hann 1024, hop 256) and filterbank, relative to a
 flat spectrum of the same power, floored and made zero-mean over the bins below ~800 Hz (and zero above), and
 add ``strength`` times it to the predicted log-mel. The model's envelope and the band's level stay; only the
-fine structure is added (benchmarks/ripple_bias.py checks the level).
+fine structure is added (docs/training.md, run 4: mean bias +0.016 log units against the recordings).
 
 Contract: :func:`frame_f0` turns per-phoneme pitch and durations into a per-frame F0 and voicing weight;
 :func:`sharpen` adds the ripple. Both are pure functions; the ripple table is built once per process.
@@ -62,7 +62,7 @@ def build_ripple(floor: float = RIPPLE_FLOOR, zero_mean: bool = True) -> np.ndar
     """float32 (len(F0_GRID_HZ), n_mels): :func:`comb_table` floored at ``floor``, minus its mean over the band
     when ``zero_mean`` (so sharpening moves harmonics, not the level of the band), times :func:`band_weight`.
     The defaults are :func:`ripple_table`; ``floor=COMB_FLOOR, zero_mean=False`` is the ripple of run 3
-    (benchmarks/ripple_bias.py compares them)."""
+    (docs/training.md, run 4 compares them)."""
     weight = band_weight()
     ripple = np.maximum(comb_table(), floor)
     if zero_mean:
