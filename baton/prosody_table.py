@@ -84,7 +84,7 @@ class ProsodyTable:
         """Read the table JSON (default: the shipped one). Raises ValueError (one line) if malformed."""
         path = Path(path) if path is not None else TABLE_PATH
         if not path.is_file():
-            raise ValueError(f"prosody table {path} not found; re-create it with recipes/measure_prosody_table.py")
+            raise ValueError(f"prosody table {path} not found; re-create it with python -m recipes.measure_prosody_table")
         document = json.loads(path.read_text(encoding="utf-8"))
         table = document.get("table")
         if not isinstance(table, dict):

@@ -16,7 +16,7 @@ microseconds per call; the code under test is not changed) and reports seconds p
 and separately the seconds each stage spent before the first piece of audio was ready.
 "other" is what no timer covered: the gain loop's arithmetic, chunk slicing, the pipeline's bookkeeping.
 
-    python benchmarks/baton_worker.py --threads 1 [--voice ljspeech]   # protocol on stdin/stdout (speed_common)
+    python -m benchmarks.baton_worker --threads 1 [--voice ljspeech]   # protocol on stdin/stdout (speed_common)
 """
 
 from __future__ import annotations
@@ -25,14 +25,10 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 from typing import Any, Callable
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
+from benchmarks.speed_common import protocol_stdout, serve, timed_stream
 
-from speed_common import protocol_stdout, serve, timed_stream  # noqa: E402
 
 ANGRY_RANGE_ST = 10.0
 """pitch_range given to angry renders when the conductor sets none (RAVDESS strong anger spans about this)."""

@@ -5,7 +5,7 @@ the times include Python start-up, imports, loading the voice and, for the free-
 sentence-embedding model. Wall time depends on the machine's load; CPU time (user + system of the child)
 much less. Prints the median and the range of each over ``--repeats`` runs.
 
-    OMP_NUM_THREADS=1 python benchmarks/cli_startup.py [--repeats 5] [--voice ID]
+    OMP_NUM_THREADS=1 python -m benchmarks.cli_startup [--repeats 5] [--voice ID]
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """How often the embedded conductor maps paraphrased instructions to the intended emotion.
 
-    OMP_NUM_THREADS=1 python benchmarks/conductor_paraphrases.py [baton/data/paraphrases.jsonl ...]
+    OMP_NUM_THREADS=1 python -m benchmarks.conductor_paraphrases [baton/data/paraphrases.jsonl ...]
 
 Prints accuracy overall and per emotion, how each instruction was resolved (keyword rules or embeddings)
 and every miss. Default lists: the test list and the dev list.
@@ -14,7 +14,6 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def main(argv: list[str]) -> int:

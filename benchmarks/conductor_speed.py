@@ -4,7 +4,7 @@ Three cases: a keyword instruction (rules only), a free-form instruction seen fo
 (one MiniLM embedding), and a repeated free-form instruction (cached intent). Also the one-time costs:
 first plan with rules only, and loading the embedding model.
 
-    OMP_NUM_THREADS=1 python benchmarks/conductor_speed.py [--repeats 200]
+    OMP_NUM_THREADS=1 python -m benchmarks.conductor_speed [--repeats 200]
 """
 
 from __future__ import annotations
@@ -12,12 +12,9 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 SENTENCES = [
     "I never thought it would end like this, but here we are, waiting for the last train home.",

@@ -5,7 +5,7 @@ and ``voiced_fraction``, and Praat's "Get CPPS" over the same region (PowerCepst
 50 Hz pre-emphasis; CPPS with tilt subtraction, 20 ms / 0.5 ms smoothing, peak in 60-330 Hz, robust straight
 line). Prints Pearson correlations.
 
-    PYTHONPATH=. python benchmarks/cpp_vs_praat.py --corpus ../shared/corpora/ravdess --step 36   # 40 clips
+    python -m benchmarks.cpp_vs_praat --corpus ../shared/corpora/ravdess --step 36   # 40 clips
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def praat_cpps(audio: np.ndarray, sample_rate: int) -> float:

@@ -15,9 +15,9 @@ Sentences: written for this benchmark (none from RAVDESS), split into ``dev`` (t
 ``blind`` (do not look at them while tuning; report them separately). The renders are deterministic (the
 voice ignores the seed; Whisper decodes at temperature 0), so a rerun on the same code gives the same table.
 
-    PYTHONPATH=. python benchmarks/emotion_render.py                         # everything, about 5 min on 2 cores
-    PYTHONPATH=. python benchmarks/emotion_render.py --split dev --emotions angry sad --no-asr   # quick look
-    PYTHONPATH=. python benchmarks/emotion_render.py --json runs/emotion.json --classifier runs/emotion_clf.joblib
+    python -m benchmarks.emotion_render                         # everything, about 5 min on 2 cores
+    python -m benchmarks.emotion_render --split dev --emotions angry sad --no-asr   # quick look
+    python -m benchmarks.emotion_render --json runs/emotion.json --classifier runs/emotion_clf.joblib
 """
 
 from __future__ import annotations
@@ -32,11 +32,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from baton.eval import emotion as emo
+from feature_extract.utterance import PROSODY_QUANTITIES, VOICE_QUALITY_QUANTITIES
 
-from baton.eval import emotion as emo  # noqa: E402
-from feature_extract.utterance import PROSODY_QUANTITIES, VOICE_QUALITY_QUANTITIES  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SENTENCES = (
     # (id, split, text): statements and questions, short and long.

@@ -15,7 +15,7 @@ the reference word boundaries are derived from the phone tier:
 Caveats: MAUS is itself automatic (US-English models on a British speaker, 10 ms resolution), so the
 figures are agreement with MAUS, not error against hand labels. The 17 upstream_ERRORS ids are excluded.
 
-Run: ``python benchmarks/feature_extract_alignment.py [--n 100] [--seed 0]`` (needs ../shared).
+Run: ``python -m benchmarks.feature_extract_alignment [--n 100] [--seed 0]`` (needs ../shared).
 """
 
 from __future__ import annotations
@@ -30,11 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from feature_extract.align import DEFAULT_CONFIG, align
+from feature_extract.audio import load_audio
 
-from feature_extract.align import DEFAULT_CONFIG, align  # noqa: E402
-from feature_extract.audio import load_audio  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 FRASER = ROOT.parent / "shared" / "corpora" / "fraser"
 

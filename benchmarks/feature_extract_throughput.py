@@ -6,7 +6,7 @@ Each configuration runs the corpus pipeline (load audio, align, extract_plan: ex
 user + system time of the pool's processes (``RUSAGE_CHILDREN``) and of the parent; wall time is also
 printed but depends on what else the machine is doing.
 
-Run: ``nice -n 10 python benchmarks/feature_extract_throughput.py [--n 60] [--workers 1 2]``.
+Run: ``nice -n 10 python -m benchmarks.feature_extract_throughput [--n 60] [--workers 1 2]``.
 """
 
 from __future__ import annotations
@@ -19,10 +19,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from feature_extract.corpus import process_item, read_metadata
 
-from feature_extract.corpus import process_item, read_metadata  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 LJSPEECH = ROOT.parent / "shared" / "corpora" / "ljspeech"
 

@@ -6,7 +6,7 @@ refused). For each it prints what feature_extract.recording.check_speech measure
 of phones at the aligner's minimum length) or why it refused, then a summary: false refusals of matching
 transcripts and false acceptances of wrong ones. Silence and noise are refused before alignment (tests).
 
-Run: ``python benchmarks/from_audio_check.py [--n 30] [--seed 0]`` (needs ../shared; about 1 s per clip).
+Run: ``python -m benchmarks.from_audio_check [--n 30] [--seed 0]`` (needs ../shared; about 1 s per clip).
 """
 
 from __future__ import annotations
@@ -16,14 +16,13 @@ import random
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from feature_extract.align import AlignmentError, align  # noqa: E402
-from feature_extract.audio import load_audio  # noqa: E402
-from feature_extract.measure import Tracks  # noqa: E402
-from feature_extract.recording import (MAX_MIN_LENGTH_PHONES, MIN_VOICED_COVERAGE, NOT_FAST_PHONE_S,  # noqa: E402
+from feature_extract.align import AlignmentError, align
+from feature_extract.audio import load_audio
+from feature_extract.measure import Tracks
+from feature_extract.recording import (MAX_MIN_LENGTH_PHONES, MIN_VOICED_COVERAGE, NOT_FAST_PHONE_S,
                                        check_speech)
+
+ROOT = Path(__file__).resolve().parents[1]
 
 LJSPEECH = ROOT.parent / "shared" / "corpora" / "ljspeech"
 

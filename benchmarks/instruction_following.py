@@ -1,6 +1,6 @@
 """Instruction following on the plan: the embedded conductor's score per instruction kind, dev and blind.
 
-    OMP_NUM_THREADS=1 python benchmarks/instruction_following.py [--misses] [--only dev|blind]
+    OMP_NUM_THREADS=1 python -m benchmarks.instruction_following [--misses] [--only dev|blind]
 
 For each item of baton/data/instructions_dev.jsonl, instructions_blind.jsonl and instructions_blind2.jsonl, plans the text with the
 instruction the way the pipeline does (baton.syntax.plan_input) and applies the item's check (emotion and
@@ -15,12 +15,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections import Counter
-from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main(argv: list[str] | None = None) -> int:

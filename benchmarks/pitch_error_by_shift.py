@@ -5,7 +5,7 @@ and whose audio has one, takes the requested shift from the voice's baseline and
 (both in semitones). Prints one table per report: segments, median absolute error and median signed error per bin
 of requested shift. A positive signed error means the audio came out higher than asked.
 
-    python benchmarks/pitch_error_by_shift.py eval_out/report.json [other/report.json ...]
+    python -m benchmarks.pitch_error_by_shift eval_out/report.json [other/report.json ...]
 """
 
 from __future__ import annotations

@@ -5,19 +5,17 @@ most 8 words, letters only: the prefix form) put before a colon, and how many ar
 The rest is spoken and needs ``-i``. Headings: ordinary text before a colon (a fixed list, written for this
 check) and how many are wrongly taken as an instruction.
 
-    python benchmarks/prefix_recall.py
+    python -m benchmarks.prefix_recall
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from baton.prefix import _PREFIX, reads_as_instruction
 
-from baton.prefix import _PREFIX, reads_as_instruction  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 HEADINGS = ["Note", "Dear John", "Ingredients", "Warning", "Chapter one", "Sad news", "Happy birthday", "John",
             "Q", "A", "Family", "Content", "Quick note", "Like I said", "As you know", "In a nutshell",

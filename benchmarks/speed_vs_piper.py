@@ -20,8 +20,8 @@ LJSpeech clips (LJ002-0151 on, benchmarks/wer_ljspeech_heldout.py), or a built-i
   instruction), and Piper's own CLI for comparison, wall time each.
 
     bash benchmarks/setup_piper_venv.sh                      # once: .venv-bench (git-ignored)
-    python benchmarks/speed_vs_piper.py                      # 20 texts, 1 and 2 threads, cold starts
-    python benchmarks/speed_vs_piper.py --texts 2 --threads 1 --engines batonvoice --cold-runs 0 --json out.json
+    python -m benchmarks.speed_vs_piper                      # 20 texts, 1 and 2 threads, cold starts
+    python -m benchmarks.speed_vs_piper --texts 2 --threads 1 --engines batonvoice --cold-runs 0 --json out.json
 """
 
 from __future__ import annotations
@@ -36,12 +36,10 @@ import threading
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(HERE))
+from benchmarks.speed_common import (cold_table, engines_table, first_audio_table, kinds_table, phases_table,
+                                     stage_profile, stages_table, summarize)
 
-from speed_common import (cold_table, engines_table, first_audio_table, kinds_table, phases_table,  # noqa: E402
-                          stage_profile, stages_table, summarize)
+ROOT = Path(__file__).resolve().parents[1]
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpora" / "ljspeech"
 DEFAULT_BENCH_VENV = ROOT / ".venv-bench"
@@ -78,11 +76,12 @@ COLD_COMMANDS = {  # name -> arguments after `python -m baton.cli`
 
 def load_texts(corpus: Path, count: int) -> tuple[list[str], str]:
     """(texts, where they came from): the held-out LJSpeech raw transcriptions, else FALLBACK_TEXTS."""
-    from wer_ljspeech_heldout import HELDOUT_IDS, load_metadata
+    from benchmarks.wer_ljspeech_heldout import load_metadata
+    from recipes.ljspeech import HELD_OUT
 
     if (corpus / "metadata.csv").is_file():
         rows = load_metadata(corpus)
-        ids = HELDOUT_IDS[:count]
+        ids = HELD_OUT[:count]
         return [rows[i][0] for i in ids], f"LJSpeech held-out {ids[0]}..{ids[-1]} ({corpus})"
     return FALLBACK_TEXTS[:count], "built-in sentences (no LJSpeech corpus found)"
 
@@ -127,10 +126,10 @@ class Worker:
 
 def start_worker(engine: str, threads: int, args: argparse.Namespace) -> Worker:
     if engine == "batonvoice":
-        command = [sys.executable, str(HERE / "baton_worker.py"), "--threads", str(threads)]
+        command = [sys.executable, "-m", "benchmarks.baton_worker", "--threads", str(threads)]
         command += ["--voice", args.voice] if args.voice else []
     else:
-        command = [str(args.bench_venv / "bin" / "python"), str(HERE / "piper_worker.py"), "--threads", str(threads)]
+        command = [str(args.bench_venv / "bin" / "python"), "-m", "benchmarks.piper_worker", "--threads", str(threads)]
     return Worker(engine, command, threads)
 
 

@@ -6,7 +6,7 @@ summed over the clips) and the mean log-mel L1 between its waveform and the refe
 Sessions are opened the way ``tts_model.runtime.vocoder.OnnxVocoder`` opens them.
 
     python -m tts_model.vocoder.export --precision fp32 --out /tmp/voc/v_fp32.onnx
-    python benchmarks/vocoder_speed.py --reference /tmp/voc/v_fp32.onnx --threads 1 \
+    python -m benchmarks.vocoder_speed --reference /tmp/voc/v_fp32.onnx --threads 1 \
         --vocoder tts_model/voices/ljspeech-v1/vocoder.onnx --vocoder /tmp/voc/v_int8.onnx
 """
 
@@ -21,11 +21,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from tts_model.runtime import audio
+from tts_model.runtime.vocoder import OnnxVocoder
 
-from tts_model.runtime import audio  # noqa: E402
-from tts_model.runtime.vocoder import OnnxVocoder  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def main(argv: list[str] | None = None) -> int:

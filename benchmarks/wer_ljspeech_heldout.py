@@ -8,10 +8,10 @@ With ``--voice VOICE`` (id or directory, repeatable) each clip's raw text is spo
 with a neutral plan (embedded conductor, no instruction): the intelligibility bar is
 WER(voice) <= 2 x WER(original), and the synthesis real-time factor is printed too.
 
-    python benchmarks/wer_ljspeech_heldout.py                       # original recordings only
-    python benchmarks/wer_ljspeech_heldout.py --vocoder /tmp/voc/v_fp32.onnx --vocoder /tmp/voc/v_int8.onnx
-    python benchmarks/wer_ljspeech_heldout.py --skip-original --no-asr --repeats 3 --threads 2 --vocoder X.onnx  # speed
-    python benchmarks/wer_ljspeech_heldout.py --voice tts_model/voices/<voice>         # the synthetic voice
+    python -m benchmarks.wer_ljspeech_heldout                       # original recordings only
+    python -m benchmarks.wer_ljspeech_heldout --vocoder /tmp/voc/v_fp32.onnx --vocoder /tmp/voc/v_int8.onnx
+    python -m benchmarks.wer_ljspeech_heldout --skip-original --no-asr --repeats 3 --threads 2 --vocoder X.onnx  # speed
+    python -m benchmarks.wer_ljspeech_heldout --voice tts_model/voices/<voice>         # the synthetic voice
 
 References are the corpus's normalized transcriptions (metadata.csv column 3); hypotheses and
 references both go through ``baton.asr.normalize_text``. Corpus WER = total errors / total ref words.
@@ -29,14 +29,13 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from baton import asr
+from recipes.ljspeech import HELD_OUT
+from tts_model.runtime import audio
 
-from baton import asr  # noqa: E402
-from tts_model.runtime import audio  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpora" / "ljspeech"
-HELDOUT_IDS = [f"LJ002-{i:04d}" for i in range(151, 201)]
 
 
 def load_metadata(corpus: Path) -> dict[str, tuple[str, str]]:
@@ -61,7 +60,7 @@ def spectral_metrics(reference: np.ndarray, resynth: np.ndarray) -> tuple[float,
 def run(args: argparse.Namespace) -> dict:
     texts = load_metadata(args.corpus)
     clips = {}
-    for clip_id in HELDOUT_IDS[: args.limit]:
+    for clip_id in HELD_OUT[: args.limit]:
         wave, sample_rate = sf.read(args.corpus / "wavs" / f"{clip_id}.flac", dtype="float32")
         if sample_rate != audio.SAMPLE_RATE:
             raise SystemExit(f"{clip_id}: sample rate {sample_rate}, expected {audio.SAMPLE_RATE}")
@@ -152,7 +151,7 @@ def main() -> int:
     parser.add_argument("--voice", action="append", default=[],
                         help="a BatonVoice voice (id or directory) to speak the held-out texts with a neutral plan")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for the vocoder and the ASR")
-    parser.add_argument("--limit", type=int, default=len(HELDOUT_IDS), help="use only the first N clips")
+    parser.add_argument("--limit", type=int, default=len(HELD_OUT), help="use only the first N clips")
     parser.add_argument("--skip-original", action="store_true", help="do not transcribe the original recordings")
     parser.add_argument("--repeats", type=int, default=1, help="vocode each clip N times, time the fastest")
     parser.add_argument("--no-asr", action="store_true", help="vocoder metrics and speed only")

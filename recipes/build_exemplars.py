@@ -14,7 +14,7 @@
 runs 14 and 15). A bank depends on the training data only, but rebuild and re-check it after a new export, and refit
 the centroid tilt after it (recipes/tune_centroid.py), since that calibrates the projected mel.
 
-    python recipes/build_exemplars.py --voice tts_model/voices/ljspeech --data data/ljspeech --write
+    python -m recipes.build_exemplars --voice tts_model/voices/ljspeech --data data/ljspeech --write
 """
 
 from __future__ import annotations
@@ -28,11 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "recipes"))
+from recipes.validation import add_validation_args, validation_plans, whisper_scores
 
-from tune_harmonics import add_validation_args, validation_plans, whisper_scores  # noqa: E402
 
 BANK_NAME = "exemplars.npz"
 
@@ -54,7 +51,7 @@ def bank_frames(data: Path, every: int, step: int) -> tuple[dict[str, np.ndarray
         layout = frame_layout(utt.phoneme_ids, utt.durations)
         if layout.phones.size != utt.mel.shape[0]:
             raise ValueError(f"{data}: utterance {utt.id} has {utt.mel.shape[0]} mel frames but its durations sum "
-                             f"to {layout.phones.size}; re-run recipes/prepare_batontts.py")
+                             f"to {layout.phones.size}; re-run python -m recipes.prepare_batontts")
         mels.append(np.asarray(utt.mel, dtype=np.float32))
         f0s.append(np.zeros(layout.phones.size, np.float32) if utt.f0_hz is None  # older shards: add it with --add-f0
                    else np.nan_to_num(np.asarray(utt.f0_hz, dtype=np.float32)))
@@ -68,7 +65,7 @@ def bank_frames(data: Path, every: int, step: int) -> tuple[dict[str, np.ndarray
 
 
 def main(argv: list[str] | None = None) -> int:
-    from evaluate_batontts import adherence, shifted
+    from recipes.evaluate_batontts import adherence, shifted
     from tts_model.runtime.exemplars import ExemplarBank
     from tts_model.runtime.synthesizer import SynthesisError, Synthesizer
 

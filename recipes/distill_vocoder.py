@@ -21,9 +21,9 @@ the lowest value so far in ``<run>/best/``. ``--export`` writes ``<run>/vocoder.
 with the export's parity check, from ``best/`` when there is one, else from the averaged weights. On the CPU the
 feature phase did not pay (docs/vocoder.md), so the example skips it.
 
-    python recipes/distill_vocoder.py --pairs data/vocoder_pairs_d --corpus ../shared/corpora/ljspeech \
+    python -m recipes.distill_vocoder --pairs data/vocoder_pairs_d --corpus ../shared/corpora/ljspeech \
         --run runs/voc_fast --feature-minutes 0 --wave-minutes 60 --eval-pairs /tmp/ho_pairs_d --export
-    python recipes/distill_vocoder.py --corpus ../shared/corpora/ljspeech --run /tmp/d --tiny --feature-steps 2 \
+    python -m recipes.distill_vocoder --corpus ../shared/corpora/ljspeech --run /tmp/d --tiny --feature-steps 2 \
         --wave-steps 2 --export        # smoke test
 """
 
@@ -38,20 +38,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "recipes"))
+from recipes.finetune_vocoder import crop_mels, load_checkpoint, load_pairs
 
-from finetune_vocoder import crop_mels, load_checkpoint, load_pairs  # noqa: E402
-
-from tts_model.runtime import audio  # noqa: E402
-from tts_model.train.checkpoint import write_pieces  # noqa: E402
-from tts_model.train.loop import WeightAverage  # noqa: E402
-from tts_model.vocoder.distill import (FAST_STAGE_BLOCKS, feature_loss, reduced_stages,  # noqa: E402
+from tts_model.runtime import audio
+from tts_model.train.checkpoint import write_pieces
+from tts_model.train.loop import WeightAverage
+from tts_model.vocoder.distill import (FAST_STAGE_BLOCKS, feature_loss, reduced_stages,
                                        student_from_teacher, wave_loss)
-from tts_model.vocoder.export import PRECISIONS, export_onnx  # noqa: E402
-from tts_model.vocoder.model import HiFiGANConfig, HiFiGANGenerator, load_pretrained  # noqa: E402
-from tts_model.vocoder.train import TorchLogMel  # noqa: E402
+from tts_model.vocoder.export import PRECISIONS, export_onnx
+from tts_model.vocoder.model import HiFiGANConfig, HiFiGANGenerator, load_pretrained
+from tts_model.vocoder.train import TorchLogMel
+
 
 EVAL_CLIPS, EVAL_FRAMES = 6, 400
 
@@ -76,10 +73,10 @@ def load_rendered(directory: Path | None) -> list[np.ndarray]:
             mel = data["mel"].astype(np.float32) if "mel" in data else None
         if mel is None or mel.ndim != 2 or mel.shape[1] != audio.N_MELS or len(mel) == 0:
             raise SystemExit(f"error: {path}: need 'mel' of shape (n_frames, {audio.N_MELS}); "
-                             "re-render it with recipes/render_vocoder_mels.py --overwrite")
+                             "re-render it with python -m recipes.render_vocoder_mels --overwrite")
         mels.append(mel)
     if not mels:
-        raise SystemExit(f"error: --rendered {directory} has no *.npz files; run recipes/render_vocoder_mels.py")
+        raise SystemExit(f"error: --rendered {directory} has no *.npz files; run python -m recipes.render_vocoder_mels")
     return mels
 
 

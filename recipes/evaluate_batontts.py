@@ -1,6 +1,6 @@
 """Evaluate a BatonTTS voice on the held-out LJSpeech clips: intelligibility and plan adherence.
 
-    python recipes/evaluate_batontts.py --voice tts_model/voices/ljspeech --corpus ../shared/corpora/ljspeech \
+    python -m recipes.evaluate_batontts --voice tts_model/voices/ljspeech --corpus ../shared/corpora/ljspeech \
         [--limit 50] [--adherence 10] [--json out.json]
 
 * Intelligibility: WER of Whisper tiny.en (``baton.asr``) on each held-out clip synthesised with a neutral
@@ -26,8 +26,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "recipes"))
 
 SHIFTS = (("pitch", -6), ("pitch", -3), ("pitch", 3), ("pitch", 6), ("energy", -6), ("energy", 6),
           ("duration", 0.7), ("duration", 1.4))
@@ -93,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     from baton.asr import corpus_wer, transcribe
     from feature_extract import extract_plan
     from feature_extract.audio import load_audio
-    from prepare_batontts import HELD_OUT, read_metadata
+    from recipes.ljspeech import HELD_OUT, read_metadata
     from tts_model.runtime.synthesizer import Synthesizer
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])

@@ -13,8 +13,8 @@ at most 15 MiB with SHA-256, written atomically) is picked up by the next run. `
 ``<run>/vocoder.onnx`` (int8 weights by default, the shipping format, see docs/vocoder.md) with the export's
 parity check. bf16 autocast on CUDA.
 
-    python recipes/finetune_vocoder.py --corpus ../shared/corpora/ljspeech --run runs/vocoder --max-minutes 30 --export
-    python recipes/finetune_vocoder.py --corpus ../shared/corpora/ljspeech --run /tmp/voc_smoke \
+    python -m recipes.finetune_vocoder --corpus ../shared/corpora/ljspeech --run runs/vocoder --max-minutes 30 --export
+    python -m recipes.finetune_vocoder --corpus ../shared/corpora/ljspeech --run /tmp/voc_smoke \
         --steps 2 --tiny --batch-size 1
 """
 
@@ -30,17 +30,13 @@ import numpy as np
 import soundfile as sf
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from tts_model.runtime import audio  # noqa: E402
-from tts_model.train.checkpoint import CheckpointError, read_pieces, write_pieces  # noqa: E402
-from tts_model.vocoder.export import PRECISIONS, export_onnx  # noqa: E402
-from tts_model.vocoder.model import (HiFiGANConfig, HiFiGANGenerator, apply_weight_norm,  # noqa: E402
+from recipes.ljspeech import HELD_OUT
+from tts_model.runtime import audio
+from tts_model.train.checkpoint import CheckpointError, read_pieces, write_pieces
+from tts_model.vocoder.export import PRECISIONS, export_onnx
+from tts_model.vocoder.model import (HiFiGANConfig, HiFiGANGenerator, apply_weight_norm,
                                      load_pretrained, remove_weight_norm)
-from tts_model.vocoder.train import Discriminators, TorchLogMel, mel_only_step, train_step  # noqa: E402
-
-HELDOUT = {f"LJ002-{i:04d}" for i in range(151, 201)}
+from tts_model.vocoder.train import Discriminators, TorchLogMel, mel_only_step, train_step
 
 
 def load_pairs(pairs_dir: Path | None, corpus: Path | None) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -57,7 +53,7 @@ def load_pairs(pairs_dir: Path | None, corpus: Path | None) -> list[tuple[np.nda
     if corpus is not None:
         for line in (corpus / "metadata.csv").read_text(encoding="utf-8").splitlines():
             clip_id = line.split("|", 1)[0]
-            if clip_id in HELDOUT or not (corpus / "wavs" / f"{clip_id}.flac").is_file():
+            if clip_id in HELD_OUT or not (corpus / "wavs" / f"{clip_id}.flac").is_file():
                 continue
             wave, sample_rate = sf.read(corpus / "wavs" / f"{clip_id}.flac", dtype="float32")
             if sample_rate != audio.SAMPLE_RATE:

@@ -1,8 +1,8 @@
 """Fit the offline SAGE scorer (baton/dialogue/sage_scorer.py) on part of ../shared/scenes/sage_en and report
 its agreement on the dialogues it was not fitted on.
 
-    python recipes/fit_sage_scorer.py                 # print the table
-    python recipes/fit_sage_scorer.py --write         # also write baton/data/sage_scorer.json
+    python -m recipes.fit_sage_scorer                 # print the table
+    python -m recipes.fit_sage_scorer --write         # also write baton/data/sage_scorer.json
 
 Split: the first --train dialogues (default 4: one negative, one passive, two avoidant personas) fit the
 weights; the rest are held out. The feature set (FEATURE_SETS) and the ridge strength are chosen by
@@ -21,11 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from baton.dialogue.sage_scorer import FEATURE_NAMES, WEIGHTS_PATH, SageScorer, labelled_turns, trajectory
+from baton.dialogue.scenes import load_scenes
 
-from baton.dialogue.sage_scorer import FEATURE_NAMES, WEIGHTS_PATH, SageScorer, labelled_turns, trajectory  # noqa: E402
-from baton.dialogue.scenes import load_scenes  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 ALPHAS = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0)
 FEATURE_SETS = {

@@ -5,11 +5,11 @@ For every utterance of a prepared data directory, the acoustic model renders its
 up frame by frame with the recording, so the vocoder can learn to turn the acoustic model's (blurred)
 output back into the real waveform (HiFi-GAN's fine-tuning recipe, Kong et al. 2020, section 4.4).
 
-    python recipes/make_vocoder_pairs.py --checkpoint runs/ljspeech_cpu/checkpoint --data data/ljspeech \
+    python -m recipes.make_vocoder_pairs --checkpoint runs/ljspeech_cpu/checkpoint --data data/ljspeech \
         --corpus ../shared/corpora/ljspeech --out data/vocoder_pairs
 
 Writes ``<out>/<id>.npz`` with ``mel`` float32 (n_frames, 80) and ``audio`` float32 (n_frames * 256,), the
-input of ``recipes/finetune_vocoder.py --pairs``, and prints the mean L1 between the teacher-forced mel and
+input of ``python -m recipes.finetune_vocoder --pairs``, and prints the mean L1 between the teacher-forced mel and
 the recording's mel (a quick measure of how blurred the acoustic model's output is). Existing files are
 kept unless ``--overwrite``.
 """
@@ -24,18 +24,14 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "recipes"))
-
-from feature_extract.audio import load_audio  # noqa: E402
-from prepare_batontts import read_metadata  # noqa: E402
-from tts_model.runtime import audio  # noqa: E402
-from tts_model.train.batching import collate, prepare_utterance  # noqa: E402
-from tts_model.train.checkpoint import CheckpointError  # noqa: E402
-from tts_model.train.dataset import load_utterances  # noqa: E402
-from tts_model.train.export import load_trained  # noqa: E402
-from tts_model.train.loop import teacher_forced  # noqa: E402
+from feature_extract.audio import load_audio
+from recipes.ljspeech import read_metadata
+from tts_model.runtime import audio
+from tts_model.train.batching import collate, prepare_utterance
+from tts_model.train.checkpoint import CheckpointError
+from tts_model.train.dataset import load_utterances
+from tts_model.train.export import load_trained
+from tts_model.train.loop import teacher_forced
 
 
 def aligned_audio(wave: np.ndarray, n_mel_frames: int) -> np.ndarray:

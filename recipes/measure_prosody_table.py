@@ -17,14 +17,14 @@ Differences (emotional clip minus neutral reference):
 
 The same pairs also give the voice-quality changes (``hnr_db``, ``cpp_db``, ``alpha_ratio_db``,
 ``voiced_fraction``; stored under the JSON's ``voice_quality`` key, the prosody ``table`` is unchanged by
-them). Every definition lives in ``feature_extract.utterance`` (shared with benchmarks/emotion_render.py).
+them). Every definition lives in ``feature_extract.utterance`` (shared with python -m benchmarks.emotion_render).
 
 The row ``neutral/normal`` compares each actor's two neutral repetitions (rep 2 against rep 1): it is the
 measurement's noise floor, not an emotion effect.
 
 Usage (about 2 minutes on 2 cores)::
 
-    nice -n 10 .venv/bin/python recipes/measure_prosody_table.py \
+    nice -n 10 .venv/bin/python -m recipes.measure_prosody_table \
         --corpus ../shared/corpora/ravdess --out baton/data/prosody_table.json --workers 2
 """
 
@@ -43,11 +43,10 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from feature_extract.utterance import (PROSODY_QUANTITIES, QUANTITY_UNITS, VOICE_QUALITY_QUANTITIES,  # noqa: E402
+from feature_extract.utterance import (PROSODY_QUANTITIES, QUANTITY_UNITS, VOICE_QUALITY_QUANTITIES,
                                       TrimConfig, measure_utterance, relative, voiced_region)
+
+ROOT = Path(__file__).resolve().parents[1]
 
 QUANTITIES = PROSODY_QUANTITIES
 CITATION = ("Livingstone S. R. and Russo F. A. (2018). The Ryerson Audio-Visual Database of Emotional Speech and "

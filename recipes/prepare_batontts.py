@@ -1,6 +1,6 @@
 """Prepare BatonTTS training data: corpus -> phonemes, frame durations, measured plans, log-mel -> shards.
 
-    python recipes/prepare_batontts.py --corpus ../shared/corpora/ljspeech --out data/ljspeech [--jobs 2]
+    python -m recipes.prepare_batontts --corpus ../shared/corpora/ljspeech --out data/ljspeech [--jobs 2]
 
 The corpus is a folder with ``metadata.csv`` (``id|raw text|normalised text``, LJSpeech format) and
 ``wavs/<id>.flac`` or ``.wav``. Per utterance:
@@ -36,34 +36,15 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from recipes.ljspeech import HELD_OUT, read_metadata
+from tts_model.runtime import audio as audio_mod
+from tts_model.runtime.config import CONTROL_NAMES
+from tts_model.train.dataset import SHARD_MAX_BYTES, Utterance, write_shard
+from tts_model.text.frontend import ARPABET, PAUSE, PHONEME_TO_ID, Frontend, FrontendError
 
-from tts_model.runtime import audio as audio_mod  # noqa: E402
-from tts_model.runtime.config import CONTROL_NAMES  # noqa: E402
-from tts_model.train.dataset import SHARD_MAX_BYTES, Utterance, write_shard  # noqa: E402
-from tts_model.text.frontend import ARPABET, PAUSE, PHONEME_TO_ID, Frontend, FrontendError  # noqa: E402
 
-HELD_OUT = tuple(f"LJ002-{n:04d}" for n in range(151, 201))
 _VOWELS = {p for p in ARPABET if p[-1].isdigit()}
 _FRONTEND: Frontend | None = None
-
-
-def read_metadata(corpus: Path) -> list[tuple[str, str, Path]]:
-    """(id, normalised text, audio path) per row of metadata.csv whose audio exists."""
-    rows = []
-    for line in (corpus / "metadata.csv").read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        parts = line.split("|")
-        uid, text = parts[0], (parts[2] if len(parts) > 2 and parts[2].strip() else parts[1])
-        for ext in (".flac", ".wav"):
-            path = corpus / "wavs" / f"{uid}{ext}"
-            if path.is_file():
-                rows.append((uid, text.strip(), path))
-                break
-    return rows
 
 
 def process(item: tuple[str, str, Path]) -> tuple[str, dict | None, str]:

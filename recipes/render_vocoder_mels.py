@@ -11,11 +11,11 @@ F0. This recipe renders, for every training clip (the 50 held-out clips are skip
   and x1.4 of the plan measured from the recording), drawn at random per clip (``--seed``),
 
 and writes ``<out>/<id>_<variant>.npz`` with ``mel`` float16 (n_frames, 80): no audio, because the distillation's
-targets come from the teacher. ``recipes/distill_vocoder.py --rendered <out>`` adds them to its mels.
+targets come from the teacher. ``python -m recipes.distill_vocoder --rendered <out>`` adds them to its mels.
 Existing files are kept unless ``--overwrite``. ``--held-out`` renders the 50 held-out clips instead, to measure
 progress on (``distill_vocoder.py --eval-pairs``); never train on those.
 
-    python recipes/render_vocoder_mels.py --voice tts_model/voices/ljspeech --corpus ../shared/corpora/ljspeech \
+    python -m recipes.render_vocoder_mels --voice tts_model/voices/ljspeech --corpus ../shared/corpora/ljspeech \
         --out data/rendered_mels_run4
 """
 
@@ -28,12 +28,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "recipes"))
+from recipes.evaluate_batontts import SHIFTS, shifted
+from recipes.ljspeech import HELD_OUT, read_metadata
 
-from evaluate_batontts import SHIFTS, shifted  # noqa: E402
-from prepare_batontts import HELD_OUT, read_metadata  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 
 def variant_name(kind: str, amount: float) -> str:

@@ -14,8 +14,8 @@ refitted on all actors.
 Licence: RAVDESS is CC BY-NC-SA 4.0, so the saved classifier is an NC-SA derivative. It is written to the
 git-ignored ``runs/`` by default and must never be shipped or committed.
 
-    PYTHONPATH=. python recipes/measure_prosody_table.py --new-keys-only --workers 1   # writes runs/ravdess_clip_features.json
-    PYTHONPATH=. python recipes/train_emotion_classifier.py --out runs/emotion_classifier.joblib
+    python -m recipes.measure_prosody_table --new-keys-only --workers 1   # writes runs/ravdess_clip_features.json
+    python -m recipes.train_emotion_classifier --out runs/emotion_classifier.joblib
 """
 
 from __future__ import annotations
@@ -29,12 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "recipes"))
+from baton.eval.emotion import CLASSIFIER_EMOTIONS, FEATURES, confusion, confusion_markdown
+from feature_extract.utterance import relative
 
-from baton.eval.emotion import CLASSIFIER_EMOTIONS, FEATURES, confusion, confusion_markdown  # noqa: E402
-from feature_extract.utterance import relative  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 MODELS = ("logistic", "forest", "boosting")
 
@@ -107,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="processes when the clips must be measured")
     args = parser.parse_args(argv)
 
-    from measure_prosody_table import measure_corpus, read_rows
+    from recipes.measure_prosody_table import measure_corpus, read_rows
 
     try:
         rows = read_rows(args.corpus)

@@ -13,7 +13,7 @@
 
 ``--write`` stores the fitted calibration in the voice's ``voice.json``.
 
-    python recipes/tune_centroid.py --voice tts_model/voices/ljspeech --data data/ljspeech --write
+    python -m recipes.tune_centroid --voice tts_model/voices/ljspeech --data data/ljspeech --write
 """
 
 from __future__ import annotations
@@ -27,12 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "recipes"))
-
-from tune_harmonics import (add_validation_args, measured_plans, split_rows, validation_plans,  # noqa: E402
-                            whisper_scores)
+from recipes.validation import add_validation_args, measured_plans, split_rows, validation_plans, whisper_scores
 
 
 def training_rows(data: Path, corpus: Path, every: int, count: int) -> list[tuple[str, str, Path]]:
@@ -72,7 +67,7 @@ def fit_pairs(synth, plans: list[tuple[str, list[dict]]], tilts: list[float]) ->
 
 def centroid_errors(synth, plans, factor: float) -> np.ndarray:
     """Per-segment rendered-minus-planned centroid [st] over ``plans`` with every given centroid x ``factor``."""
-    from evaluate_batontts import adherence, shifted
+    from recipes.evaluate_batontts import adherence, shifted
 
     errors = []
     for _, plan in plans:

@@ -10,9 +10,9 @@ as it is, shifted by pitch -3 st, energy -6 dB and duration x1.4 (median absolut
 other cells of the gate). Write the chosen values into the voice's ``voice.json`` (``harmonic_strength``,
 ``harmonic_phonemes``, ``pitch_control_gain_down``, ``pitch_control_gain_up``).
 
-    python recipes/tune_harmonics.py --voice tts_model/voices/ljspeech --data data/ljspeech \
+    python -m recipes.tune_harmonics --voice tts_model/voices/ljspeech --data data/ljspeech \
         --corpus ../shared/corpora/ljspeech --strengths 0 0.5 --phonemes vowels voiced
-    python recipes/tune_harmonics.py --voice tts_model/voices/ljspeech --data data/ljspeech --strengths 0.5 \
+    python -m recipes.tune_harmonics --voice tts_model/voices/ljspeech --data data/ljspeech --strengths 0.5 \
         --pitch-gains 1 1.2/1 --cells "pitch -6" "pitch +6" --skip-wer
 """
 
@@ -22,14 +22,10 @@ import argparse
 import dataclasses
 import sys
 import time
-from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "recipes"))
+from recipes.validation import add_validation_args, validation_plans, whisper_scores
 
 CELLS = {"as measured": ("pitch", 0.0), "pitch -6": ("pitch", -6.0), "pitch -3": ("pitch", -3.0),
          "pitch +3": ("pitch", 3.0), "pitch +6": ("pitch", 6.0), "energy -6": ("energy", -6.0),
@@ -38,71 +34,6 @@ CELLS = {"as measured": ("pitch", 0.0), "pitch -6": ("pitch", -6.0), "pitch -3":
 """Every adherence cell this script can measure: the gate's eight (recipes/evaluate_batontts.py), the plan as
 measured, and the large upward shifts that emotional plans ask for (pitch +9 and +12, beyond the gate)."""
 DEFAULT_CELLS = ("as measured", "pitch -3", "energy -6", "duration x1.4")
-
-
-def split_rows(data: Path, corpus: Path, every: int) -> tuple[list[tuple[str, str, Path]], list[tuple[str, str, Path]]]:
-    """The corpus rows (id, text, audio path) of the clips prepared in ``data``, split as a training run with
-    ``validation_every = every`` splits them: (trained on, held out)."""
-    from prepare_batontts import read_metadata
-    from tts_model.train.dataset import load_index, validation_ids
-
-    ids = list(load_index(data)["utterances"])
-    held = validation_ids(ids, every)
-    rows = [r for r in read_metadata(corpus) if r[0] in set(ids)]
-    return [r for r in rows if r[0] not in held], [r for r in rows if r[0] in held]
-
-
-def validation_rows(data: Path, corpus: Path, every: int) -> list[tuple[str, str, Path]]:
-    """The held-out half of :func:`split_rows`. Raises FileNotFoundError/ValueError with the reason when there
-    are none."""
-    rows = split_rows(data, corpus, every)[1]
-    if not rows:
-        raise ValueError(f"no validation clips: {data} has no shards, or their ids are not in {corpus}")
-    return rows
-
-
-def add_validation_args(parser: argparse.ArgumentParser) -> None:
-    """The options that pick a voice and its validation clips (shared with benchmarks/rate_wer.py)."""
-    parser.add_argument("--voice", type=Path, required=True)
-    parser.add_argument("--data", type=Path, required=True, help="prepared shards the voice was trained from")
-    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared/corpora/ljspeech")
-    parser.add_argument("--every", type=int, default=15, help="the training config's validation_every")
-    parser.add_argument("--threads", type=int, default=2)
-
-
-def measured_plans(rows: Iterable[tuple[str, str, Path]], sample_rate: int) -> list[tuple[str, list[dict]]]:
-    """(transcript, plan measured from the recording by feature_extract) of each corpus row."""
-    from evaluate_batontts import clean_plan
-    from feature_extract import extract_plan
-    from feature_extract.audio import load_audio
-
-    plans = []
-    for _, text, path in rows:
-        recording, rate = load_audio(path, sample_rate)
-        plans.append((text, clean_plan(extract_plan(recording, rate, text))))
-    return plans
-
-
-def validation_plans(parser: argparse.ArgumentParser, args: argparse.Namespace, sample_rate: int
-                     ) -> list[tuple[str, list[dict]]]:
-    """:func:`measured_plans` of every validation clip of ``args``; a missing clip set is a usage error."""
-    try:
-        rows = validation_rows(args.data, args.corpus, args.every)
-    except (FileNotFoundError, ValueError) as err:
-        parser.error(str(err))
-    return measured_plans(rows, sample_rate)
-
-
-def whisper_scores(renders: Iterable[tuple[str, np.ndarray]], sample_rate: int, threads: int) -> tuple[float, float]:
-    """(corpus WER, Whisper NLL per token of the reference) over (transcript, audio) pairs."""
-    from baton.asr import corpus_wer, reference_nll, transcribe
-
-    pairs, nll_sum, token_count = [], 0.0, 0
-    for text, wave in renders:
-        pairs.append((text, transcribe(wave, sample_rate, cpu_threads=threads)))
-        nll, n_tokens = reference_nll(wave, sample_rate, text, cpu_threads=threads)
-        nll_sum, token_count = nll_sum + nll * n_tokens, token_count + n_tokens
-    return corpus_wer(pairs).wer, nll_sum / max(token_count, 1)
 
 
 def gain_pair(text: str) -> tuple[float, float]:
@@ -117,7 +48,7 @@ def gain_pair(text: str) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from evaluate_batontts import adherence, shifted
+    from recipes.evaluate_batontts import adherence, shifted
     from tts_model.runtime.harmonics import PHONEME_CLASSES
     from tts_model.runtime.synthesizer import Synthesizer
 

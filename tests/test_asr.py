@@ -175,7 +175,7 @@ def test_heldout_wer_benchmark_runs_on_two_clips(tmp_path):
 
     voice = make_test_voice(tmp_path / "voice")  # random weights: exercises the --voice path, not quality
     out = tmp_path / "report.json"
-    subprocess.run([sys.executable, "benchmarks/wer_ljspeech_heldout.py", "--limit", "2", "--json", str(out),
+    subprocess.run([sys.executable, "-m", "benchmarks.wer_ljspeech_heldout", "--limit", "2", "--json", str(out),
                     "--voice", str(voice)], cwd=REPO, check=True, capture_output=True, timeout=300)
     report = json.loads(out.read_text())
     original = report["systems"]["original"]

@@ -52,9 +52,6 @@ def test_loading_a_malformed_table_fails_in_one_line(tmp_path):
 
 @needs_shared
 def test_recipe_trims_silence_and_measures_relative_to_neutral():
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from recipes.measure_prosody_table import measure_clip, relative
 
     neutral = measure_clip(str(RAVDESS / "wavs" / "03-01-01-01-01-01-03.flac"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -87,9 +86,8 @@ def test_confusion_counts_and_recall():
 
 
 def test_classifier_bundle_loads_and_predicts(tmp_path):
-    sys.path.insert(0, str(ROOT / "recipes"))
     import joblib
-    from train_emotion_classifier import make_model
+    from recipes.train_emotion_classifier import make_model
 
     rng = np.random.default_rng(0)
     features = ["pitch_st", "energy_db"]
@@ -104,13 +102,12 @@ def test_classifier_bundle_loads_and_predicts(tmp_path):
     joblib.dump({"model": None}, path)
     with pytest.raises(ValueError, match="not an emotion classifier bundle"):
         emo.EmotionClassifier.load(path)
-    with pytest.raises(FileNotFoundError, match="train_emotion_classifier.py"):
+    with pytest.raises(FileNotFoundError, match="python -m recipes.train_emotion_classifier"):
         emo.EmotionClassifier.load(tmp_path / "missing.joblib")
 
 
 def test_benchmark_summary_from_records():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from emotion_render import FIVE, markdown, summarise
+    from benchmarks.emotion_render import FIVE, markdown, summarise
 
     ref = emo.reference_stats(TABLE, "angry", "strong")
     inside = {q: ref[q]["median"] for q in emo.FEATURES}
@@ -129,8 +126,7 @@ def test_benchmark_summary_from_records():
 
 def test_benchmark_renders_one_sentence_end_to_end(tmp_path):
     """The shipped voice, one short sentence, neutral + strong anger, no ASR: real renders, real measures."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from emotion_render import main
+    from benchmarks.emotion_render import main
 
     out = tmp_path / "emotion.json"
     assert main(["--sentences", "s03", "--emotions", "angry", "--intensities", "strong", "--no-asr",
@@ -146,8 +142,7 @@ def test_benchmark_renders_one_sentence_end_to_end(tmp_path):
 
 
 def test_benchmark_rejects_unknown_ids(capsys):
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from emotion_render import main
+    from benchmarks.emotion_render import main
 
     with pytest.raises(SystemExit):
         main(["--sentences", "s99"])
@@ -157,9 +152,8 @@ def test_benchmark_rejects_unknown_ids(capsys):
 def test_baton_eval_adds_the_classifiers_confusion(tmp_path, monkeypatch):
     """baton eval with a classifier (here a toy one on two features) judges every emotion item from its
     change against the neutral rendering; oracle tones do exactly what the plan asks, so angry is judged angry."""
-    sys.path.insert(0, str(ROOT / "recipes"))
     import joblib
-    from train_emotion_classifier import make_model
+    from recipes.train_emotion_classifier import make_model
 
     from baton.cli import main as cli_main
 
@@ -188,8 +182,7 @@ def test_baton_eval_adds_the_classifiers_confusion(tmp_path, monkeypatch):
 
 
 def test_benchmark_warns_when_the_conductor_misreads_an_instruction():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from emotion_render import misread
+    from benchmarks.emotion_render import misread
 
     records = [{"emotion": "surprised", "instruction": "surprised", "understood": {"emotion": "fearful", "level": 1.0}},
                {"emotion": "surprised", "instruction": "surprised", "understood": {"emotion": "fearful", "level": 1.0}},

@@ -192,7 +192,7 @@ def test_runtime_projects_only_with_a_bank_and_says_when_its_file_is_bad(tmp_pat
     assert np.isfinite(projected.synthesize_all(segments)).all()
 
     (voice / "exemplars.npz").write_bytes(b"\x00" * 64)
-    with pytest.raises(SynthesisError, match=r"exemplar bank .* corrupt .*build_exemplars.py"):
+    with pytest.raises(SynthesisError, match=r"exemplar bank .* corrupt .*python -m recipes.build_exemplars"):
         Synthesizer.load(voice, threads=1)
     (voice / "exemplars.npz").unlink()
     with pytest.raises(SynthesisError, match="missing"):

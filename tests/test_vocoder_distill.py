@@ -140,7 +140,7 @@ def test_distill_recipe_runs_resumes_exports_and_refuses_another_architecture(tm
     rng = np.random.default_rng(3)
     pairs = write_noise_pairs(tmp_path / "pairs", count=2, n_frames=40, seed=3)
     run = tmp_path / "run"
-    command = [sys.executable, "recipes/distill_vocoder.py", "--pairs", str(pairs), "--run", str(run), "--tiny",
+    command = [sys.executable, "-m", "recipes.distill_vocoder", "--pairs", str(pairs), "--run", str(run), "--tiny",
                "--batch-size", "2", "--segment-frames", "8", "--eval-pairs", str(pairs), "--threads", "1"]
     env = {"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
     first = subprocess.run(command + ["--feature-steps", "3", "--wave-steps", "2", "--export", "fp32"], cwd=REPO,
@@ -198,7 +198,7 @@ def test_rendered_mels_skip_held_out_clips_resume_and_feed_the_distillation(tmp_
         subprocess.run([ESPEAK, "-w", str(corpus / "wavs" / f"{uid}.wav"), text], check=True, timeout=60)
     (corpus / "metadata.csv").write_text("".join(f"{u}|{t}|{t}\n" for u, t in lines.items()), encoding="utf-8")
     out = tmp_path / "rendered"
-    command = [sys.executable, "recipes/render_vocoder_mels.py", "--voice", str(voice), "--corpus", str(corpus),
+    command = [sys.executable, "-m", "recipes.render_vocoder_mels", "--voice", str(voice), "--corpus", str(corpus),
                "--out", str(out), "--shifts-per-clip", "2"]
     env = {"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
     first = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
@@ -213,14 +213,14 @@ def test_rendered_mels_skip_held_out_clips_resume_and_feed_the_distillation(tmp_
     assert again.returncode == 0 and "0 mels written, 6 kept" in again.stdout  # the same draws, nothing redone
 
     run = tmp_path / "run"
-    distil = subprocess.run([sys.executable, "recipes/distill_vocoder.py", "--rendered", str(out), "--run", str(run),
+    distil = subprocess.run([sys.executable, "-m", "recipes.distill_vocoder", "--rendered", str(out), "--run", str(run),
                              "--tiny", "--batch-size", "2", "--segment-frames", "8", "--feature-steps", "1",
                              "--wave-steps", "1", "--threads", "1"],
                             cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert distil.returncode == 0, distil.stderr[-2000:]
     assert "6 mels" in distil.stdout
     np.savez(out / "broken.npz", audio=np.zeros(10, np.float32))
-    broken = subprocess.run([sys.executable, "recipes/distill_vocoder.py", "--rendered", str(out), "--run",
+    broken = subprocess.run([sys.executable, "-m", "recipes.distill_vocoder", "--rendered", str(out), "--run",
                              str(tmp_path / "run2"), "--tiny", "--wave-steps", "1"],
                             cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert broken.returncode != 0 and "broken.npz: need 'mel'" in broken.stderr and "Traceback" not in broken.stderr

@@ -35,7 +35,7 @@ def test_finetune_runs_resumes_and_exports(tmp_path):
 
     pairs = write_noise_pairs(tmp_path / "pairs", count=2, n_frames=20, seed=1)
     run = tmp_path / "run"
-    command = [sys.executable, "recipes/finetune_vocoder.py", "--pairs", str(pairs), "--run", str(run), "--tiny",
+    command = [sys.executable, "-m", "recipes.finetune_vocoder", "--pairs", str(pairs), "--run", str(run), "--tiny",
                "--batch-size", "1", "--segment-frames", "8"]
     env = {"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
     first = subprocess.run(command + ["--steps", "2"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
@@ -60,7 +60,7 @@ def test_mel_only_finetune_lowers_mel_loss_and_guards_resume(tmp_path):
     wave = (0.3 * np.sin(2 * np.pi * 220 * t) + 0.01 * rng.standard_normal(t.size)).astype(np.float32)
     np.savez(pairs / "tone.npz", mel=audio.log_mel(wave), audio=wave)
     run = tmp_path / "run"
-    command = [sys.executable, "recipes/finetune_vocoder.py", "--pairs", str(pairs), "--run", str(run), "--tiny",
+    command = [sys.executable, "-m", "recipes.finetune_vocoder", "--pairs", str(pairs), "--run", str(run), "--tiny",
                "--batch-size", "2", "--segment-frames", "8", "--lr", "2e-3", "--mel-only"]
     env = {"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
     result = subprocess.run(command + ["--steps", "100"], cwd=REPO, env=env, capture_output=True, text=True,

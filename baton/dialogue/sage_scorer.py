@@ -185,7 +185,7 @@ class SageScorer:
     def from_dict(cls, data: dict[str, Any]) -> "SageScorer":
         if list(data.get("features", [])) != list(FEATURE_NAMES):
             raise ValueError(f"SAGE scorer weights were fitted on features {data.get('features')}; this version "
-                             f"computes {list(FEATURE_NAMES)}; refit with recipes/fit_sage_scorer.py")
+                             f"computes {list(FEATURE_NAMES)}; refit with python -m recipes.fit_sage_scorer")
         info = {k: v for k, v in data.items() if k not in ("features", "weights", "bias", "mean", "std")}
         return cls(np.array(data["weights"], float), float(data["bias"]), np.array(data["mean"], float),
                    np.array(data["std"], float), info)

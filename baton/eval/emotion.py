@@ -175,13 +175,13 @@ class EmotionClassifier:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"emotion classifier {path} not found; train one with "
-                                    f"recipes/train_emotion_classifier.py --out {path}")
+                                    f"python -m recipes.train_emotion_classifier --out {path}")
         import joblib
 
         bundle = joblib.load(path)
         if not isinstance(bundle, dict) or not {"model", "features", "labels"} <= set(bundle):
             raise ValueError(f"{path} is not an emotion classifier bundle (model, features, labels); "
-                             "re-create it with recipes/train_emotion_classifier.py")
+                             "re-create it with python -m recipes.train_emotion_classifier")
         return cls(bundle["model"], bundle["features"], bundle["labels"], bundle.get("meta", {}))
 
     @classmethod

@@ -164,7 +164,7 @@ class VoiceConfig:
     """Runtime calibration of the pitch control below the baseline: a given segment pitch that lies x < 0
     semitones from the baseline reaches the acoustic model as x * this gain, because the model renders
     far-from-baseline pitch compressed towards it (most at the low end); the harmonic sharpening stays at the
-    planned pitch. 1 = off. Chosen per voice on its validation clips (recipes/tune_harmonics.py --pitch-gains;
+    planned pitch. 1 = off. Chosen per voice on its validation clips (python -m recipes.tune_harmonics --pitch-gains;
     docs/training.md)."""
     pitch_control_gain_up: float = 1.0
     """The same calibration for given pitches above the baseline. 1 = off."""
@@ -226,7 +226,7 @@ class VoiceConfig:
                     or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) for v in cal) \
                     or not 0.2 <= float(cal[0]) <= 5.0:
                 raise ConfigError("voice: centroid_calibration must be null or [slope, offset_st] with a slope in "
-                                  f"0.2..5, got {cal!r}; refit it with recipes/tune_centroid.py")
+                                  f"0.2..5, got {cal!r}; refit it with python -m recipes.tune_centroid")
             object.__setattr__(self, "centroid_calibration", (float(cal[0]), float(cal[1])))
         self._check_number("centroid_max_tilt", 0.0, 2.0, open_low=True)
         if self.centroid_scope not in SCOPES:

@@ -207,7 +207,7 @@ class Synthesizer:
             try:
                 bank = ExemplarBank.load(voice_dir / config.exemplar_file, n_mels=config.n_mels)
             except ExemplarError as err:
-                own_fix = (f"rebuild it with recipes/build_exemplars.py --voice {voice_dir} --write, set voice.json "
+                own_fix = (f"rebuild it with python -m recipes.build_exemplars --voice {voice_dir} --write, set voice.json "
                            "'exemplar_file' to null to render without it, or reinstall the voice")
                 raise SynthesisError(f"{err}; {_file_fix(voice_dir, config.exemplar_file, 'exemplar_file', own_fix)}"
                                      ) from None

@@ -89,7 +89,7 @@ def load_index(data_dir: Path) -> dict:
     path = Path(data_dir) / "index.json"
     if not path.is_file():
         raise FileNotFoundError(f"no prepared data at {data_dir} (index.json missing); run "
-                                "recipes/prepare_batontts.py first")
+                                "python -m recipes.prepare_batontts first")
     return json.loads(path.read_text(encoding="utf-8"))
 
 

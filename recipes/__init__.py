@@ -1,0 +1,1 @@
+"""Data preparation, training, export and tuning recipes: run from the repository root as ``python -m recipes.<name>``."""
