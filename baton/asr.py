@@ -32,13 +32,14 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from plan_contract import UserError
 from tts_model.text import textnorm as _textnorm
 
 ASR_SAMPLE_RATE = 16000  # Hz, what Whisper expects
 ASR_MODEL_NAME = "tiny.en"
 
 
-class AsrError(RuntimeError):
+class AsrError(UserError, RuntimeError):
     """The ASR model is missing or unusable; the message names the fix."""
 
 

@@ -25,6 +25,7 @@ from typing import BinaryIO
 import numpy as np
 
 from baton.pipeline import AUDIO_FORMATS, AudioFormatError
+from plan_contract import UserError
 
 BYTES_PER_SAMPLE = 2
 """16-bit PCM."""
@@ -36,7 +37,7 @@ MIN_WORD_S = 0.15
 """Lower bound of a spoken word's duration where the plan leaves it out [s] (for the free-space check)."""
 
 
-class OutputError(OSError):
+class OutputError(UserError, OSError):
     """The output cannot be written; ``str(err)`` is one line naming the destination, the cause and the fix."""
 
 

@@ -17,19 +17,16 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from baton import __version__
+from plan_contract import UserError
 
-# Exception class names (anywhere in the MRO) whose message is a user-facing line. Matched by name so
-# that this module does not import the packages that define them.
-USER_ERRORS = {
-    "PlanError", "ConductorError", "SynthesisError", "FrontendError", "AudioFormatError", "SuiteError",
-    "AlignmentError", "AsrError", "FeatureError", "FileNotFoundError", "IsADirectoryError",
-    "NotADirectoryError", "PermissionError", "LibsndfileError", "UsageError", "UnicodeDecodeError",
-    "MarkupError", "AudioError", "OutputError", "SceneError",
-}
+# A user error is one line on stderr; anything else is reported as a bug. The project's user errors derive from
+# plan_contract.UserError; these built-in ones also say what the user gave wrong (a path, a non-UTF-8 text).
+BUILTIN_USER_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError,
+                       UnicodeDecodeError)
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
 
-class UsageError(ValueError):
+class UsageError(UserError, ValueError):
     """Wrong combination of arguments; the message says which one to give."""
 
 
@@ -351,7 +348,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------------------------------------
 def _is_user_error(err: BaseException) -> bool:
-    return any(cls.__name__ in USER_ERRORS for cls in type(err).__mro__)
+    return isinstance(err, (UserError, *BUILTIN_USER_ERRORS, *_soundfile_errors()))
+
+
+def _soundfile_errors() -> tuple[type[BaseException], ...]:
+    """libsndfile's error (a file it cannot open, decode or write) once soundfile is loaded; before that,
+    nothing can have raised it, and importing it here would slow every command's start."""
+    error = getattr(sys.modules.get("soundfile"), "LibsndfileError", None)
+    return (error,) if isinstance(error, type) else ()
 
 
 # Conditions of the machine, not bugs: a full disk, a read-only file system, no permission, an I/O error.
@@ -373,7 +377,7 @@ def _one_line(err: BaseException) -> str:
     text = " ".join(str(err).split())
     if isinstance(err, UnicodeDecodeError):
         return "the input is not UTF-8 text; save it as UTF-8 and try again"
-    if _is_system_error(err) and type(err).__name__ != "OutputError":
+    if _is_system_error(err) and not isinstance(err, UserError):  # OutputError's message says it all
         where = f" ({err.filename})" if getattr(err, "filename", None) else ""
         return (f"{err.strerror or text}{where}; free some space, or write to another place with -o"
                 if err.errno in (errno.ENOSPC, errno.EDQUOT) else

@@ -33,6 +33,7 @@ import numpy as np
 from baton.baseline import DEFAULT_BASELINE, VoiceBaseline
 from baton.conductors.base import Conductor
 from baton.plan import Plan, PlanError, Segment, load_plan, text_words
+from plan_contract import UserError
 
 # A sentence ends at . ! ? or an ellipsis, optionally followed by closing quotes or brackets.
 _SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*\s*$")
@@ -433,7 +434,7 @@ def _paragraph_pauses(plan: Plan, text: str, instruction: str | None, baseline: 
 AUDIO_FORMATS = {".wav": "WAV", ".flac": "FLAC"}
 
 
-class AudioFormatError(ValueError):
+class AudioFormatError(UserError, ValueError):
     """An output file name whose extension names no supported audio format."""
 
 

@@ -10,7 +10,9 @@ A field left out (or ``null``) means "let the model predict it". Every value is 
 error names the segment, the field, the value and what would have been valid, so an LLM conductor can be
 re-asked with the message verbatim and a user can fix a hand-edited file.
 
-This module has no dependencies beyond the standard library: it is imported by every part of the toolkit.
+The fields themselves (names, units, ranges, valid voice qualities) and :class:`PlanError` live in the
+dependency-free ``plan_contract`` package, which tts_model and feature_extract import too; this module builds
+plans on them. It has no dependencies beyond the standard library and ``plan_contract``.
 """
 
 from __future__ import annotations
@@ -22,100 +24,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-PLAN_VERSION = 1
-
-
-class PlanError(ValueError):
-    """A plan that does not satisfy the contract. ``str(err)`` is a single line meant for users."""
-
-    def __init__(self, message: str, *, segment: int | None = None, field_name: str | None = None):
-        where = []
-        if segment is not None:
-            where.append(f"segment {segment}")
-        if field_name is not None:
-            where.append(f"field '{field_name}'")
-        prefix = f"plan {', '.join(where)}: " if where else "plan: "
-        super().__init__(prefix + message)
-        self.segment = segment
-        self.field_name = field_name
-
-
-class JsonConstant:
-    """A non-standard JSON constant (``NaN``, ``Infinity``, ``-Infinity``) read from plan JSON text.
-
-    Python's json module accepts these tokens, which are not JSON. A plan file that holds one is rejected with
-    the segment and field named, like any other non-number, instead of NaN being read as "predict" (which is
-    what a NaN float from Python means: feature_extract's measured-but-undefined value). ``repr`` is the token
-    itself, so error messages show what the file says."""
-
-    def __init__(self, token: str):
-        self.token = token
-
-    def __repr__(self) -> str:
-        return self.token
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    """One numeric plan field: its unit, its physically sensible range and what it means."""
-
-    name: str
-    unit: str
-    minimum: float
-    maximum: float
-    meaning: str
-
-    def check(self, value: Any, segment: int) -> float | None:
-        """Return ``value`` as float (None stays None); raise :class:`PlanError` if it is invalid."""
-        if value is None:
-            return None
-        if isinstance(value, JsonConstant):
-            raise PlanError(
-                f"value {value} is not a number (and not valid JSON); expected a number in {self.unit} "
-                f"between {self.minimum:g} and {self.maximum:g}, or null (or leave the field out) to let the "
-                "model predict it", segment=segment, field_name=self.name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise PlanError(
-                f"value {value!r} is not a number; expected a number in {self.unit} "
-                f"between {self.minimum:g} and {self.maximum:g}, or null to let the model predict it",
-                segment=segment, field_name=self.name)
-        value = float(value)
-        if math.isnan(value):
-            # A NaN float from Python is a measured-but-undefined value (feature_extract: pitch of an unvoiced
-            # segment), which the model predicts. NaN written in plan JSON text never gets here: load_plan
-            # reads it as a JsonConstant, rejected above.
-            return None
-        if not (self.minimum <= value <= self.maximum):
-            raise PlanError(
-                f"value {value:g} {self.unit} is out of range; valid: {self.minimum:g} to {self.maximum:g} "
-                f"{self.unit} ({self.meaning})", segment=segment, field_name=self.name)
-        return value
-
-
-# Ranges are wide enough for any human voice, shouting and whispering included, and narrow enough to
-# catch unit mistakes (dB written as RMS, ms written as s, semitones written as Hz).
-NUMERIC_FIELDS: dict[str, FieldSpec] = {
-    spec.name: spec
-    for spec in (
-        FieldSpec("pitch_mean", "Hz", 50.0, 800.0, "mean F0 over voiced frames"),
-        FieldSpec("pitch_slope", "Hz/s", -2000.0, 2000.0, "slope of a linear fit of F0 over time"),
-        FieldSpec("energy_rms", "linear RMS (full scale 1.0)", 1e-5, 1.0, "waveform RMS over the segment"),
-        FieldSpec("energy_slope", "dB/s", -400.0, 400.0, "intensity change across the segment"),
-        FieldSpec("spectral_centroid", "Hz", 100.0, 11025.0, "spectral centroid, brightness / vocal effort"),
-        FieldSpec("duration", "s", 0.03, 30.0, "spoken duration of the segment, pause excluded"),
-        FieldSpec("pause_after", "s", 0.0, 10.0, "silence after the segment"),
-    )
-}
-# Rendering fields (extensions beyond the model's controls; a BatonVoice-form plan loads without them). The
-# voice renders them after the acoustic model: the F0 contour's spread inside the segment, and the phonation.
-PITCH_RANGE = FieldSpec("pitch_range", "st", 0.0, 24.0,
-                        "F0 spread inside the segment, 10th to 90th percentile of voiced frames")
-VOICE_QUALITIES = ("modal", "breathy", "whisper", "tense")
-"""``voice_quality`` values: modal (the voice as trained), breathy (aspiration noise, steeper tilt), whisper
-(no voicing at all: noise through the voice's spectral envelope), tense (pressed: flatter spectral tilt)."""
-LIST_FIELDS = ("emphasis",)
-RENDER_FIELDS = ("pitch_range", "voice_quality")
-ALL_FIELDS = ("word", *NUMERIC_FIELDS, *RENDER_FIELDS, *LIST_FIELDS)
+from plan_contract import (ALL_FIELDS, NUMERIC_FIELDS, PITCH_RANGE, PLAN_VERSION, RENDER_FIELDS,
+                           VOICE_QUALITIES, FieldSpec, JsonConstant, PlanError)
 
 _TOKEN_EDGE = re.compile(r"^[^\w']+|[^\w']+$")
 

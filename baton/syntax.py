@@ -27,9 +27,10 @@ from dataclasses import dataclass, field, replace
 from baton.baseline import VoiceBaseline
 from baton.plan import Plan, PlanError, Segment, text_words
 from baton.prefix import reads_as_instruction, split_prefix
+from plan_contract import UserError
 
 
-class MarkupError(ValueError):
+class MarkupError(UserError, ValueError):
     """Malformed markup. ``str(err)`` is one line: the position, what was found and what is valid."""
 
 

@@ -27,6 +27,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is i
 import numpy as np  # noqa: E402
 
 from baton.plan import NUMERIC_FIELDS, Plan, PlanError, load_plan  # noqa: E402
+from plan_contract import UserError  # noqa: E402
 
 COLUMNS = ("word", *NUMERIC_FIELDS, "emphasis")
 """Plan table columns: the plan's JSON field names."""
@@ -43,8 +44,6 @@ TABLE_CSS = """
 """
 """Header labels and words wrap at spaces, numbers never: every column, pause and emphasis included, stays on
 a 900 px page; narrower, the table scrolls sideways."""
-USER_ERRORS = (PlanError, ValueError, RuntimeError)
-"""Errors whose message is for the user (PlanError, the front-end's and the voice's one-line errors)."""
 EXAMPLES = [
     ["I told you not to touch that!", "angrily"],
     ["We won the championship, can you believe it?", "overjoyed, almost shouting"],
@@ -128,7 +127,7 @@ def build_app(pipe: Any):
     def do_plan(text: str, instruction: str):
         try:
             plan = pipe.plan(text, instruction or None)
-        except USER_ERRORS as err:
+        except UserError as err:
             _log_user_error(err)
             return gr.skip(), error_status(err)  # the table keeps what it shows, edits included
         return plan_to_rows(plan), f"Planned {len(plan.segments)} segment(s). Edit the table, then render."
@@ -139,7 +138,7 @@ def build_app(pipe: Any):
             # The plan is checked against the text box (markup and prefix removed), edited or not.
             speech = pipe.speak(text if text and text.strip() else None, instruction or None, plan=plan,
                                 seed=_seed(seed))
-        except USER_ERRORS as err:
+        except UserError as err:
             # Not gr.Error: Gradio would put its error overlay over every output, the edited table included,
             # and log a traceback. The table, audio and plot keep what they show.
             _log_user_error(err)
@@ -190,8 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         pipe = Pipeline.load(voice=args.voice, conductor=args.conductor)
     except Exception as err:  # start-up boundary: one line, as the CLI does
-        if not any(c.__name__ in ("SynthesisError", "ConductorError", "FileNotFoundError")
-                   for c in type(err).__mro__):
+        if not isinstance(err, (UserError, FileNotFoundError)):
             raise
         sys.stderr.write(f"demo: error: {' '.join(str(err).split())}\n")
         return 1

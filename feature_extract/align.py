@@ -28,6 +28,7 @@ import numpy as np
 
 from feature_extract import text as text_mod
 from feature_extract.audio import check_audio, resample
+from plan_contract import UserError
 
 ALIGN_RATE_HZ = 16000
 FRAME_RATE_HZ = 100  # pocketsphinx's default: one frame per 10 ms
@@ -37,7 +38,7 @@ _SUFFIXES = (("'s", "Z"), ("s'", "Z"), ("ies", "IY Z"), ("es", "IH Z"), ("s", "Z
              ("ing", "IH NG"), ("ly", "L IY"), ("er", "ER"), ("ers", "ER Z"), ("ness", "N AH S"))
 
 
-class AlignmentError(ValueError):
+class AlignmentError(UserError, ValueError):
     """Audio and transcript that cannot be aligned. ``str(err)`` is one line naming the problem and the fix."""
 
 

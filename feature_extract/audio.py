@@ -10,8 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+from plan_contract import UserError
 
-class AudioError(ValueError):
+
+class AudioError(UserError, ValueError):
     """Audio that cannot be used. ``str(err)`` is one line naming the problem and the fix."""
 
 

@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from plan_contract import UserError
+
 AUDIO_EXTENSIONS = (".wav", ".flac")
 
 
-class CorpusError(ValueError):
+class CorpusError(UserError, ValueError):
     """A corpus folder that cannot be read. ``str(err)`` is one line naming the problem and the fix."""
 
 

@@ -27,8 +27,11 @@ import numpy as np
 
 from feature_extract import praat
 from feature_extract.audio import check_audio
+from plan_contract import NUMERIC_FIELDS
 
-FIELDS = ("pitch_mean", "pitch_slope", "energy_rms", "energy_slope", "spectral_centroid", "duration")
+FIELDS = tuple(name for name in NUMERIC_FIELDS if name != "pause_after")
+"""The plan fields one span shows: every numeric field but ``pause_after`` (the silence between two spans,
+which :func:`feature_extract.segment.extract_plan` measures)."""
 MIN_FIT_FRAMES = 3
 MIN_FIT_SPAN_S = 0.03
 SILENT_RMS = 1e-5

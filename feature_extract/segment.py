@@ -20,22 +20,13 @@ from feature_extract import text as text_mod
 from feature_extract.align import Alignment, WordTiming, align
 from feature_extract.audio import check_audio
 from feature_extract.measure import FIELDS, Tracks, measure_with_tracks
+from plan_contract import NUMERIC_FIELDS
 
 # Breaking right after one of these (before the word it introduces) splits a phrase unnaturally.
 _LEANING_WORDS = frozenset(
     "a an the of to in on at for from with by into onto upon and or but nor as than that which who whom "
     "whose is was are were be been has have had his her its their my our your this these those".split())
 _BREAK_PUNCTUATION = (",", ".", ";", ":", "!", "?", "--", "\u2014", "\u2013", "...", "\u2026", ")")
-
-
-# The plan contract's physical ranges (baton.plan.NUMERIC_FIELDS; feature_extract may not import baton, a
-# test checks the two agree). Measured values beyond them, in practice only the slopes of very short
-# segments (a 30 dB onset inside a 70 ms word is 430 dB/s), are clipped so that every extracted plan loads.
-PLAN_LIMITS: dict[str, tuple[float, float]] = {
-    "pitch_mean": (50.0, 800.0), "pitch_slope": (-2000.0, 2000.0), "energy_rms": (1e-5, 1.0),
-    "energy_slope": (-400.0, 400.0), "spectral_centroid": (100.0, 11025.0), "duration": (0.03, 30.0),
-    "pause_after": (0.0, 10.0),
-}
 
 
 @dataclass(frozen=True)
@@ -75,7 +66,7 @@ def extract_plan(audio: np.ndarray, sample_rate: int, transcript: str, per_word:
     ``pitch_slope`` Hz/s, ``energy_rms`` linear, ``energy_slope`` dB/s, ``spectral_centroid`` Hz,
     ``duration`` s, ``pause_after`` s) as floats, NaN where undefined. ``pause_after`` of the last segment
     is the audio left after its last word. Finite values are clipped into the plan contract's ranges
-    (:data:`PLAN_LIMITS`), so the result always loads as a plan.
+    (``plan_contract.NUMERIC_FIELDS``), so the result always loads as a plan.
     """
     audio = check_audio(audio, sample_rate)
     if alignment is None:
@@ -101,10 +92,13 @@ def extract_plan(audio: np.ndarray, sample_rate: int, transcript: str, per_word:
 
 
 def _clip(values: dict[str, float]) -> dict[str, float]:
-    """Clip finite values into PLAN_LIMITS (NaN stays NaN)."""
+    """Clip finite values into the plan contract's ranges (NaN stays NaN).
+
+    Measured values beyond them, in practice only the slopes of very short segments (a 30 dB onset inside a
+    70 ms word is 430 dB/s), are clipped so that every extracted plan loads."""
     out = {}
     for name, value in values.items():
-        low, high = PLAN_LIMITS[name]
+        low, high = NUMERIC_FIELDS[name].minimum, NUMERIC_FIELDS[name].maximum
         out[name] = float(min(max(value, low), high)) if math.isfinite(value) else math.nan
     return out
 

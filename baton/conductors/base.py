@@ -6,9 +6,10 @@ from typing import Protocol, runtime_checkable
 
 from baton.baseline import VoiceBaseline
 from baton.plan import Plan
+from plan_contract import UserError
 
 
-class ConductorError(RuntimeError):
+class ConductorError(UserError, RuntimeError):
     """A conductor could not produce a plan. ``str(err)`` is one line naming the problem and the fix."""
 
 

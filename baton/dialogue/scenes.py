@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from baton.dialogue.messages import has_words, parse_message
+from plan_contract import UserError
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 """Scene files larger than this are refused (the largest shared scene file, Othello.json, is 0.34 MB)."""
@@ -34,7 +35,7 @@ MORAL_LEVELS = {1: "paragon", 2: "flawed but good", 3: "egoist", 4: "villain"}
 SAGE_START_SCORE = 40.0
 
 
-class SceneError(ValueError):
+class SceneError(UserError, ValueError):
     """A scene file that cannot be used. ``str(err)`` is one line: where (file, scene, message, field),
     what was wrong and what is valid."""
 

@@ -27,12 +27,11 @@ import numpy as np
 
 from baton.eval import metrics
 from baton.eval.suite import SuiteItem, load_suite
+from plan_contract import UserError
 
 EVAL_VERSION = 4
 """Bump when measurements change, so old cached items are not mixed with new ones (3: constant series have no
 correlation, see metrics.correlation; 4: per-segment spectral-centroid error)."""
-ITEM_ERRORS = ("PlanError", "ConductorError", "SynthesisError", "FrontendError", "MarkupError")
-"""Errors that fail one item (recorded in the report) rather than the whole run."""
 
 
 @dataclass(frozen=True)
@@ -89,10 +88,6 @@ def _finite(value: Any) -> Any:
     if isinstance(value, np.generic):
         return _finite(value.item())
     return value
-
-
-def _is_item_error(err: BaseException) -> bool:
-    return any(cls.__name__ in ITEM_ERRORS for cls in type(err).__mro__)
 
 
 class _Runner:
@@ -161,9 +156,7 @@ class _Runner:
         result: dict[str, Any] = {"key": key, **item.to_dict()}
         try:
             result.update(self._measure(item))
-        except Exception as err:
-            if not _is_item_error(err):
-                raise
+        except UserError as err:  # fails this item (recorded in the report); anything else stops the run
             result["error"] = " ".join(str(err).split())
             return result  # not cached: a failed item is tried again on the next run
         _write_json(path, result)
@@ -229,11 +222,11 @@ class _Runner:
         row: dict[str, Any] = {"metric": f"emphasis '{target}'", "expected": "+", "measured": math.nan, "ok": None}
         if isinstance(neutral_words, str):
             return {**row, "detail": f"neutral rendering: {neutral_words}"}
+        from feature_extract.align import AlignmentError
+
         try:
             mine = metrics.prominence(_per_word(audio, sr, words), target)
-        except Exception as err:
-            if type(err).__name__ != "AlignmentError":
-                raise
+        except AlignmentError as err:
             return {**row, "detail": " ".join(str(err).split())}  # not scored: the words could not be found
         base = metrics.prominence(neutral_words, target)
         gain = {k: mine[k] - base[k] for k in mine}  # pitch_st, energy_db: prominence gained over neutral
@@ -255,11 +248,11 @@ def _per_word(audio: np.ndarray, sample_rate: int, text: str) -> list[dict]:
 
 def _per_word_or_error(audio: np.ndarray, sample_rate: int, text: str) -> list[dict] | str:
     """Like :func:`_per_word`; the alignment error message (str) when the words cannot be aligned."""
+    from feature_extract.align import AlignmentError
+
     try:
         return _per_word(audio, sample_rate, text)
-    except Exception as err:
-        if type(err).__name__ != "AlignmentError":
-            raise
+    except AlignmentError as err:
         return " ".join(str(err).split())
 
 

@@ -23,13 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from plan_contract import UserError
+
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 DIRECTION_KEYS = ("pitch", "energy", "rate")
 INTENSITIES = ("normal", "strong")
 _KEYS = {"id", "text", "instruction", "emotion", "intensity", "expect", "emphasis", "note"}
 
 
-class SuiteError(ValueError):
+class SuiteError(UserError, ValueError):
     """An invalid suite file; the message names the line, the field and the fix."""
 
 

@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from baton import __version__
+from baton.conductors.llm_conductor import EndpointError
 from baton.pipeline import Pipeline
 from baton.server.audio import FORMATS, StreamEncoder, available_formats, encode
 from baton.server.config import MODEL_ID, OPENAI_MODEL_ALIASES, OPENAI_VOICE_ALIASES, ServeConfig
@@ -30,10 +31,9 @@ from baton.server.middleware import ServingMiddleware
 from baton.server.schemas import ApiError, PlanRequest, SpeechRequest, VoiceRef, validation_error
 from baton.server.speech import LimitError, SpeechJob, render
 from baton.server.workers import Overloaded, ShuttingDown, Ticket, WorkerPool
+from plan_contract import UserError
 
 LOGGER = logging.getLogger("baton.server")
-USER_ERRORS = ("PlanError", "MarkupError", "ConductorError", "SynthesisError", "FrontendError", "LimitError")
-"""Exception class names (anywhere in the MRO) whose message is a user-facing line -> 400."""
 STREAMED_BY_DEFAULT = ("pcm", "mp3", "opus")
 """Formats streamed when stream_format is absent (no length header to get wrong); wav/flac come whole."""
 
@@ -132,13 +132,12 @@ def _add_error_handlers(app: FastAPI) -> None:
 
 def _as_api_error(err: BaseException, param: str | None) -> ApiError:
     """Map what a worker raised to an HTTP error (user errors 400, the LLM endpoint 502, the rest 500)."""
-    names = {cls.__name__ for cls in type(err).__mro__}
-    if "EndpointError" in names:
+    if isinstance(err, EndpointError):  # a UserError too, but the request was fine: the upstream failed
         return ApiError(502, f"the conductor's LLM endpoint failed: {err}", type="server_error",
                         code="upstream_error")
     if isinstance(err, LimitError):
         return ApiError(400, str(err), param=err.param, code="limit_exceeded")
-    if names & set(USER_ERRORS):
+    if isinstance(err, UserError):  # its message is one line for the user (plan_contract.errors)
         return ApiError(400, str(err), param=param, code="invalid_value")
     LOGGER.error("render failed: %s", type(err).__name__)
     return ApiError(500, "internal error while rendering; the server log has the error type",

@@ -11,9 +11,10 @@ from typing import Any, Callable
 from baton.pipeline import Pipeline, count_syllables
 from baton.plan import NUMERIC_FIELDS, Plan, load_plan
 from baton.server.workers import Ticket
+from plan_contract import UserError
 
 
-class LimitError(ValueError):
+class LimitError(UserError, ValueError):
     """A request within the API's syntax but beyond this server's limits (one line, says the limit)."""
 
     def __init__(self, message: str, param: str):

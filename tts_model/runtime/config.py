@@ -15,19 +15,18 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence, TypeVar
 
+from plan_contract import CONTROL_NAMES, UserError
 from tts_model.text.frontend import ARPABET, PAUSE, PHONEMES
 from tts_model.runtime.harmonics import PHONEME_CLASSES
 from tts_model.runtime.tilt import SCOPES
 
-CONTROL_NAMES = ("pitch_mean", "pitch_slope", "energy_rms", "energy_slope", "spectral_centroid", "duration",
-                 "pause_after")
-"""The plan's numeric fields in the order of the model's control vector (index = position)."""
 N_CONTROLS = len(CONTROL_NAMES)
+"""Length of the model's control vector: the plan's numeric fields in plan_contract.CONTROL_NAMES order."""
 
 T = TypeVar("T")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A config file or dict that does not match its dataclass; one line naming the key and the fix."""
 
 

@@ -11,7 +11,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from tts_model.runtime.config import CONTROL_NAMES, N_CONTROLS, ControlNorm
+from plan_contract import CONTROL_NAMES, NUMERIC_FIELDS
+from tts_model.runtime.config import N_CONTROLS, ControlNorm
 
 _ST_PER_LN = 12.0 / math.log(2.0)  # semitones per natural-log unit of frequency ratio
 
@@ -81,20 +82,10 @@ def denormalize_controls(controls: np.ndarray, n_phones: Sequence[int], baseline
     return out
 
 
-
-
-
-# Physically sensible ranges per plan field; kept equal to baton.plan.NUMERIC_FIELDS (tts_model may not import
-# baton; tests/test_tts_runtime.py checks the two agree). Values outside are refused, not clipped.
-CONTROL_RANGES: dict[str, tuple[float, float, str]] = {
-    "pitch_mean": (50.0, 800.0, "Hz"), "pitch_slope": (-2000.0, 2000.0, "Hz/s"),
-    "energy_rms": (1e-5, 1.0, "linear RMS"), "energy_slope": (-400.0, 400.0, "dB/s"),
-    "spectral_centroid": (100.0, 11025.0, "Hz"), "duration": (0.03, 30.0, "s"), "pause_after": (0.0, 10.0, "s"),
-}
-
-
 def check_control(name: str, value: object, segment: int) -> float | None:
-    """``value`` as float, None for missing/NaN; raises ValueError with one line for anything absurd."""
+    """``value`` as float, None for missing/NaN; raises ValueError with one line for anything outside the plan
+    contract's range (plan_contract.NUMERIC_FIELDS). Values outside are refused, not clipped. Unlike
+    FieldSpec.check, numpy scalars are numbers here."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
@@ -102,9 +93,12 @@ def check_control(name: str, value: object, segment: int) -> float | None:
     v = float(value)
     if math.isnan(v):
         return None
-    low, high, unit = CONTROL_RANGES[name]
+    spec = NUMERIC_FIELDS[name]
+    low, high, unit = spec.minimum, spec.maximum, spec.unit
     if not low <= v <= high:
         raise ValueError(f"segment {segment}: '{name}' = {v:g} {unit} is outside {low:g}..{high:g} {unit}; "
                          "give a value in range or leave it out to let the model predict it")
     return v
-__all__ = ["normalize_controls", "denormalize_controls", "check_control", "CONTROL_RANGES"]
+
+
+__all__ = ["normalize_controls", "denormalize_controls", "check_control"]

@@ -35,6 +35,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from plan_contract import UserError
+
 BANK_FORMAT = 2
 """Format 2 adds each frame's neighbouring phonemes (format 1: run 14, without them)."""
 POSITION_LEVELS = 255
@@ -45,7 +47,7 @@ UNVOICED_ST = 6.0
 """In the F0 term, a bank frame without F0 is this many semitones from a voiced query frame."""
 
 
-class ExemplarError(ValueError):
+class ExemplarError(UserError, ValueError):
     """A bank file that is missing, corrupt or inconsistent; the message names the problem and the fix."""
 
 

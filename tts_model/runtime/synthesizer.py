@@ -16,6 +16,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from plan_contract import PITCH_RANGE, RENDER_FIELDS, UserError
 from tts_model.runtime.config import CONTROL_NAMES, ConfigError, VoiceConfig
 from tts_model.runtime.controls import check_control, denormalize_controls, normalize_controls
 from tts_model.runtime.exemplars import ExemplarBank, ExemplarError, frame_layout, project
@@ -44,13 +45,10 @@ GAIN_RAMP_SAMPLES = 256
 PEAK_LIMIT = 0.99
 """No sample leaves the runtime above this: louder peaks are limited (tts_model.runtime.limiter), never clipped."""
 _ARPABET = set(ARPABET)
-RENDER_FIELDS = ("pitch_range", "voice_quality")
-"""Segment fields rendered after the acoustic model (kept equal to baton.plan.RENDER_FIELDS)."""
 MODEL_ENERGY_DB = (-12.0, 9.0)
 """Segment energy the acoustic model is told, relative to its recordings' baseline [dB]: the LJSpeech training
 segments span -9.0 to +8.4 dB (1st-99th percentile -4.9 to +5.4), so requests beyond are rendered by gain."""
-PITCH_RANGE_MAX_ST = 24.0
-"""Kept equal to baton.plan.PITCH_RANGE.maximum."""
+PITCH_RANGE_MAX_ST = PITCH_RANGE.maximum
 
 
 def check_render_range(value: object, segment: int) -> float | None:
@@ -64,7 +62,7 @@ def check_render_range(value: object, segment: int) -> float | None:
     return float(value)
 
 
-class SynthesisError(RuntimeError):
+class SynthesisError(UserError, RuntimeError):
     """A user-facing synthesis failure; ``str(err)`` is one line naming the problem and the fix."""
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from plan_contract import UserError
 from tts_model.runtime import audio
 
 VOCODER_FILENAME = "vocoder.onnx"
@@ -26,7 +27,7 @@ DEFAULT_PRECISION = "fp32"
 EXPORT_COMMAND = "python -m tts_model.vocoder.export"
 
 
-class VocoderError(RuntimeError):
+class VocoderError(UserError, RuntimeError):
     """The vocoder file is missing, corrupt or of the wrong shape; the message names the fix."""
 
 

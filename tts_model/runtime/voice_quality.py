@@ -21,8 +21,9 @@ from functools import lru_cache
 
 import numpy as np
 
-QUALITIES = ("modal", "breathy", "whisper", "tense")
-"""Kept equal to baton.plan.VOICE_QUALITIES (tts_model may not import baton; a test checks)."""
+from plan_contract import UserError
+from plan_contract import VOICE_QUALITIES as QUALITIES  # the plan's voice_quality values, one definition
+
 N_FFT = 1024
 HOP = 256
 ENVELOPE_QUEFRENCY_S = 0.0008
@@ -44,7 +45,7 @@ EDGE_SAMPLES = 256
 """Cross-fade from the modal audio at the segment's edges, so a whispered word has no click."""
 
 
-class VoiceQualityError(ValueError):
+class VoiceQualityError(UserError, ValueError):
     """An unknown voice quality; ``str(err)`` names the valid ones."""
 
 

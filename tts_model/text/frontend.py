@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from plan_contract import UserError
 from tts_model.text.lts import letters_to_sounds
 from tts_model.text.textnorm import context, normalize, normalize_token
 
@@ -38,7 +39,7 @@ _SUFFIXES = (("'s", ("Z",)), ("s", ("Z",)), ("es", ("IH0", "Z")), ("ed", ("D",))
              ("ly", ("L", "IY0")), ("er", ("ER0",)), ("ers", ("ER0", "Z")), ("ness", ("N", "AH0", "S")))
 
 
-class FrontendError(ValueError):
+class FrontendError(UserError, ValueError):
     """Text that cannot be spoken. ``str(err)`` is one line naming the problem and the fix."""
 
 

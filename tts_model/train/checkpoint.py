@@ -21,12 +21,13 @@ from typing import Any
 
 import torch
 
+from plan_contract import UserError
 from tts_model.runtime.config import ModelConfig
 
 PIECE_BYTES = 15 * 1024 * 1024
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(UserError, RuntimeError):
     """A missing or damaged checkpoint; the message names the directory and the fix."""
 
 

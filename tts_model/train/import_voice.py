@@ -31,6 +31,7 @@ import onnx
 import torch
 from onnx import TensorProto, numpy_helper
 
+from plan_contract import UserError
 from tts_model.train.checkpoint import save_checkpoint
 from tts_model.runtime.config import ConfigError, VoiceConfig
 from tts_model.acoustic.model import AcousticModel
@@ -38,7 +39,7 @@ from tts_model.acoustic.model import AcousticModel
 _PREFIX = "model."
 
 
-class VoiceImportError(RuntimeError):
+class VoiceImportError(UserError, RuntimeError):
     """The voice's ONNX graph cannot be mapped back onto the acoustic model; the message says why."""
 
 

