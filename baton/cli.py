@@ -354,8 +354,8 @@ def _is_user_error(err: BaseException) -> bool:
 def _soundfile_errors() -> tuple[type[BaseException], ...]:
     """libsndfile's error (a file it cannot open, decode or write) once soundfile is loaded; before that,
     nothing can have raised it, and importing it here would slow every command's start."""
-    error = getattr(sys.modules.get("soundfile"), "LibsndfileError", None)
-    return (error,) if isinstance(error, type) else ()
+    soundfile = sys.modules.get("soundfile")
+    return (soundfile.LibsndfileError,) if soundfile is not None else ()
 
 
 # Conditions of the machine, not bugs: a full disk, a read-only file system, no permission, an I/O error.

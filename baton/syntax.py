@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from baton.baseline import VoiceBaseline
-from baton.plan import Plan, PlanError, Segment, text_words
+from baton.plan import NUMERIC_FIELDS, Plan, PlanError, Segment, text_words
 from baton.prefix import reads_as_instruction, split_prefix
 from plan_contract import UserError
 
@@ -258,6 +258,7 @@ def _prosody(attrs: dict[str, str], where: str) -> Overrides:
         raise MarkupError(f"{where}: unknown attribute '{sorted(unknown)[0]}' on <prosody>; valid: pitch, rate, "
                           "volume")
     pitch_st, pitch_hz, rate, volume_db = 0.0, None, 1.0, 0.0
+    hz_spec = NUMERIC_FIELDS["pitch_mean"]  # an absolute pitch becomes the segments' pitch_mean
     if "pitch" in attrs:
         value = attrs["pitch"].lower()
         st = re.fullmatch(r"([+-]?\d+(?:\.\d+)?)\s*st", value)
@@ -269,11 +270,12 @@ def _prosody(attrs: dict[str, str], where: str) -> Overrides:
             pitch_st = float(st.group(1))
         elif pct and float(pct.group(1)) > -100:
             pitch_st = 12.0 * math.log2(1.0 + float(pct.group(1)) / 100.0)
-        elif hz and 50.0 <= float(hz.group(1)) <= 800.0:
+        elif hz and hz_spec.minimum <= float(hz.group(1)) <= hz_spec.maximum:
             pitch_hz = float(hz.group(1))
         else:
             raise MarkupError(f"{where}: pitch {attrs['pitch']!r} is not valid; valid: +3st, -2st, +10%, -10%, "
-                              "200Hz (50-800), or x-low, low, medium, high, x-high")
+                              f"200Hz ({hz_spec.minimum:g}-{hz_spec.maximum:g}), or x-low, low, medium, high, "
+                              "x-high")
         if abs(pitch_st) > 24:
             raise MarkupError(f"{where}: pitch {attrs['pitch']!r} is out of range; valid: -24st to +24st")
     if "rate" in attrs:

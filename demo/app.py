@@ -188,9 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         pipe = Pipeline.load(voice=args.voice, conductor=args.conductor)
-    except Exception as err:  # start-up boundary: one line, as the CLI does
-        if not isinstance(err, (UserError, FileNotFoundError)):
-            raise
+    except (UserError, FileNotFoundError) as err:  # start-up boundary: one line, as the CLI does; bugs raise
         sys.stderr.write(f"demo: error: {' '.join(str(err).split())}\n")
         return 1
     import gradio as gr

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 import soundfile
 
-from baton import __version__
+from baton import __version__, cli
 from baton.cli import main
+from plan_contract import UserError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -137,6 +138,42 @@ def _exit_code(args):
     with pytest.raises(SystemExit) as info:
         main(args)
     return info.value.code
+
+
+class _NewUserError(UserError, RuntimeError):
+    """A user error that no front end names: it is one by its base class alone."""
+
+
+def _failing_voices(error: BaseException):
+    def cmd_voices(args):
+        raise error
+    return cmd_voices
+
+
+@pytest.mark.parametrize("error", [_NewUserError("the thing is wrong; give another thing"),
+                                   FileNotFoundError("voice file 'x' does not exist; give another thing")])
+def test_a_user_error_is_one_line_by_its_class(error, monkeypatch, capsys):
+    monkeypatch.delenv("BATON_DEBUG", raising=False)
+    monkeypatch.setattr(cli, "cmd_voices", _failing_voices(error))
+    code = main(["voices"])
+    err = capsys.readouterr().err
+    assert_one_line_error(code, err, "give another thing")
+    assert code == 1 and "internal error" not in err
+
+
+def test_a_bug_is_reported_as_one_and_shows_its_traceback_with_baton_debug(monkeypatch, capsys):
+    monkeypatch.delenv("BATON_DEBUG", raising=False)
+    monkeypatch.setattr(cli, "cmd_voices", _failing_voices(KeyError("pitch_mean")))
+    code = main(["voices"])
+    err = capsys.readouterr().err
+    assert_one_line_error(code, err, "internal error (KeyError: 'pitch_mean'); please report it")
+    monkeypatch.setenv("BATON_DEBUG", "1")
+    with pytest.raises(KeyError):
+        main(["voices"])
+    # A plain ValueError is a bug too: only UserError (and the built-in path errors) are user errors
+    monkeypatch.delenv("BATON_DEBUG")
+    monkeypatch.setattr(cli, "cmd_voices", _failing_voices(ValueError("math domain error")))
+    assert_one_line_error(main(["voices"]), capsys.readouterr().err, "internal error (ValueError")
 
 
 def test_absurd_plan_value_is_one_line(tmp_path, capsys):

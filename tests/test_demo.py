@@ -8,6 +8,7 @@ import pytest
 
 from baton.plan import PlanError, load_plan
 from demo.app import COLUMNS, HEADERS, plan_to_rows, rows_to_plan  # gradio itself is imported lazily
+from plan_contract import UserError
 
 
 def test_rows_round_trip_and_blank_cells_mean_predict():
@@ -68,3 +69,33 @@ def test_error_status_is_one_escaped_line():
     line = error_status(PlanError("value '<b>x</b>' is not a number;\n type a number.", segment=0))
     assert "\n" not in line and "&lt;b&gt;" in line and "<b>" not in line and "number." in line
     assert "number.." not in line and "edits are kept" in line
+
+
+class _NewUserError(UserError, RuntimeError):
+    """A user error that the demo names nowhere: one line at start-up by its base class alone."""
+
+
+@pytest.mark.parametrize("error", [_NewUserError("voice 'x' not found; give another"),
+                                   FileNotFoundError("voice folder 'x' does not exist; give another")])
+def test_start_up_user_error_is_one_line(error, monkeypatch, capsys):
+    from baton.pipeline import Pipeline
+    from demo.app import main
+
+    monkeypatch.setattr(Pipeline, "load", _raising(error))
+    assert main(["--voice", "x"]) == 1
+    assert capsys.readouterr().err.splitlines() == [f"demo: error: {error}"]
+
+
+def test_start_up_bug_raises(monkeypatch):
+    from baton.pipeline import Pipeline
+    from demo.app import main
+
+    monkeypatch.setattr(Pipeline, "load", _raising(KeyError("pitch_mean")))
+    with pytest.raises(KeyError):
+        main(["--voice", "x"])
+
+
+def _raising(error: BaseException):
+    def load(*args, **kwargs):
+        raise error
+    return load

@@ -13,6 +13,7 @@ from baton.cli import main
 from baton.eval import metrics
 from baton.eval.suite import SuiteError, default_suite_path, load_suite
 from baton.eval.runner import prosody_table
+from plan_contract import UserError
 
 SR = 22050
 
@@ -239,3 +240,40 @@ def test_pitch_error_by_shift_bins_requested_shifts_and_signs_the_error(tmp_path
     path.write_text("{}")
     assert by_shift([str(path)]) == 2
     assert "not a readable baton eval report.json" in capsys.readouterr().err
+
+
+class _FailOnText:
+    """The embedded conductor, except that it raises ``error`` for any text with the word 'fail' in it."""
+
+    name = "fail-on-text"
+
+    def __init__(self, error: BaseException):
+        from baton.conductors import get_conductor
+
+        self.inner, self.error = get_conductor("embedded"), error
+
+    def plan(self, text, instruction, baseline):
+        if "fail" in text.lower():
+            raise self.error
+        return self.inner.plan(text, instruction, baseline)
+
+
+class _NewUserError(UserError, RuntimeError):
+    """A user error that the runner names nowhere: it fails one item by its base class alone."""
+
+
+def test_a_user_error_fails_its_item_and_a_bug_stops_the_run(tmp_path):
+    from baton.eval.oracle import ToneSynthesizer
+    from baton.eval.runner import EvalOptions, run_suite
+    from baton.pipeline import Pipeline
+
+    suite = tmp_path / "suite.jsonl"
+    suite.write_text('{"id": "ok", "text": "All is well."}\n{"id": "bad", "text": "This will fail."}\n',
+                     encoding="utf-8")
+    options = EvalOptions(progress=False, spoken=False)
+    pipe = Pipeline(_FailOnText(_NewUserError("the text is wrong; give another")), ToneSynthesizer())
+    report = run_suite(suite, tmp_path / "user", pipe, options)
+    assert [e["id"] for e in report["errors"]] == ["bad"] and "give another" in report["errors"][0]["error"]
+    pipe = Pipeline(_FailOnText(KeyError("pitch_mean")), ToneSynthesizer())
+    with pytest.raises(KeyError):
+        run_suite(suite, tmp_path / "bug", pipe, options)

@@ -14,7 +14,8 @@ from baton.plan import NUMERIC_FIELDS, load_plan, text_words
 from feature_extract import extract_plan
 from feature_extract.align import Alignment, AlignmentError, PhoneTiming, WordTiming, align
 from feature_extract.audio import load_audio, resample
-from feature_extract.segment import PLAN_LIMITS, group_words
+from feature_extract import segment as segment_module
+from feature_extract.segment import group_words
 from feature_extract.text import ARPABET, letter_pronunciation, number_words, spoken_words
 
 ESPEAK = shutil.which("espeak-ng")
@@ -146,8 +147,15 @@ def test_group_words_phrases_break_at_pauses_and_punctuation():
     assert group_words(words, per_word=True) == [[i] for i in range(8)]
 
 
-def test_plan_limits_match_the_plan_contract():
-    assert PLAN_LIMITS == {name: (spec.minimum, spec.maximum) for name, spec in NUMERIC_FIELDS.items()}
+def test_measured_values_are_clipped_into_the_plan_contract():
+    """Extraction clips into the contract's own ranges (no copy of them): every extracted plan loads."""
+    assert segment_module.NUMERIC_FIELDS is NUMERIC_FIELDS
+    below = {name: spec.minimum - 1.0 for name, spec in NUMERIC_FIELDS.items()}
+    above = {name: spec.maximum + 1.0 for name, spec in NUMERIC_FIELDS.items()}
+    assert segment_module._clip(below) == {name: spec.minimum for name, spec in NUMERIC_FIELDS.items()}
+    assert segment_module._clip(above) == {name: spec.maximum for name, spec in NUMERIC_FIELDS.items()}
+    assert all(math.isnan(v) for v in segment_module._clip({name: math.nan for name in NUMERIC_FIELDS}).values())
+    load_plan([{"word": "hi", **segment_module._clip(above)}])
 
 
 @pytest.mark.parametrize("token, words", [

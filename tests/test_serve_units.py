@@ -10,9 +10,13 @@ import numpy as np
 import pytest
 import soundfile
 
-from baton.plan import Plan, Segment
+from baton.conductors.llm_conductor import EndpointError
+from baton.plan import Plan, PlanError, Segment
 from baton.server import audio
+from baton.server.app import _as_api_error
+from baton.server.speech import LimitError
 from baton.server.workers import Cancelled, DeadlineExceeded, Overloaded, ShuttingDown, WorkerPool
+from plan_contract import UserError
 
 SR = 22050
 
@@ -208,3 +212,22 @@ def test_api_key_from_the_environment(monkeypatch):
     monkeypatch.delenv("BATON_API_KEY")
     config = config_from_args(build_parser().parse_args(["serve"]))
     assert config.api_key is None and config.cors_origins == () and not config.log_text
+
+
+class _NewUserError(UserError, RuntimeError):
+    """A user error that the server names nowhere: 400 by its base class alone."""
+
+
+@pytest.mark.parametrize("error, status, code", [
+    (_NewUserError("the thing is wrong; give another"), 400, "invalid_value"),
+    (PlanError("value 5000 Hz is out of range", segment=0, field_name="pitch_mean"), 400, "invalid_value"),
+    (LimitError("input is 5000 characters; at most 4096", param="input"), 400, "limit_exceeded"),
+    (EndpointError("http://localhost:1/v1 is unreachable"), 502, "upstream_error"),
+    (ValueError("math domain error"), 500, "internal_error"),
+    (KeyError("pitch_mean"), 500, "internal_error"),
+])
+def test_render_errors_map_to_http_by_class(error, status, code):
+    api = _as_api_error(error, "input")
+    assert (api.status, api.code) == (status, code)
+    if status == 500:
+        assert str(error) not in api.message  # a bug's details stay in the server log

@@ -10,8 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import plan_contract
 from baton.plan import NUMERIC_FIELDS
-from tts_model.runtime.controls import CONTROL_RANGES
+from tts_model.runtime import controls as controls_module
+from tts_model.runtime.controls import check_control
 from tts_model.runtime.synthesizer import SynthChunk, SynthesisError, Synthesizer, find_voice, list_voices
 from tts_model.train.testing import make_test_voice
 
@@ -107,10 +109,17 @@ def test_properties(synth, voice_dir):
     assert synth.config.model.d_model == 16
 
 
-def test_control_ranges_match_the_plan_contract():
-    assert set(CONTROL_RANGES) == set(NUMERIC_FIELDS)
-    for name, (low, high, _) in CONTROL_RANGES.items():
-        assert (low, high) == (NUMERIC_FIELDS[name].minimum, NUMERIC_FIELDS[name].maximum)
+def test_control_ranges_are_the_plan_contract():
+    """The runtime's range check reads the contract's own specs: no copy of the ranges to drift."""
+    assert controls_module.NUMERIC_FIELDS is plan_contract.NUMERIC_FIELDS is NUMERIC_FIELDS
+    assert controls_module.CONTROL_NAMES is plan_contract.CONTROL_NAMES
+    for name, spec in NUMERIC_FIELDS.items():
+        assert check_control(name, spec.minimum, 0) == spec.minimum
+        assert check_control(name, np.float32(spec.maximum), 0) == pytest.approx(spec.maximum)
+        for beyond in (spec.minimum - 1e-3 * (spec.maximum - spec.minimum),
+                       spec.maximum + 1e-3 * (spec.maximum - spec.minimum)):
+            with pytest.raises(ValueError, match=f"'{name}' = .* outside {spec.minimum:g}..{spec.maximum:g}"):
+                check_control(name, beyond, 3)
 
 
 @pytest.mark.parametrize("segments, fragment", [

@@ -8,6 +8,7 @@ import parselmouth
 import pytest
 from scipy.signal import lfilter
 
+import plan_contract
 from baton.plan import PITCH_RANGE, RENDER_FIELDS, VOICE_QUALITIES, PlanError, load_plan, plan_json_schema
 from tts_model.runtime import synthesizer as runtime_module
 from tts_model.runtime.pitch_range import apply_pitch_range, reshape_contour, spread_st
@@ -80,9 +81,10 @@ def test_schema_and_runtime_agree_with_the_plan():
     props = plan_json_schema()["properties"]["segments"]["items"]["properties"]
     assert props["voice_quality"]["enum"] == list(VOICE_QUALITIES)
     assert (props["pitch_range"]["minimum"], props["pitch_range"]["maximum"]) == (0.0, 24.0)
-    assert QUALITIES == VOICE_QUALITIES  # tts_model may not import baton: kept equal by this test
-    assert runtime_module.RENDER_FIELDS == RENDER_FIELDS
-    assert runtime_module.PITCH_RANGE_MAX_ST == PITCH_RANGE.maximum
+    # One definition (plan_contract), imported by the plan and the runtime alike
+    assert QUALITIES is VOICE_QUALITIES is plan_contract.VOICE_QUALITIES
+    assert runtime_module.RENDER_FIELDS is RENDER_FIELDS is plan_contract.RENDER_FIELDS
+    assert runtime_module.PITCH_RANGE_MAX_ST == PITCH_RANGE.maximum and PITCH_RANGE is plan_contract.PITCH_RANGE
 
 
 # --- the DSP on synthetic speech --------------------------------------------------------------------
