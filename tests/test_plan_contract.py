@@ -56,6 +56,19 @@ def test_the_contract_imports_only_the_standard_library():
     assert result.stdout.strip() == "[]"
 
 
+def test_measurement_and_synthesis_import_only_the_contract_from_the_project():
+    """feature_extract and tts_model may import plan_contract, never baton, demo, recipes or benchmarks (lazy
+    imports included): the contract is what lets them stay below baton."""
+    offenders = []
+    for path in _sources("feature_extract", "tts_model"):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else []
+            offenders += [f"{_relative(path)} imports {name}" for name in names
+                          if name.split(".")[0] in ("baton", "demo", "recipes", "benchmarks")]
+    assert offenders == []
+
+
 def test_every_package_uses_the_contracts_own_objects():
     import baton.plan
     from baton.conductors import embedded_profiles
