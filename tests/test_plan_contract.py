@@ -83,6 +83,7 @@ def test_every_package_uses_the_contracts_own_objects():
     assert baton.plan.RENDER_FIELDS is synthesizer.RENDER_FIELDS is plan_contract.RENDER_FIELDS
     assert baton.plan.ALL_FIELDS is ALL_FIELDS and baton.plan.PLAN_VERSION == plan_contract.PLAN_VERSION
     assert baton.plan.PlanError is PlanError and baton.plan.FieldSpec is plan_contract.FieldSpec
+    assert baton.UserError is UserError  # for library users: except baton.UserError
     assert measure.FIELDS == tuple(name for name in CONTROL_NAMES if name != "pause_after")
 
 
