@@ -1,14 +1,15 @@
 """Instruction following on the plan: the embedded conductor's score per instruction kind, dev and blind.
 
-    OMP_NUM_THREADS=1 python -m benchmarks.instruction_following [--misses] [--only dev|blind]
+    OMP_NUM_THREADS=1 python -m benchmarks.instruction_following [--misses] [--only dev|blind|blind2|blind3]
 
-For each item of baton/data/instructions_dev.jsonl, instructions_blind.jsonl and instructions_blind2.jsonl, plans the text with the
+For each item of baton/data/instructions_dev.jsonl and the blind parts instructions_blind{,2,3}.jsonl, plans the text with the
 instruction the way the pipeline does (baton.syntax.plan_input) and applies the item's check (emotion and
 intensity band recognised; per control kind a measurable plan check, see baton/eval/instructions.py).
 Prints a table of passes per kind for each set, the totals, and with --misses every dev failure and why
 (--blind-misses adds the blind ones).
 The blind files are for scoring once, not for tuning (the first one was scored once on 2026-12-04 and
-then used to fix rules; see docs/conductor.md).
+then used to fix rules, blind2 likewise; blind3 was written and scored once on 2026-12-05 before that day's
+rule changes; see docs/conductor.md).
 """
 
 from __future__ import annotations
@@ -25,14 +26,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--misses", action="store_true", help="list every failed dev item and why")
     parser.add_argument("--blind-misses", action="store_true",
                         help="also list the blind misses (only after the rules are final: reading them is tuning)")
-    parser.add_argument("--only", choices=("dev", "blind", "blind2"), help="score one part only")
+    parser.add_argument("--only", choices=("dev", "blind", "blind2", "blind3"), help="score one part only")
     parser.add_argument("--no-embeddings", action="store_true",
                         help="rules only (free-form emotion descriptions then plan neutral)")
     args = parser.parse_args(argv)
 
     from baton.baseline import DEFAULT_BASELINE
     from baton.conductors.embedded import EmbeddedConductor
-    from baton.eval.instructions import BLIND2_PATH, BLIND_PATH, DEV_PATH, KINDS, load_items, score
+    from baton.eval.instructions import KINDS, PARTS, load_items, score
     from baton.syntax import plan_input
 
     conductor = EmbeddedConductor(use_embeddings=not args.no_embeddings)
@@ -40,8 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     def plan(text, instruction):
         return plan_input(text, instruction, conductor, DEFAULT_BASELINE)
 
-    parts = [(name, path) for name, path in (("dev", DEV_PATH), ("blind", BLIND_PATH), ("blind2", BLIND2_PATH))
-             if args.only in (None, name)]
+    parts = [(name, path) for name, path in PARTS if args.only in (None, name)]
     results = {name: score(load_items(path), conductor, DEFAULT_BASELINE, plan) for name, path in parts}
     header = f"{'kind':<12}" + "".join(f"{name:>14}" for name, _ in parts)
     print(header)

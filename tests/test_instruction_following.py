@@ -2,7 +2,8 @@
 
 The first blind set (baton/data/instructions_blind.jsonl) was written together with the dev set before the
 rules were changed, scored once, and then used to fix rules; the second (instructions_blind2.jsonl) was
-written after that and scored once; see docs/conductor.md. Emotion items need the sentence-embedding
+written after that and scored once; the third (instructions_blind3.jsonl) was written on 2026-12-05 before
+that day's rule changes and scored once (47/64) before them; see docs/conductor.md. Emotion items need the sentence-embedding
 model (free-form descriptions); the rest runs on the rules alone.
 """
 
@@ -15,7 +16,7 @@ import pytest
 
 from baton.baseline import DEFAULT_BASELINE as B
 from baton.conductors.embedded import EmbeddedConductor
-from baton.eval.instructions import (BLIND2_PATH, BLIND_PATH, DEV_PATH, KINDS, Item, check_control, load_items, score,
+from baton.eval.instructions import (BLIND2_PATH, BLIND3_PATH, BLIND_PATH, DEV_PATH, KINDS, Item, check_control, load_items, score,
                                      segment_rise_st)
 from baton.plan import text_words
 from baton.syntax import plan_input
@@ -43,6 +44,10 @@ def test_item_sets_shape():
     assert not {i.instruction for i in dev} & {i.instruction for i in blind}
     for part in (dev, blind):
         assert set(KINDS) <= {i.kind for i in part}
+    blind3 = load_items(BLIND3_PATH)
+    assert len(blind3) >= 30 and set(KINDS) <= {i.kind for i in blind3}
+    assert not {i.instruction.lower() for i in blind3} & {i.instruction.lower() for i in dev + blind + blind2}
+    assert {i.band for i in blind3 if i.kind == "emotion"} == {"mild", "normal", "strong"}
     emotions = Counter(i.emotion for i in dev + blind if i.kind == "emotion")
     assert set(emotions) == {"neutral", "happy", "sad", "angry", "fearful", "surprised", "calm", "disgust"}
     assert {i.band for i in dev + blind if i.kind == "emotion"} == {"mild", "normal", "strong"}

@@ -1,7 +1,9 @@
 """Instruction following, judged on the PLAN: does the conductor turn an instruction into the right numbers?
 
 The item sets are ``baton/data/instructions_dev.jsonl`` (tune on it), ``instructions_blind.jsonl`` (scored
-once, then its misses were fixed) and ``instructions_blind2.jsonl`` (written after that; score once). Each line: ``instruction``, ``text``, ``kind`` and what is expected:
+once, then its misses were fixed), ``instructions_blind2.jsonl`` (written after that, scored once, then tuned
+on) and ``instructions_blind3.jsonl`` (64 new phrasings written before the 2026-12-05 rule changes; its first
+score is the honest one, docs/conductor.md). Each line: ``instruction``, ``text``, ``kind`` and what is expected:
 
 * ``emotion`` (+ ``band``: ``"mild"`` level < 1, ``"normal"`` 1 <= level < 2, ``"strong"`` level >= 2) for
   ``kind == "emotion"``, and optionally on a control item that also names an emotion;
@@ -43,6 +45,10 @@ DEV_PATH = DATA_DIR / "instructions_dev.jsonl"
 BLIND_PATH = DATA_DIR / "instructions_blind.jsonl"
 BLIND2_PATH = DATA_DIR / "instructions_blind2.jsonl"
 """Written after BLIND_PATH was scored once and used to fix rules (docs/conductor.md)."""
+BLIND3_PATH = DATA_DIR / "instructions_blind3.jsonl"
+"""Written on 2026-12-05 before any rule change of that day; scored once before tuning (docs/conductor.md)."""
+PARTS = (("dev", DEV_PATH), ("blind", BLIND_PATH), ("blind2", BLIND2_PATH), ("blind3", BLIND3_PATH))
+"""Every item set, by name: dev for tuning, the blind parts for reporting separately."""
 KINDS = ("emotion", "question", "pause", "monotone", "whisper", "stress", "louder_end", "softer_end",
          "faster", "slower", "higher", "lower")
 BANDS = ("mild", "normal", "strong")
@@ -208,4 +214,4 @@ def score(items: Iterable[Item], conductor, baseline: VoiceBaseline,
 
 
 __all__ = ["Item", "Verdict", "load_items", "band", "check_control", "judge", "score", "KINDS", "BANDS",
-           "DEV_PATH", "BLIND_PATH", "BLIND2_PATH"]
+           "DEV_PATH", "BLIND_PATH", "BLIND2_PATH", "BLIND3_PATH", "PARTS"]
