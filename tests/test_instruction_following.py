@@ -40,7 +40,8 @@ def test_item_sets_shape():
     assert len(blind2) >= 40 and set(KINDS) <= {i.kind for i in blind2}
     assert not {i.instruction for i in blind2} & {i.instruction for i in dev + blind}
     assert len(dev) + len(blind) >= 150
-    assert 0.28 <= len(blind) / (len(dev) + len(blind)) <= 0.38
+    blinds = len(blind) + len(blind2) + len(load_items(BLIND3_PATH))
+    assert 0.28 <= blinds / (len(dev) + blinds) <= 0.5  # a third or more held out
     assert not {i.instruction for i in dev} & {i.instruction for i in blind}
     for part in (dev, blind):
         assert set(KINDS) <= {i.kind for i in part}
@@ -135,3 +136,40 @@ def test_control_words_do_not_turn_headings_into_instructions(heading):
     from baton.prefix import reads_as_instruction
 
     assert not reads_as_instruction(heading)
+
+
+@pytest.mark.parametrize("instruction, kind, word", [
+    ("after 'door', pause", "pause", "door"),
+    ("pause once you've said 'door'", "pause", "door"),
+    ("give emphasis to 'door'", "stress", "door"),
+    ("the word 'door' is the important one", "stress", "door"),
+    ("focus on the word door", "stress", "door"),
+    ("as a yes/no question", "question", None),
+    ("inflect it upward at the end", "question", None),
+    ("toneless", "monotone", None),
+    ("with a level, unchanging pitch", "monotone", None),
+    ("say it under the breath", "whisper", None),
+    ("from a murmur to a shout", "louder_end", None),
+    ("quiet at first, loud by the end", "louder_end", None),
+    ("loud at first and soft by the end", "softer_end", None),
+    ("dwindle to nothing", "softer_end", None),
+    ("at double speed", "faster", None),
+    ("at half speed", "slower", None),
+    ("go down an octave", "lower", None),
+    ("deepen your voice", "lower", None),
+])
+def test_phrasings_added_on_2026_12_05(rules, instruction, kind, word):
+    """Dev phrasings the rules missed on 2026-12-05 (docs/conductor.md); each must pass its plan check and
+    plan no emotion."""
+    text = "She opened the door, looked around, and saw nothing at all."
+    [verdict] = score([Item(instruction, text, kind, word=word)], rules, B, planner(rules))
+    assert verdict.ok, verdict.why
+
+
+@pytest.mark.parametrize("instruction, kind", [("angrily and fast", "faster"), ("sadly, but faster", "faster"),
+                                               ("happily, and slower", "slower"), ("sad, higher pitch", "higher")])
+def test_an_explicit_control_wins_over_the_emotion(rules, instruction, kind):
+    """Anger alone slows down and sadness lowers the pitch: asked for faster or higher, the plan still is."""
+    text = "Get out of my kitchen right now, and take the dog with you."
+    plan, neutral = planner(rules)(text, instruction), planner(rules)(text, None)
+    assert not check_control(Item(instruction, text, kind), plan, neutral, B)

@@ -48,6 +48,18 @@ _PLEASANT = ("happy", "calm")
 _STAR = re.compile(r"(?<!\S)\*([^*\s][^*]*?)\*(?=[\s.,;:!?\")]|$)")
 
 
+def _yield_to_explicit(effect: Effect, intent: Intent) -> Effect:
+    """An explicit control wins over the emotion's change in the other direction: "angrily and fast" is
+    faster than neutral although anger alone slows down (docs/conductor.md); likewise pitch and loudness."""
+    if (intent.rate_ratio - 1.0) * (effect.rate_ratio - 1.0) < 0:
+        effect = replace(effect, rate_ratio=1.0)
+    if intent.pitch_st * effect.pitch_st < 0:
+        effect = replace(effect, pitch_st=0.0)
+    if intent.volume_db * effect.energy_db < 0:
+        effect = replace(effect, energy_db=0.0)
+    return effect
+
+
 @dataclass(frozen=True)
 class EmbeddedConfig:
     """Options of the embedded conductor."""
@@ -121,6 +133,7 @@ class EmbeddedConductor:
                              slope_st_per_s=effect.slope_st_per_s * RESTRAINT)
         if intent.style == "whisper":
             effect = effect.plus(WHISPER)
+        effect = _yield_to_explicit(effect, intent)
         return effect.plus(Effect(pitch_st=intent.pitch_st, energy_db=intent.volume_db,
                                   rate_ratio=intent.rate_ratio,
                                   centroid_st=intent.centroid_st + 0.25 * intent.volume_db))

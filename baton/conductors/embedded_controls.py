@@ -39,6 +39,12 @@ LONG_NAMED_PAUSE_S = 1.0
 OCTAVE_ST = 6.0
 """Shift for "an octave lower/higher": half an octave, so that the voice stays within its range."""
 
+_SOFT = r"(?:soft|quiet)\w*"
+_LOUD = r"loud\w*"
+_FIRST = r"\s+(?:at\s+first|at\s+the\s+start|to\s+begin\s+with),?\s+(?:and\s+)?(?:then\s+)?"
+"""The middle of "quiet at first, loud by the end": the end phrase (_END) is optional and left to the
+lexicon-free residual."""
+
 _ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1, "final": -1}
 
 
@@ -69,7 +75,8 @@ def _range(scale: float) -> Apply:
 MODIFIERS: tuple[tuple[re.Pattern, Apply], ...] = (
     # questions first: "end on a rising pitch" is not "higher pitch"
     # not a bare "question": "Question: what is ...?" is a heading, and is spoken (baton.prefix)
-    _mod(r"(?:as|like|into|make\s+it|,)\s+a\s+question|questioning(?:ly)?|inquisitive(?:ly)?|quizzical(?:ly)?|"
+    _mod(r"(?:as|like|into|make\s+it|,)\s+an?\s+(?:yes[/-]?(?:or[/-])?no\s+)?question|question\s+mark|"
+         r"inflect\w*\s+(?:it\s+)?up(?:ward)?s?|questioning(?:ly)?|inquisitive(?:ly)?|quizzical(?:ly)?|"
          r"interrogative(?:ly)?|up-?talk|up-?speak|asking|ask\s+it|upward\s+inflection|"
          r"rising\s+(?:intonation|inflection|pitch|tone|contour|end(?:ing)?)|"
          r"(?:rise|rising|go(?:es|ing)?\s+up|lift(?:ing)?)\s+(?:at|towards?)\s+the\s+end|"
@@ -79,44 +86,49 @@ MODIFIERS: tuple[tuple[re.Pattern, Apply], ...] = (
          lambda i, d: replace(i, end_rate_ratio=i.end_rate_ratio * 0.75 ** d)),
     _mod(r"(?:speed(?:s|ing)?\s+up|faster)\s+" + _END + r"|accelerando|accelerat\w*",
          lambda i, d: replace(i, end_rate_ratio=i.end_rate_ratio * 1.3 ** d)),
-    _mod(r"start\w*\s+(?:soft|quiet)\w*\s+and\s+(?:finish|end)\w*\s+loud\w*|"
-         r"(?:raise|raising|increase|increasing|turn(?:ing)?\s+up|build(?:ing)?\s+up)\s+(?:the\s+|your\s+)?"
+    _mod(r"start\w*\s+(?:soft|quiet)\w*\s+and\s+(?:finish|end)\w*\s+loud\w*|" + _SOFT + _FIRST + _LOUD + r"|"
+         r"from\s+(?:a\s+)?(?:murmur|whisper|hush|quiet|soft)\w*\s+to\s+(?:a\s+)?(?:shout|yell|roar|scream|loud)\w*|"
+         r"(?:end|finish)(?:s|ing)?\s+(?:loud(?:ly)?|louder|strong(?:ly)?)|"
+         r"(?:raise|raising|increase|increasing|turn(?:ing)?\s+up|build(?:ing)?\s+up|ramp(?:ing)?\s+up|"
+         r"crank(?:ing)?\s+up)\s+(?:the\s+|your\s+)?"
          r"(?:volume|loudness)(?:\s+(?:as\s+you\s+go|gradually|" + _END + r"))?|"
          r"(?:ris\w*|grow\w*|swell\w*|increas\w*|build\w*)\s+in\s+(?:volume|loudness)(?:\s+" + _END + r")?|"
          r"(?:get(?:s|ting)?|grow(?:s|ing)?|build(?:s|ing)?|becom(?:e|es|ing))\s+(?:gradually\s+|steadily\s+)?"
          r"louder(?:\s+and\s+louder)?(?:\s+" + _END + r")?|louder\s+(?:and\s+louder|" + _END + r")|crescendo|"
          r"build(?:s|ing)?\s+(?:up|to\s+a\s+(?:climax|peak))|swell\w*", _ramp(8.0)),
-    _mod(r"start\w*\s+loud\w*\s+and\s+(?:finish|end)\w*\s+(?:soft|quiet)\w*|"
+    _mod(r"start\w*\s+loud\w*\s+and\s+(?:finish|end)\w*\s+(?:soft|quiet)\w*|" + _LOUD + _FIRST + _SOFT + r"|"
          r"(?:lower|reduce|decrease|turn\s+down|drop)\w*\s+(?:the\s+|your\s+)?(?:volume|loudness)\s+"
          r"(?:as\s+you\s+go|gradually|" + _END + r")|"
          r"(?:die|dies|dying|fall|falls|falling|drift|drifts|drifting)\s+(?:away|off)|"
-         r"(?:get(?:s|ting)?|grow(?:s|ing)?|becom(?:e|es|ing))\s+(?:gradually\s+)?(?:quieter|softer)"
+         r"(?:get(?:s|ting)?|grow(?:s|ing)?|becom(?:e|es|ing))\s+(?:gradually\s+)?(?:quieter|softer|fainter)"
          r"(?:\s+" + _END + r")?|(?:quieter|softer)\s+(?:and\s+(?:quieter|softer)|" + _END + r")|"
-         r"fad(?:e|es|ing)(?:\s+out|\s+away)?|trail(?:s|ing)?\s+off|diminuendo|decrescendo|peter(?:s|ing)?\s+out",
+         r"fad(?:e|es|ing)(?:\s+out|\s+away)?|dwindl\w*|trail(?:s|ing)?\s+off|diminuendo|decrescendo|peter(?:s|ing)?\s+out",
          _ramp(-8.0)),
-    _mod(r"whisper\w*|hushed|under\s+(?:your|my|his|her|their)\s+breath|sotto voce|breathy",
+    _mod(r"whisper\w*|hushed|under\s+(?:your|my|his|her|their|the|one's)\s+breath|sotto voce|breathy|"
+         r"breathe\s+(?:the\s+words|it)|voiceless|unvoiced|(?:no|without\s+(?:any\s+)?)\s*voic(?:e|ing)",
          lambda i, d: replace(i, style="whisper")),
     _mod(r"shout\w*|yell\w*|scream\w*|bellow\w*|at the top of (?:your|my|his|her|their) lungs",
          lambda i, d: replace(i, volume_db=i.volume_db + 10.0 * d, centroid_st=i.centroid_st + 2.0 * d)),
-    _mod(r"speed\s+(?:it\s+)?up|rattl\w*\s+(?:it\s+)?off|at\s+a\s+(?:brisk|fast|quick|rapid)\s+(?:pace|clip)|"
+    _mod(r"(?:at\s+)?(?:double|twice\s+the)\s+(?:the\s+)?(?:speed|pace|tempo)|speed\s+(?:it\s+)?up|rattl\w*\s+(?:it\s+)?off|at\s+a\s+(?:brisk|fast|quick|rapid)\s+(?:pace|clip)|"
          r"rapid-?fire|up\s+the\s+tempo|pick\s+up\s+the\s+pace|faster|quickly|quicker|quick|fast|rapid(?:ly)?|"
          r"hurr(?:y|ied|iedly)|rush(?:ed|ing)?|brisk(?:ly)?|hasty|hastily", _rate(1.2)),
-    _mod(r"slow\s+(?:it\s+)?(?:right\s+)?down|drag\w*\s+(?:it\s+)?out|at\s+a\s+(?:slow|leisurely|relaxed|gentle)\s+"
+    _mod(r"(?:at\s+)?half\s+(?:the\s+)?(?:speed|pace|tempo)|slow\s+(?:it\s+)?(?:right\s+)?down|drag\w*\s+(?:it\s+)?out|at\s+a\s+(?:slow|leisurely|relaxed|gentle)\s+"
          r"pace|slower|slowly|slow|take (?:your|my|his|her|their) time|leisurely|unhurried(?:ly)?|drawn[- ]out|drawl\w*|"
          r"deliberately", _rate(0.8)),
     _mod(r"(?:drop|lower)\w*\s+(?:your|the|my|his|her)\s+(?:voice|pitch)\s+(?:by\s+)?an\s+octave|"
-         r"an\s+octave\s+(?:lower|down|deeper)", _pitch(-OCTAVE_ST)),
+         r"an\s+octave\s+(?:lower|down|deeper)|down\s+an\s+octave", _pitch(-OCTAVE_ST)),
     _mod(r"(?:raise|lift)\w*\s+(?:your|the|my|his|her)\s+(?:voice|pitch)\s+(?:by\s+)?an\s+octave|"
-         r"an\s+octave\s+(?:higher|up)", _pitch(OCTAVE_ST)),
+         r"an\s+octave\s+(?:higher|up)|up\s+an\s+octave", _pitch(OCTAVE_ST)),
     _mod(r"lower (?:your|the|my|his|her) voice|quieter|quietly|quiet|softly|softer|soft-spoken|murmur\w*|"
          r"mumbl\w*|low volume|barely audible", _volume(-6.0)),
     _mod(r"louder|loudly|loud|projecting|booming|at full volume|forcefully", _volume(6.0)),
     _mod(r"higher(?:[- ]pitched)?|high[- ]pitched|(?:in\s+a\s+)?high(?:er)?\s+(?:pitch|voice|register)|"
          r"raise (?:your|the) pitch|pitch\s+(?:it\s+)?up|squeak\w*|falsetto|soprano", _pitch(3.0)),
-    _mod(r"deeper|deep voice|lower(?:[- ]pitched)?|low[- ]pitched|(?:in\s+a\s+)?low(?:er)?,?\s+(?:\w+\s+)?"
+    _mod(r"deeper|deepen\w*|deep voice|lower(?:[- ]pitched)?|low[- ]pitched|(?:in\s+a\s+)?low(?:er)?,?\s+(?:\w+\s+)?"
          r"(?:pitch|voice|register)|lower (?:your|the) pitch|pitch\s+(?:it\s+)?down|gravelly|gruff|husky|"
          r"baritone|bass\s+voice", _pitch(-3.0)),
-    _mod(r"monoton\w*|flat(?:ly)?|robotic\w*|robot(?:-like|\s+voice)|like\s+a\s+robot|droning|mechanical(?:ly)?|deadpan|"
+    _mod(r"monoton\w*|flat(?:ly)?|toneless\w*|unchanging|automated|computeri[sz]ed|synthesi[sz]ed|"
+         r"text[- ]to[- ]speech|(?:level|steady|constant|even),?\s+(?:pitch|tone|intonation)|robotic\w*|robot(?:-like|\s+voice)|like\s+a\s+robot|droning|mechanical(?:ly)?|deadpan|"
          r"like\s+a\s+(?:machine|computer)|machine-?like|(?:no|without\s+(?:any\s+)?)\s*ups\s+and\s+downs|"
          r"(?:all\s+)?on\s+(?:one|a\s+single|the\s+same)\s+(?:pitch|note|tone)|"
          r"(?:keep|hold)\s+(?:the\s+|your\s+)?pitch\s+(?:\w+\s+)?(?:level|steady|flat|constant|even)|"
@@ -133,19 +145,25 @@ _ORDINAL_EMPHASIS = re.compile(
 _EMPHASIS: tuple[re.Pattern, ...] = tuple(re.compile(p) for p in (
     r"\b(?:emphasi[sz](?:e|es|ing)|(?:put|place|with)\s+(?:the\s+|an?\s+|some\s+|extra\s+)?(?:stress|emphasis|weight)"
     r"\s+on|emphasis\s+on|stress(?:es|ing)?|accent(?:uate|uating)?|punch(?:ing)?|lean(?:ing)?\s+(?:on|in)?to|"
-    r"lean(?:ing)?\s+on|hit(?:ting)?|highlight(?:ing)?|underline|underscore)\s+(?:on\s+)?" + _THE_WORD + _WORD,
+    r"lean(?:ing)?\s+on|hit(?:ting)?|highlight(?:ing)?|underline|underscore|focus(?:ing)?\s+on|bring(?:ing)?\s+out|"
+    r"(?:give|giving|add|adding|put|putting)\s+(?:\w+\s+)?(?:emphasis|stress|weight)\s+to)\s+(?:on\s+)?"
+    + _THE_WORD + _WORD,
     r"\bmake\s+" + _THE_WORD + _WORD + r"[\"'”’*]?\s+(?:stand\s+out|pop|prominent)",
     r"\bgive\s+" + _THE_WORD + _WORD + r"[\"'”’*]?\s+(?:\w+\s+)?(?:weight|stress|emphasis|punch|accent)",
     r"\b(?:say|pronounce|deliver)\s+" + _THE_WORD + _WORD + r"[\"'”’*]?\s+(?:with\s+(?:\w+\s+)?"
     r"(?:emphasis|stress|weight|force)|emphatically)",
+    r"(?:^|\s)" + _THE_WORD + _WORD + r"[\"'”’*]?\s+is\s+the\s+(?:important|key|main|stressed|focus)\s+"
+    r"(?:one|word|bit|part)",
     r"(?:^|\s)" + _WORD + r"[\"'”’*]?\s+(?:should|must|needs?\s+to)\s+(?:be\s+)?(?:stressed|emphasi[sz]ed|accented|"
     r"stand\s+out)",
 ))
 _PAUSE_WORDS = (r"pause|beat|break|breath|stop|silence|wait|rest|gap|hesitat\w*|linger\w*|"
                 r"hold\s+(?:a|the)\s+(?:beat|pause|moment)")
 _NAMED_PAUSE: tuple[re.Pattern, ...] = tuple(re.compile(p) for p in (
-    r"\b(?:" + _PAUSE_WORDS + r")\b[^'\"“‘*]{0,40}?\b(?:after|following)\s+(?:the\s+word\s+|saying\s+|you\s+say\s+)?"
+    r"\b(?:" + _PAUSE_WORDS + r")\b[^'\"“‘*]{0,40}?\b(?:after|following|once\s+you(?:'ve|\s+have)?\s+said|"
+    r"when\s+you(?:'ve|\s+have)?\s+said|when\s+you\s+(?:say|reach|get\s+to))\s+(?:the\s+word\s+|saying\s+|you\s+say\s+)?"
     + _WORD,
+    r"\bafter\s+(?:the\s+word\s+|saying\s+)?" + _WORD + r"[\"'”’*]?,?\s+(?:\w+\s+){0,3}?(?:" + _PAUSE_WORDS + r")\b",
     r"\blet\s+" + _THE_WORD + _WORD + r"[\"'”’*]?\s+(?:hang|sink\s+in|land|breathe|ring)",
 ))
 _LONG = re.compile(r"\b(?:long|longer|dramatic|big|full|extended|second|seconds)\b")
