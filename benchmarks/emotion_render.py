@@ -68,6 +68,42 @@ TITLES = {"pitch_st": "pitch st", "energy_db": "energy dB", "rate_ratio": "rate 
           "hnr_db": "HNR dB", "cpp_db": "CPP dB", "alpha_ratio_db": "alpha dB", "voiced_fraction": "voiced frac"}
 
 
+PLANNED = ("pitch_st", "energy_db", "rate_ratio", "slope_st_per_s")
+"""Features read off the plan itself, to tell a plan that asks too much or too little from a render that does
+not deliver what was planned (``--planned``)."""
+
+
+def plan_features(plan) -> dict[str, float]:
+    """The plan's own utterance numbers: duration-weighted mean pitch [Hz] and RMS energy, spoken time
+    (segments and the pauses between them) [s], and the least-squares slope [st/s] of the planned contour
+    (each segment's line sampled every 10 ms)."""
+    import numpy as np
+
+    segs = plan.segments
+    total_s = sum(s.duration for s in segs)
+    times, pitch_st, start_s = [], [], 0.0
+    for i, seg in enumerate(segs):
+        t = np.arange(0.0, seg.duration, 0.01)
+        hz = np.maximum(seg.pitch_mean + (seg.pitch_slope or 0.0) * (t - seg.duration / 2), 1.0)
+        times.append(start_s + t)
+        pitch_st.append(12.0 * np.log2(hz))
+        start_s += seg.duration + (seg.pause_after or 0.0 if i < len(segs) - 1 else 0.0)
+    times, pitch_st = np.concatenate(times), np.concatenate(pitch_st)
+    return {"pitch_mean": sum(s.pitch_mean * s.duration for s in segs) / total_s,
+            "energy_rms": math.sqrt(sum(s.energy_rms ** 2 * s.duration for s in segs) / total_s),
+            "duration": start_s,
+            "slope_st_per_s": float(np.polyfit(times, pitch_st, 1)[0]) if times.size > 1 else 0.0}
+
+
+def planned_change(plan, neutral_plan) -> dict[str, float]:
+    """:data:`PLANNED` of ``plan`` relative to the same sentence's neutral plan (as feature_extract.relative)."""
+    a, b = plan_features(plan), plan_features(neutral_plan)
+    return {"pitch_st": 12.0 * math.log2(a["pitch_mean"] / b["pitch_mean"]),
+            "energy_db": 20.0 * math.log10(a["energy_rms"] / b["energy_rms"]),
+            "rate_ratio": b["duration"] / a["duration"],
+            "slope_st_per_s": a["slope_st_per_s"] - b["slope_st_per_s"]}
+
+
 def render_all(pipe, sentences, emotions, intensities, asr: bool, seed: int, save_audio: Path | None) -> list[dict]:
     """One record per render: ids, instruction, absolute features, change vs neutral, transcript, WER."""
     from tqdm import tqdm
@@ -78,7 +114,7 @@ def render_all(pipe, sentences, emotions, intensities, asr: bool, seed: int, sav
 
     jobs = [(s, None, "neutral", "normal") for s in sentences]
     jobs += [(s, INSTRUCTIONS[e][INTENSITIES.index(i)], e, i) for s in sentences for e in emotions for i in intensities]
-    records, neutral = [], {}
+    records, neutral, neutral_plans = [], {}, {}
     for (sid, split, text), instruction, emotion, intensity in tqdm(jobs, desc="renders", unit="render",
                                                                    file=sys.stderr, disable=None):
         speech = pipe.speak(text, instruction, seed=seed)
@@ -96,6 +132,8 @@ def render_all(pipe, sentences, emotions, intensities, asr: bool, seed: int, sav
             record["understood"] = {"emotion": intent.emotion, "level": float(intent.level)}
         if emotion == "neutral":
             neutral[sid] = features
+            neutral_plans[sid] = speech.plan
+        record["planned"] = planned_change(speech.plan, neutral_plans[sid])
         record["change"] = ({} if "error" in features or "error" in neutral[sid]
                             else relative(features, neutral[sid]))
         if asr:
@@ -193,6 +231,30 @@ def classify(records: list[dict], classifier: emo.EmotionClassifier) -> dict:
             "n": len(asked),
         }
     return out
+
+
+def planned_markdown(records: list[dict], summary: dict) -> str:
+    """Per emotion x intensity and :data:`PLANNED` feature: the plan's median change, the render's, and
+    RAVDESS's IQR: a miss with the plan outside the IQR is the conductor's, one with the plan inside the
+    render's."""
+    import statistics
+
+    lines = ["| emotion | int. | " + " | ".join(f"{TITLES[q]}: plan / render [IQR]" for q in PLANNED) + " |",
+             "|---|---|" + "---|" * len(PLANNED)]
+    for (emotion, intensity), checks in summary["rows"].items():
+        if emotion == "neutral":
+            continue
+        cells = []
+        for q in PLANNED:
+            planned = [r["planned"][q] for r in records if r["emotion"] == emotion and r["intensity"] == intensity
+                       and "planned" in r and math.isfinite(r["planned"][q])]
+            check = checks[q]
+            plan = statistics.median(planned) if planned else math.nan
+            fmt = "{:.2f}" if q == "rate_ratio" else "{:+.1f}"
+            cells.append(f"{fmt.format(plan)} / {fmt.format(check.rendered)} "
+                         f"[{fmt.format(check.q25)}, {fmt.format(check.q75)}]")
+        lines.append(f"| {emotion} | {intensity} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def _jsonable(value):
@@ -299,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
     print(markdown(summary, PROSODY_QUANTITIES))
     print()
     print(markdown(summary, VOICE_QUALITY_QUANTITIES, extra_wer=asr, peak=True))
+    print()
+    print(planned_markdown(records, summary))
     print()
     print_counts(summary, args.intensities)
     splits = sorted({r["split"] for r in records}, key=lambda split: (split != "dev", split))

@@ -1,17 +1,23 @@
 """Do the instruction plans render measurably? Question rise, named pause, monotone and whisper, on audio.
 
-    OMP_NUM_THREADS=1 python -m benchmarks.instruction_render [--per-kind 3] [--voice ID]
+    OMP_NUM_THREADS=1 python -m benchmarks.instruction_render [--per-kind 3] [--kinds question pause ...] [--voice ID]
 
 Takes the first ``--per-kind`` items of each of those kinds from baton/data/instructions_dev.jsonl, renders
 each with the instruction and without (the neutral reference) through baton.Pipeline (embedded conductor,
-seed 0), measures with Praat (pitch 60-700 Hz, 10 ms) and prints one row per item:
+seed 0), measures F0 with the project's tracker (feature_extract.praat.pitch_track: 60-700 Hz, 10 ms, then
+re-tracked within 0.75 x Q1 .. 1.5 x Q3 of the utterance's own F0, as every feature measurement here does)
+on the whole utterance, and prints one row per item:
 
 * question: rise of the last segment's voiced F0 [st] (least-squares line over its voiced frames x their time
   span), rendered vs neutral; passes at >= 2 st (issue #22: "a question's last word rises by >= 2 st");
-* pause: the longest silence (10 ms frames 35 dB below the loudest) at the end of the named word's segment
+* pause: the longest silence (10 ms frames 25 dB below the loudest) at the end of the named word's segment
   [s]; passes at >= 0.35 s;
 * monotone: the utterance's F0 10th-90th percentile spread [st] vs the neutral render's; passes at <= half;
-* whisper: voiced frames; passes at 0.
+* whisper: voiced frames of the single-pass 60-700 Hz track (stricter: no range narrowing); passes at 0.
+
+The single-pass track alone reads the voice's fricatives as voiced at 86 Hz (= 22050 / 256, the vocoder's
+frame rate; in neutral renders too, 20-28 dB below the peak): a vocoder artefact, not the voice's F0, which
+pulled a clearly rising question (170 -> 337 Hz on "us") to +1.2 st before 2026-12-05 (docs/conductor.md).
 """
 
 from __future__ import annotations
@@ -25,12 +31,24 @@ import numpy as np
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 KINDS = ("question", "pause", "monotone", "whisper")
-SILENCE_DB = 35.0
+SILENCE_DB = 25.0
+"""A pause frame is this far below the loudest 10 ms frame: Praat's default silence threshold (To TextGrid
+(silences), -25 dB). 35 dB (before 2026-12-05) counted the breath noise the voice renders inside a long pause
+(-35 to -40 dB; it learnt breathing in pauses from its reader) as speech, so a 1.0 s planned pause read 0.13 s."""
 FRAME_S = 0.01
 
 
 def f0_track(audio: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
-    """Voiced frames: times [s] and F0 [st re 100 Hz], float arrays of equal length."""
+    """Voiced frames of the two-pass tracker: times [s] and F0 [st re 100 Hz], float arrays of equal length."""
+    from feature_extract.praat import pitch_track
+
+    times_s, f0_hz = pitch_track(audio, sample_rate)
+    voiced = np.isfinite(f0_hz)
+    return times_s[voiced], 12.0 * np.log2(f0_hz[voiced] / 100.0)
+
+
+def single_pass_f0_track(audio: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """Voiced frames of one 60-700 Hz Praat pass: times [s] and F0 [st re 100 Hz]."""
     import parselmouth
 
     from tts_model.runtime.pitch_range import PITCH_CEILING_HZ, PITCH_FLOOR_HZ, TIME_STEP_S
@@ -81,7 +99,9 @@ def measure(kind: str, item, speech, neutral) -> tuple[str, str, bool]:
         values = []
         for sp in (speech, neutral):
             start, end = sp.segment_bounds_s[-1]
-            values.append(rise_st(*f0_track(sp.audio[int(start * sr):int(end * sr)], sr)))
+            times, pitch = f0_track(sp.audio, sr)
+            inside = (times >= start) & (times < end)
+            values.append(rise_st(times[inside], pitch[inside]))
         return f"{values[0]:+.1f} st", f"{values[1]:+.1f} st", values[0] >= 2.0
     if kind == "pause":
         values = []
@@ -96,13 +116,14 @@ def measure(kind: str, item, speech, neutral) -> tuple[str, str, bool]:
     if kind == "monotone":
         values = [spread_st(f0_track(sp.audio, sr)[1]) for sp in (speech, neutral)]
         return f"{values[0]:.1f} st", f"{values[1]:.1f} st", values[0] <= 0.5 * values[1]
-    voiced = [f0_track(sp.audio, sr)[0].size for sp in (speech, neutral)]
+    voiced = [single_pass_f0_track(sp.audio, sr)[0].size for sp in (speech, neutral)]
     return f"{voiced[0]} voiced", f"{voiced[1]} voiced", voiced[0] == 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--per-kind", type=int, default=3, help="items per kind (default 3)")
+    parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS), help="only these kinds")
     parser.add_argument("--voice", default=None, help="voice id or folder (default: the shipped voice)")
     args = parser.parse_args(argv)
     from tqdm import tqdm
@@ -110,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     from baton import Pipeline
     from baton.eval.instructions import DEV_PATH, load_items
 
-    items = [i for kind in KINDS for i in [x for x in load_items(DEV_PATH) if x.kind == kind][:args.per_kind]]
+    items = [i for kind in args.kinds for i in [x for x in load_items(DEV_PATH) if x.kind == kind][:args.per_kind]]
     pipe = Pipeline.load(voice=args.voice)
     rows, passed = [], 0
     for item in tqdm(items, unit="item", file=sys.stderr, disable=None):

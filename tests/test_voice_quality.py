@@ -138,6 +138,18 @@ def test_pitch_range_narrows_and_widens_a_wobbling_vowel():
     assert apply_pitch_range(vowel, None, SR) is vowel
 
 
+def test_pitch_range_narrows_a_segment_within_the_old_tolerance():
+    """A monotone asks ~1.8 st; a segment rendered 1.2 st wider used to be left alone (TOLERANCE_ST 1.5)."""
+    wobble_hz = 150.0 * 2 ** (1.5 * np.sin(2 * np.pi * 2.0 * np.arange(int(1.2 * SR)) / SR) / 12)
+    vowel = _vowel(wobble_hz, 1.2)
+    before = spread_st(12 * np.log2(_voiced_f0(vowel)))
+    target = before - 1.2
+    assert 1.2 < target < 2.5
+    after = spread_st(12 * np.log2(_voiced_f0(apply_pitch_range(vowel, target, SR))))
+    assert after < target + 0.5
+    assert apply_pitch_range(vowel, before - 0.2, SR) is vowel  # close enough: left as rendered
+
+
 # --- the shipped voice -------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def pipe():

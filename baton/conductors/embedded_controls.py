@@ -133,7 +133,7 @@ MODIFIERS: tuple[tuple[re.Pattern, Apply], ...] = (
          r"(?:all\s+)?on\s+(?:one|a\s+single|the\s+same)\s+(?:pitch|note|tone)|"
          r"(?:keep|hold)\s+(?:the\s+|your\s+)?pitch\s+(?:\w+\s+)?(?:level|steady|flat|constant|even)|"
          r"without\s+(?:any\s+)?(?:melody|intonation|inflection)|no\s+(?:intonation|inflection|melody)",
-         _range(0.4)),
+         _range(0.25)),
     _mod(r"expressive\w*|animated|lively|sing-?song|melodic\w*", _range(1.5)),
 )
 
