@@ -112,12 +112,16 @@ class ProsodyTable:
         """The medians of one row as an :class:`Effect` (no interpolation)."""
         return Effect(**{field: self.median(emotion, intensity, q) for q, field in _QUANTITIES.items()})
 
-    def effect(self, emotion: str, level: float, follow_strong: bool = False) -> Effect:
+    def effect(self, emotion: str, level: float, follow_strong: bool = False,
+               hold_inside: tuple[str, ...] = ()) -> Effect:
         """The effect of ``emotion`` at intensity ``level`` (0 = none, 1 = normal, 2 = strong; see module doc).
 
         ``follow_strong``: reach the strong row's medians at level 2 even where they reverse the normal row
         (RAVDESS's strong sad is higher and louder than neutral: tearful), instead of holding the normal row.
         "neutral" is always the zero effect (its table row is the measurement's noise floor).
+        ``hold_inside``: quantities (JSON names) that past level 2 go at most half the way from the strong row's
+        median to its outer quartile (the one in the direction the strong row moved from the normal row), so
+        that an extrapolated "extremely" stays inside the range RAVDESS's actors used.
         """
         self._check_emotion(emotion)
         if emotion == "neutral" or level <= 0:
@@ -130,8 +134,18 @@ class ProsodyTable:
             if log:
                 normal, strong = math.log(normal), math.log(strong)
             value = _through_rows(normal, strong, level) if follow_strong else _monotone(normal, strong, level)
+            if quantity in hold_inside and level > 2.0 and "strong" in self._table[emotion]:
+                value = self._held(emotion, quantity, normal, strong, value, log)
             values[field] = math.exp(value) if log else value
         return Effect(**values)
+
+    def _held(self, emotion: str, quantity: str, normal: float, strong: float, value: float, log: bool) -> float:
+        q25, q75 = self.quartiles(emotion, "strong", quantity)
+        if log:
+            q25, q75 = math.log(q25), math.log(q75)
+        if strong >= normal:
+            return min(value, strong + 0.5 * (q75 - strong))
+        return max(value, strong - 0.5 * (strong - q25))
 
     def _check_emotion(self, emotion: str) -> None:
         if emotion not in self._table:

@@ -43,6 +43,28 @@ def test_monotone_interpolation(normal, strong):
     assert values[2] == pytest.approx(normal)
 
 
+@pytest.mark.parametrize("emotion", ["happy", "angry", "fearful", "surprised", "sad"])
+def test_held_quantities_stay_inside_the_strong_rows_spread_past_level_2(emotion):
+    table = default_table()
+    strong = table.median(emotion, "strong", "energy_db")
+    q25, q75 = table.quartiles(emotion, "strong", "energy_db")
+    held = table.effect(emotion, 2.6, follow_strong=True, hold_inside=("energy_db",)).energy_db
+    assert q25 <= held <= q75
+    free = table.effect(emotion, 2.6, follow_strong=True).energy_db
+    assert abs(held - strong) <= abs(free - strong) + 1e-9  # never further out than the plain extrapolation
+    # up to the strong row nothing changes
+    for level in (0.5, 1.0, 2.0):
+        assert table.effect(emotion, level, follow_strong=True, hold_inside=("energy_db",)) == \
+            table.effect(emotion, level, follow_strong=True)
+
+
+def test_extremely_fearful_was_planned_past_ravdess_and_now_is_not():
+    table = default_table()
+    _, q75 = table.quartiles("fearful", "strong", "energy_db")
+    assert table.effect("fearful", 2.6, follow_strong=True).energy_db > q75
+    assert table.effect("fearful", 2.6, follow_strong=True, hold_inside=("energy_db",)).energy_db < q75
+
+
 def test_loading_a_malformed_table_fails_in_one_line(tmp_path):
     path = tmp_path / "t.json"
     path.write_text('{"version": 1}')

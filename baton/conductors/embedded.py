@@ -35,6 +35,11 @@ WHISPER = Effect(pitch_st=-1.0, energy_db=-15.0, rate_ratio=0.92, centroid_st=4.
 # Restraint ("furious but trying to stay polite"): the emotion's pitch, loudness, range and tempo effects
 # are held to these fractions (loudness most: holding it in is mostly not raising the voice); its voice
 # quality (centroid) stays.
+# Past RAVDESS's strong row ("extremely", level 2.6) loudness is held inside the strong row's spread: the voice
+# renders planned energy within 0.3 dB, and the extrapolation put strong fearful at +22.8 dB (RAVDESS q75 +22.0)
+# and surprised at +12.4 (q75 +12.3) (benchmarks/emotion_render.py, docs/emotion.md, 2026-12-05). Pitch is not
+# held: the voice renders +12 st plans about 3 st short, so the plan's margin keeps the render inside.
+HOLD_INSIDE = ("energy_db",)
 RESTRAINT = 0.45
 RESTRAINT_ENERGY = 0.3
 SECONDARY_WEIGHT = 0.35
@@ -123,7 +128,7 @@ class EmbeddedConductor:
         """The relative prosody change for ``intent``: table effect, secondary emotion, restraint, style,
         explicit modifiers."""
         table = self.table
-        effect = table.effect(intent.emotion, intent.level, follow_strong=True)
+        effect = table.effect(intent.emotion, intent.level, follow_strong=True, hold_inside=HOLD_INSIDE)
         if intent.secondary:
             effect = effect.plus(table.effect(intent.secondary, 1.0), SECONDARY_WEIGHT)
         if intent.restrained:
