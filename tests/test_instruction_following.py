@@ -157,6 +157,15 @@ def test_control_words_do_not_turn_headings_into_instructions(heading):
     ("at half speed", "slower", None),
     ("go down an octave", "lower", None),
     ("deepen your voice", "lower", None),
+    ("with the intonation of a question", "question", None),
+    ("give it a moment after 'door'", "pause", "door"),
+    ("the word 'door' needs stress", "stress", "door"),
+    ("make sure 'door' is stressed", "stress", "door"),
+    ("say 'door' more forcefully", "stress", "door"),
+    ("the last word should be emphasised", "stress", "all"),
+    ("let it die out", "softer_end", None),
+    ("no rushing", "slower", None),
+    ("like a talking clock", "monotone", None),
 ])
 def test_phrasings_added_on_2026_12_05(rules, instruction, kind, word):
     """Dev phrasings the rules missed on 2026-12-05 (docs/conductor.md); each must pass its plan check and

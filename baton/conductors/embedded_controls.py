@@ -76,7 +76,8 @@ MODIFIERS: tuple[tuple[re.Pattern, Apply], ...] = (
     # questions first: "end on a rising pitch" is not "higher pitch"
     # not a bare "question": "Question: what is ...?" is a heading, and is spoken (baton.prefix)
     _mod(r"(?:as|like|into|make\s+it|,)\s+an?\s+(?:yes[/-]?(?:or[/-])?no\s+)?question|question\s+mark|"
-         r"inflect\w*\s+(?:it\s+)?up(?:ward)?s?|questioning(?:ly)?|inquisitive(?:ly)?|quizzical(?:ly)?|"
+         r"inflect\w*\s+(?:it\s+)?up(?:ward)?s?|(?:intonation|inflection|tone|melody)\s+of\s+a\s+question|"
+         r"questioning(?:ly)?|inquisitive(?:ly)?|quizzical(?:ly)?|"
          r"interrogative(?:ly)?|up-?talk|up-?speak|asking|ask\s+it|upward\s+inflection|"
          r"rising\s+(?:intonation|inflection|pitch|tone|contour|end(?:ing)?)|"
          r"(?:rise|rising|go(?:es|ing)?\s+up|lift(?:ing)?)\s+(?:at|towards?)\s+the\s+end|"
@@ -99,7 +100,7 @@ MODIFIERS: tuple[tuple[re.Pattern, Apply], ...] = (
     _mod(r"start\w*\s+loud\w*\s+and\s+(?:finish|end)\w*\s+(?:soft|quiet)\w*|" + _LOUD + _FIRST + _SOFT + r"|"
          r"(?:lower|reduce|decrease|turn\s+down|drop)\w*\s+(?:the\s+|your\s+)?(?:volume|loudness)\s+"
          r"(?:as\s+you\s+go|gradually|" + _END + r")|"
-         r"(?:die|dies|dying|fall|falls|falling|drift|drifts|drifting)\s+(?:away|off)|"
+         r"(?:die|dies|dying|fall|falls|falling|drift|drifts|drifting)\s+(?:away|off|out)|"
          r"(?:get(?:s|ting)?|grow(?:s|ing)?|becom(?:e|es|ing))\s+(?:gradually\s+)?(?:quieter|softer|fainter)"
          r"(?:\s+" + _END + r")?|(?:quieter|softer)\s+(?:and\s+(?:quieter|softer)|" + _END + r")|"
          r"fad(?:e|es|ing)(?:\s+out|\s+away)?|dwindl\w*|trail(?:s|ing)?\s+off|diminuendo|decrescendo|peter(?:s|ing)?\s+out",
@@ -109,6 +110,7 @@ MODIFIERS: tuple[tuple[re.Pattern, Apply], ...] = (
          lambda i, d: replace(i, style="whisper")),
     _mod(r"shout\w*|yell\w*|scream\w*|bellow\w*|at the top of (?:your|my|his|her|their) lungs",
          lambda i, d: replace(i, volume_db=i.volume_db + 10.0 * d, centroid_st=i.centroid_st + 2.0 * d)),
+    _mod(r"(?:no|without(?:\s+any)?|don'?t|do\s+not|never)\s+(?:rush\w*|hurry\w*)", _rate(0.8)),
     _mod(r"(?:at\s+)?(?:double|twice\s+the)\s+(?:the\s+)?(?:speed|pace|tempo)|speed\s+(?:it\s+)?up|rattl\w*\s+(?:it\s+)?off|at\s+a\s+(?:brisk|fast|quick|rapid)\s+(?:pace|clip)|"
          r"rapid-?fire|up\s+the\s+tempo|pick\s+up\s+the\s+pace|faster|quickly|quicker|quick|fast|rapid(?:ly)?|"
          r"hurr(?:y|ied|iedly)|rush(?:ed|ing)?|brisk(?:ly)?|hasty|hastily", _rate(1.2)),
@@ -127,7 +129,7 @@ MODIFIERS: tuple[tuple[re.Pattern, Apply], ...] = (
     _mod(r"deeper|deepen\w*|deep voice|lower(?:[- ]pitched)?|low[- ]pitched|(?:in\s+a\s+)?low(?:er)?,?\s+(?:\w+\s+)?"
          r"(?:pitch|voice|register)|lower (?:your|the) pitch|pitch\s+(?:it\s+)?down|gravelly|gruff|husky|"
          r"baritone|bass\s+voice", _pitch(-3.0)),
-    _mod(r"monoton\w*|flat(?:ly)?|toneless\w*|unchanging|automated|computeri[sz]ed|synthesi[sz]ed|"
+    _mod(r"monoton\w*|flat(?:ly)?|talking\s+clock|toneless\w*|unchanging|automated|computeri[sz]ed|synthesi[sz]ed|"
          r"text[- ]to[- ]speech|(?:level|steady|constant|even),?\s+(?:pitch|tone|intonation)|robotic\w*|robot(?:-like|\s+voice)|like\s+a\s+robot|droning|mechanical(?:ly)?|deadpan|"
          r"like\s+a\s+(?:machine|computer)|machine-?like|(?:no|without\s+(?:any\s+)?)\s*ups\s+and\s+downs|"
          r"(?:all\s+)?on\s+(?:one|a\s+single|the\s+same)\s+(?:pitch|note|tone)|"
@@ -141,7 +143,9 @@ MODIFIERS: tuple[tuple[re.Pattern, Apply], ...] = (
 _ORDINAL_EMPHASIS = re.compile(
     r"\b(?:stress(?:es|ing)?|emphasi[sz](?:e|es|ing)|accent(?:uate)?|highlight|hit|lean\s+on|"
     r"(?:put|place)\s+(?:the\s+|some\s+)?(?:stress|emphasis|weight)\s+on)\s+the\s+"
-    r"(?P<n>first|second|third|fourth|fifth|last|final)\s+word\b")
+    r"(?P<n>first|second|third|fourth|fifth|last|final)\s+word\b|"
+    r"\bthe\s+(?P<n2>first|second|third|fourth|fifth|last|final)\s+word\s+(?:should|must|needs?\s+to)\s+(?:be\s+)?"
+    r"(?:stressed|emphasi[sz]ed|accented)")
 _EMPHASIS: tuple[re.Pattern, ...] = tuple(re.compile(p) for p in (
     r"\b(?:emphasi[sz](?:e|es|ing)|(?:put|place|with)\s+(?:the\s+|an?\s+|some\s+|extra\s+)?(?:stress|emphasis|weight)"
     r"\s+on|emphasis\s+on|stress(?:es|ing)?|accent(?:uate|uating)?|punch(?:ing)?|lean(?:ing)?\s+(?:on|in)?to|"
@@ -151,13 +155,14 @@ _EMPHASIS: tuple[re.Pattern, ...] = tuple(re.compile(p) for p in (
     r"\bmake\s+" + _THE_WORD + _WORD + r"[\"'”’*]?\s+(?:stand\s+out|pop|prominent)",
     r"\bgive\s+" + _THE_WORD + _WORD + r"[\"'”’*]?\s+(?:\w+\s+)?(?:weight|stress|emphasis|punch|accent)",
     r"\b(?:say|pronounce|deliver)\s+" + _THE_WORD + _WORD + r"[\"'”’*]?\s+(?:with\s+(?:\w+\s+)?"
-    r"(?:emphasis|stress|weight|force)|emphatically)",
+    r"(?:emphasis|stress|weight|force)|(?:more\s+)?(?:emphatically|forcefully|strongly|firmly))",
     r"(?:^|\s)" + _THE_WORD + _WORD + r"[\"'”’*]?\s+is\s+the\s+(?:important|key|main|stressed|focus)\s+"
     r"(?:one|word|bit|part)",
-    r"(?:^|\s)" + _WORD + r"[\"'”’*]?\s+(?:should|must|needs?\s+to)\s+(?:be\s+)?(?:stressed|emphasi[sz]ed|accented|"
-    r"stand\s+out)",
+    r"(?:^|\s)" + _THE_WORD + _WORD + r"[\"'”’*]?\s+(?:(?:should|must|needs?\s+to)\s+(?:be\s+)?|is\s+|gets\s+)"
+    r"(?:stressed|emphasi[sz]ed|accented|stand\s+out)",
+    r"(?:^|\s)" + _THE_WORD + _WORD + r"[\"'”’*]?\s+needs?\s+(?:\w+\s+)?(?:stress|emphasis|weight)",
 ))
-_PAUSE_WORDS = (r"pause|beat|break|breath|stop|silence|wait|rest|gap|hesitat\w*|linger\w*|"
+_PAUSE_WORDS = (r"pause|beat|break|breath|stop|silence|wait|rest|gap|moment|hesitat\w*|linger\w*|"
                 r"hold\s+(?:a|the)\s+(?:beat|pause|moment)")
 _NAMED_PAUSE: tuple[re.Pattern, ...] = tuple(re.compile(p) for p in (
     r"\b(?:" + _PAUSE_WORDS + r")\b[^'\"“‘*]{0,40}?\b(?:after|following|once\s+you(?:'ve|\s+have)?\s+said|"
@@ -196,7 +201,8 @@ def apply_named(text: str, intent):
 
     def ordinal(match: re.Match) -> str:
         nonlocal intent, found
-        intent = replace(intent, emphasis_index=intent.emphasis_index + (_ORDINALS[match.group("n")],))
+        place = match.group("n") or match.group("n2")
+        intent = replace(intent, emphasis_index=intent.emphasis_index + (_ORDINALS[place],))
         found = True
         return " "
 

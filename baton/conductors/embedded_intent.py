@@ -27,10 +27,10 @@ _INTENSIFIERS: tuple[tuple[re.Pattern, float], ...] = tuple(
     (re.compile(rf"\b(?:{words})\b"), level) for words, level in (
         (r"extremely|incredibly|absolutely|utter|utterly|terribly|insanely|totally|completely|hugely|unbelievably|"
          r"beyond|overwhelmingly|wildly|intensely|massively|ridiculously|maximally", LEVEL_EXTREME),
-        (r"overcome\s+with|overwhelmed\s+(?:with|by)|consumed\s+by|very|really|so|deeply|truly|highly|seriously|super|strongly|genuinely|thoroughly|properly|"
+        (r"deep|overcome\s+with|overwhelmed\s+(?:with|by)|consumed\s+by|very|really|so|deeply|truly|highly|seriously|super|strongly|genuinely|thoroughly|properly|"
          r"clearly|full of|bursting with|overflowing with", LEVEL_VERY),
         (r"quite|rather|fairly|pretty|noticeably", LEVEL_QUITE),
-        (r"slightly|a (?:little )?bit|a little|a tad|somewhat|mildly|a touch|faintly|a hint of|kind of|"
+        (r"slightly|a (?:little |tiny |wee )?bit|a little|a tad|somewhat|mildly|a touch|faintly|a hint of|kind of|"
          r"sort of|barely|subtly|lightly|a trace of|marginally", LEVEL_SLIGHT),
     ))
 
@@ -43,19 +43,19 @@ _LEXICON: tuple[tuple[re.Pattern, str, float], ...] = tuple(
          r"disappoint|(?:feeling|felt|feel|bit|little|so|very|really|quite|pretty|rather|kind of|sort of)\s+down\b|"
          r"down in the dumps", "sad", LEVEL_PLAIN),
         (r"devastat|heartbr|tearful|crying|sobb|weep|in tears|inconsolab", "sad", LEVEL_VERY),
-        (r"furious|fury|enraged|rag(?:e|ing)\b|wrath|livid|seething|fuming|outraged|irate|incens", "angry", LEVEL_VERY),
-        (r"annoy|irritat|frustrat|exasperat|cross\b|grump|miffed|peeved|impatien|testy|testily", "angry", LEVEL_SLIGHT),
-        (r"angr|anger|mad\b|hostile|indignan|resent|pissed|bitter", "angry", LEVEL_PLAIN),
-        (r"cloud\s+nine|ecstatic|elated|overjoy|euphori|thrilled|jubilant", "happy", LEVEL_VERY),
-        (r"happ(?:y|ier|iest|ily|iness)\b|joy|cheer|delight|glad|upbeat|merr|gleeful|bubbly|excited|excitement|content\b|pleased|"
+        (r"furious|fury|enraged|rag(?:e|ing)\b|wrath|boiling|livid|seething|fuming|outraged|irate|incens", "angry", LEVEL_VERY),
+        (r"annoy|irritat|frustrat|exasperat|irk|grump|miffed|peeved|impatien|testy|testily", "angry", LEVEL_SLIGHT),
+        (r"angr|anger|mad\b|cross\b|hostile|indignan|resent|pissed|bitter", "angry", LEVEL_PLAIN),
+        (r"cloud\s+nine|on\s+top\s+of\s+the\s+world|ecstatic|elated|overjoy|euphori|thrilled|jubilant", "happy", LEVEL_VERY),
+        (r"happ(?:y|ier|iest|ily|iness)\b|spring\s+in\s+(?:your|my|his|her|their)\s+step|joy|cheer|delight|glad|upbeat|merr|gleeful|bubbly|excited|excitement|content\b|pleased|"
          r"jolly|chipper|sunny|bright and|playful|enthusias|celebrat|grateful", "happy", LEVEL_PLAIN),
-        (r"terrified|terrifi|petrified|panic|horror|horrified|scared\s+(?:stiff|to\s+death)|frightened\s+to\s+death",
+        (r"terrified|terrifi|terror|petrified|panic|horror|horrified|scared\s+(?:stiff|to\s+death)|frightened\s+to\s+death",
          "fearful", LEVEL_VERY),
         (r"fear|afraid|scared|frighten|nervous|anxious|anxiety|worried|worry|dread|timid|trembl|shaky|"
-         r"uneasy|apprehensi|jittery|jumpy|spooked|alarmed", "fearful", LEVEL_PLAIN),
+         r"uneasy|apprehensi|jittery|jumpy|on\s+edge|spooked|alarmed", "fearful", LEVEL_PLAIN),
         (r"astonish|astound|flabbergast|dumbfound|gobsmack|stunned|shocked|shock\b", "surprised", LEVEL_VERY),
         (r"surpris|amazed|amazement|startled|disbelief|can'?t believe|taken aback|caught off guard|"
-         r"in awe|wonder\b", "surprised", LEVEL_PLAIN),
+         r"in awe|wonder\b|bowled\s+over", "surprised", LEVEL_PLAIN),
         (r"disgust|revolt|repuls|repelled|gross|sicken|nause|contempt|appalled|loath|revuls|distaste|"
          r"yuck|icky", "disgust", LEVEL_PLAIN),
         (r"calm|relax|serene|sooth|tranquil|peaceful|composed|mellow|placid|laid.back|at ease|"
