@@ -189,3 +189,29 @@ def test_benchmark_warns_when_the_conductor_misreads_an_instruction():
                {"emotion": "sad", "instruction": "sadly", "understood": {"emotion": "sad", "level": 1.0}},
                {"emotion": "neutral", "instruction": None}]
     assert misread(records) == ["warning: the conductor read 'surprised' as fearful (level 1), not surprised"]
+
+
+def test_planned_change_reads_the_plan_as_the_render_is_read():
+    """The plan/render table's plan side: pitch x2 is +12 st, energy x2 +6 dB, half the time rate x2, and a
+    plan against itself changes nothing."""
+    from dataclasses import replace
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from emotion_render import planned_change
+
+    from baton.baseline import DEFAULT_BASELINE
+    from baton.conductors.embedded import EmbeddedConductor
+    from baton.plan import Plan
+
+    plan = EmbeddedConductor(use_embeddings=False).plan("We waited for an hour, and then we went home.", None,
+                                                         DEFAULT_BASELINE)
+    assert all(abs(v) < 1e-9 for k, v in planned_change(plan, plan).items() if k != "rate_ratio")
+    assert planned_change(plan, plan)["rate_ratio"] == pytest.approx(1.0)
+    moved = Plan.from_segments([replace(s, pitch_mean=2 * s.pitch_mean, pitch_slope=2 * (s.pitch_slope or 0.0),
+                                        energy_rms=2 * s.energy_rms, duration=s.duration / 2,
+                                        pause_after=None if s.pause_after is None else s.pause_after / 2).to_dict()
+                                for s in plan.segments])
+    change = planned_change(moved, plan)
+    assert change["pitch_st"] == pytest.approx(12.0)
+    assert change["energy_db"] == pytest.approx(20 * math.log10(2))
+    assert change["rate_ratio"] == pytest.approx(2.0)
