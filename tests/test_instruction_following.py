@@ -76,7 +76,9 @@ def test_rules_follow_the_dev_controls(rules):
 @pytest.mark.parametrize("path", [BLIND_PATH, BLIND2_PATH], ids=["blind", "blind2"])
 def test_blind_score_at_least_90_percent(path):
     """First blind set: 53/59 when scored once, then its misses were fixed (59/59). Second blind set, written
-    after that: 45/48 when scored once (docs/conductor.md)."""
+    after that: 45/48 when scored once (46/48 after the 2026-12-05 dev rules). The third (blind3) is not
+    asserted here: its one honest score was 47/64, and 56/64 after dev rules written by its author
+    (docs/conductor.md)."""
     conductor = EmbeddedConductor()
     verdicts = score(load_items(path), conductor, B, planner(conductor))
     ok = sum(v.ok for v in verdicts)
