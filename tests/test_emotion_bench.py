@@ -196,8 +196,7 @@ def test_planned_change_reads_the_plan_as_the_render_is_read():
     plan against itself changes nothing."""
     from dataclasses import replace
 
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from emotion_render import planned_change
+    from benchmarks.emotion_render import planned_change
 
     from baton.baseline import DEFAULT_BASELINE
     from baton.conductors.embedded import EmbeddedConductor
