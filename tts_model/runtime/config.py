@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence, TypeVar
 
 from plan_contract import CONTROL_NAMES, UserError
 from tts_model.text.frontend import ARPABET, PAUSE, PHONEMES
-from tts_model.runtime.harmonics import PHONEME_CLASSES
-from tts_model.runtime.tilt import SCOPES
+from tts_model.runtime.chain import (DEFAULT_CHAIN, FLAT_KEYS, STAGES, ChainError, chain_from_flat, check_skip,
+                                     parse_chain, stage_to_dict)
 
 N_CONTROLS = len(CONTROL_NAMES)
 """Length of the model's control vector: the plan's numeric fields in plan_contract.CONTROL_NAMES order."""
@@ -152,54 +152,10 @@ class VoiceConfig:
     acoustic_file: str = "acoustic.onnx"
     vocoder_file: str = "vocoder.onnx"
     format_version: int = 1
-    harmonic_strength: float = 0.0
-    """Runtime harmonic sharpening (tts_model.runtime.harmonics): how much of the ideal harmonic ripple at the planned
-    F0 is added to the predicted low mel bins before vocoding; 0 turns it off. Chosen per voice on its
-    validation clips (docs/training.md)."""
-    harmonic_phonemes: str = "voiced"
-    """Which phonemes get the ripple: "vowels", "sonorants" (and nasals, liquids, glides) or "voiced" (and the
-    voiced fricatives); see tts_model.runtime.harmonics.PHONEME_CLASSES."""
-    pitch_control_gain_down: float = 1.0
-    """Runtime calibration of the pitch control below the baseline: a given segment pitch that lies x < 0
-    semitones from the baseline reaches the acoustic model as x * this gain, because the model renders
-    far-from-baseline pitch compressed towards it (most at the low end); the harmonic sharpening stays at the
-    planned pitch. 1 = off. Chosen per voice on its validation clips (python -m recipes.tune_harmonics --pitch-gains;
-    docs/training.md)."""
-    pitch_control_gain_up: float = 1.0
-    """The same calibration for given pitches above the baseline. 1 = off."""
-    centroid_calibration: Optional[tuple[float, float]] = None
-    """Runtime centroid tilt (tts_model.runtime.tilt): (slope, offset_st) such that the spectral centroid measured on
-    the vocoded audio is slope * (the centroid estimated from the mel) + offset_st, both in semitones re the
-    baseline centroid. With it, the mel is tilted until the rendered centroid is the plan's (or, where the plan
-    leaves it out, the model's own prediction), per ``centroid_scope``. None = off. Fitted per voice on training clips by
-    recipes/tune_centroid.py (docs/training.md, run 13)."""
-    centroid_max_tilt: float = 0.8
-    """Largest centroid tilt, in natural-log units per octave (0.8 is about 7 dB per octave)."""
-    centroid_scope: str = "utterance"
-    """What one centroid tilt covers: "utterance" (one tilt per synthesis call, so that the segments' centroids
-    meet the plan's on average, weighted by spoken frames, and keep their own differences) or "segment" (each
-    segment to its own number: right for plans measured from speech, but it flattens the phonemes' differences
-    under a conductor's plan, which asks one centroid for every segment; docs/training.md, run 13)."""
-    exemplar_file: Optional[str] = None
-    """Exemplar projection (tts_model.runtime.exemplars): a bank of recorded log-mel frames, relative to the voice folder
-    (e.g. "exemplars.npz", or "../ljspeech/exemplars.npz" to share one); each predicted frame is replaced by the
-    mean of its ``exemplar_k`` nearest bank frames of the same phoneme. None = off. Built by
-    recipes/build_exemplars.py (docs/training.md, run 14)."""
-    exemplar_k: int = 21
-    """Bank frames averaged per projected frame."""
-    exemplar_position_weight: float = 2.0
-    """Weight of the place-in-phoneme difference (0..1, squared) against the mean squared log-mel difference."""
-    exemplar_strength: float = 1.0
-    """1 replaces each frame by its exemplar mean; between 0 and 1 blends the two."""
-    exemplar_envelope_bins: int = 0
-    """In this many of the lowest mel bins the exemplars give only the envelope, and the model's harmonic ripple
-    (the planned pitch) stays."""
-    exemplar_pitch_weight: float = 0.0
-    """Weight of the F0 difference (semitones, squared) between a voiced frame's planned F0 and a bank frame's
-    recorded F0, so that the low bins keep the planned harmonics."""
-    exemplar_context_weight: float = 0.0
-    """Weight of the neighbouring-phoneme mismatch (0..1 per side, weighted by the place in the phoneme): prefers
-    bank frames recorded between the same neighbours (coarticulation)."""
+    render_chain: tuple = DEFAULT_CHAIN
+    """The stages applied around the acoustic model, in order (tts_model.runtime.chain; docs/render_chain.md):
+    voice.json lists them as ``[{"stage": NAME, ...settings}, ...]``. A voice.json from before the chain, with
+    the flat keys (``harmonic_strength``, ``exemplar_file``, ...), is converted on loading."""
     output_level_db: float = 0.0
     """Level of the voice's neutral speech relative to its training recordings [dB], 0 or below. The voice
     renders its recordings' level lowered by this much and reports its baseline ``energy_rms`` lowered alike,
@@ -216,33 +172,16 @@ class VoiceConfig:
         if tuple(self.phonemes) != PHONEMES:
             raise ConfigError("voice: its phoneme inventory differs from this version of tts_model.text.frontend; "
                               "re-export the voice with this version")
-        self._check_number("harmonic_strength", 0.0, 2.0)
-        self._check_number("pitch_control_gain_down", 0.5, 2.0)
-        self._check_number("pitch_control_gain_up", 0.5, 2.0)
-        if self.centroid_calibration is not None:
-            cal = self.centroid_calibration
-            if isinstance(cal, (str, bytes)) or not isinstance(cal, Sequence) or len(cal) != 2 \
-                    or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) for v in cal) \
-                    or not 0.2 <= float(cal[0]) <= 5.0:
-                raise ConfigError("voice: centroid_calibration must be null or [slope, offset_st] with a slope in "
-                                  f"0.2..5, got {cal!r}; refit it with python -m recipes.tune_centroid")
-            object.__setattr__(self, "centroid_calibration", (float(cal[0]), float(cal[1])))
-        self._check_number("centroid_max_tilt", 0.0, 2.0, open_low=True)
-        if self.centroid_scope not in SCOPES:
-            raise ConfigError(f"voice: centroid_scope must be one of {list(SCOPES)}, got {self.centroid_scope!r}")
-        if self.exemplar_file is not None and (not isinstance(self.exemplar_file, str) or not self.exemplar_file):
-            raise ConfigError(f"voice: exemplar_file must be null or a file name, got {self.exemplar_file!r}")
-        self._check_number("exemplar_k", 1, 1024, whole=True)
-        self._check_number("exemplar_position_weight", 0.0, 100.0)
-        self._check_number("exemplar_envelope_bins", 0, self.n_mels, whole=True)
-        self._check_number("exemplar_pitch_weight", 0.0, 10.0)
-        self._check_number("exemplar_context_weight", 0.0, 100.0)
-        self._check_number("exemplar_strength", 0.0, 1.0, open_low=True)
+        try:
+            object.__setattr__(self, "render_chain", parse_chain(self.render_chain))
+        except ChainError as err:
+            raise ConfigError(f"voice: {err}") from None
+        bins = next((s.envelope_bins for s in self.render_chain if s.name == "exemplars"), 0)
+        if bins > self.n_mels:
+            raise ConfigError(f"voice: render_chain stage 'exemplars': envelope_bins must be a whole number in "
+                              f"0..{self.n_mels} (n_mels), got {bins!r}")
         self._check_number("training_step", 0, math.inf, whole=True)
         self._check_number("output_level_db", -30.0, 0.0)
-        if self.harmonic_phonemes not in PHONEME_CLASSES:
-            raise ConfigError(f"voice: harmonic_phonemes must be one of {sorted(PHONEME_CLASSES)}, got "
-                              f"{self.harmonic_phonemes!r}")
         needed = {"pitch_mean_hz", "energy_rms", "spectral_centroid_hz", "speaking_rate_sps"}
         if not isinstance(self.baseline, Mapping) or needed - set(self.baseline):
             raise ConfigError(f"voice: 'baseline' must hold {sorted(needed)}")
@@ -258,8 +197,41 @@ class VoiceConfig:
                 f"in {low:g}..{high:g}"
             raise ConfigError(f"voice: {name} must be a {'whole number' if whole else 'number'} {span}, got {value!r}")
 
+    def stage(self, name: str) -> Any:
+        """The chain's stage called ``name`` (its settings object), or None when the chain lacks it."""
+        return next((s for s in self.render_chain if s.name == name), None)
+
+    def with_stage(self, stage: Any) -> "VoiceConfig":
+        """A copy whose chain has ``stage`` in place of the stage of the same name, or, when the chain lacks it,
+        inserted where STAGES orders it."""
+        order = list(STAGES)
+        chain = [s for s in self.render_chain if s.name != stage.name]
+        at = next((i for i, s in enumerate(chain) if order.index(s.name) > order.index(stage.name)), len(chain))
+        if self.stage(stage.name) is not None:
+            at = [s.name for s in self.render_chain].index(stage.name)
+        chain.insert(at, stage)
+        return replace(self, render_chain=tuple(chain))
+
+    def without_stages(self, *names: str) -> "VoiceConfig":
+        """A copy whose chain leaves out the stages ``names`` (ConfigError for a name that is no stage)."""
+        try:
+            check_skip(names)
+        except ChainError as err:
+            raise ConfigError(str(err)) from None
+        return replace(self, render_chain=tuple(s for s in self.render_chain if s.name not in names))
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "VoiceConfig":
+        if isinstance(data, Mapping) and set(FLAT_KEYS) & set(data):
+            flat = {k: data[k] for k in FLAT_KEYS if k in data}
+            if "render_chain" in data:
+                raise ConfigError(f"voice.json: keys {sorted(flat)} belong inside 'render_chain' (the file has both); "
+                                  "move them into their stages (docs/render_chain.md)")
+            try:
+                chain = chain_from_flat(flat)
+            except ChainError as err:
+                raise ConfigError(f"voice.json: {err}") from None
+            data = {**{k: v for k, v in data.items() if k not in flat}, "render_chain": chain}
         return _from_dict(cls, data, "voice.json")
 
     @classmethod
@@ -275,6 +247,7 @@ class VoiceConfig:
         out = asdict(self)
         out["phonemes"] = list(self.phonemes)
         out["baseline"] = dict(self.baseline)
+        out["render_chain"] = [stage_to_dict(s) for s in self.render_chain]
         return out
 
     def save(self, path: Path) -> None:

@@ -17,15 +17,13 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from plan_contract import PITCH_RANGE, RENDER_FIELDS, UserError
+from tts_model.runtime.chain import GAIN_LIMITS, ChainError, ControlsState, MelState, SegmentState, check_skip
 from tts_model.runtime.config import CONTROL_NAMES, ConfigError, VoiceConfig
 from tts_model.runtime.controls import check_control, denormalize_controls, normalize_controls
-from tts_model.runtime.exemplars import ExemplarBank, ExemplarError, frame_layout, project
+from tts_model.runtime.exemplars import ExemplarBank, ExemplarError
 from tts_model.text.frontend import ARPABET, PAUSE, PHONEME_TO_ID, Frontend, FrontendError, spoken_text_word
-from tts_model.runtime.harmonics import frame_f0, ripple_table, sharpen
 from tts_model.runtime.limiter import limit_peaks
-from tts_model.runtime.tilt import follow_centroid
-from tts_model.runtime.pitch_range import apply_pitch_range
-from tts_model.runtime.voice_quality import QUALITIES, apply_voice_quality
+from tts_model.runtime.voice_quality import QUALITIES
 
 _PITCH = CONTROL_NAMES.index("pitch_mean")
 
@@ -35,9 +33,6 @@ CONTEXT_FRAMES = 16
 """Mel frames of context given to the vocoder on each side of a window (cut from its output)."""
 MIN_WINDOW_FRAMES = 172
 """After the first segment, segments are vocoded together in windows of at least this many frames (~2 s)."""
-GAIN_LIMITS = (0.1, 31.6)
-"""Energy gain stage: where the plan gives ``energy_rms``, each segment is scaled to it, from -20 to +30 dB
-around the voice's output level (the acoustic model renders loud requests only partly louder)."""
 GAIN_PASSES = 6
 """The limiter takes some of a loud segment's RMS; the gain is corrected this many times to make it up."""
 GAIN_RAMP_SAMPLES = 256
@@ -177,17 +172,24 @@ class Synthesizer:
         return float(10.0 ** (float(self.config.output_level_db) / 20.0))
 
     @classmethod
-    def load(cls, voice_dir: Path | str, threads: int | None = None, use_exemplars: bool = True) -> "Synthesizer":
-        """Open a voice directory (or a voice id on the search path). ``use_exemplars=False`` leaves the voice's
-        exemplar bank unread and off (for recipes/build_exemplars.py, which replaces it). Raises SynthesisError."""
+    def load(cls, voice_dir: Path | str, threads: int | None = None, use_exemplars: bool = True,
+             skip_stages: Sequence[str] = ()) -> "Synthesizer":
+        """Open a voice directory (or a voice id on the search path). ``skip_stages``: names of render-chain stages
+        (tts_model.runtime.chain.STAGES) to leave out of the voice's chain, to hear or measure what each does.
+        ``use_exemplars=False`` leaves the voice's exemplar bank unread and off (for recipes/build_exemplars.py,
+        which replaces it). Raises SynthesisError."""
         from tts_model.runtime.vocoder import OnnxVocoder, VocoderError, resolve_vocoder
 
+        try:
+            skip = check_skip(skip_stages)
+        except ChainError as err:
+            raise SynthesisError(str(err)) from None
         voice_dir = Path(voice_dir)
         if not (voice_dir / "voice.json").is_file():
             voice_dir = find_voice(str(voice_dir))
         fix = f"re-export the voice into {voice_dir} (python -m tts_model.train.export) or reinstall it"
         try:
-            config = VoiceConfig.load(voice_dir / "voice.json")
+            config = VoiceConfig.load(voice_dir / "voice.json").without_stages(*skip)
         except (ConfigError, TypeError, ValueError) as err:
             raise SynthesisError(f"voice config {voice_dir / 'voice.json'} is invalid ({err}); {fix}") from None
         acoustic = _session(voice_dir / config.acoustic_file, threads, "acoustic model",
@@ -201,18 +203,27 @@ class Synthesizer:
         except VocoderError as err:
             raise SynthesisError(str(err)) from None
         bank = None
-        if config.exemplar_file is not None and use_exemplars:
+        exemplars = config.stage("exemplars")
+        if exemplars is not None and use_exemplars:
             try:
-                bank = ExemplarBank.load(voice_dir / config.exemplar_file, n_mels=config.n_mels)
+                bank = ExemplarBank.load(voice_dir / exemplars.file, n_mels=config.n_mels)
             except ExemplarError as err:
-                own_fix = (f"rebuild it with python -m recipes.build_exemplars --voice {voice_dir} --write, set voice.json "
-                           "'exemplar_file' to null to render without it, or reinstall the voice")
-                raise SynthesisError(f"{err}; {_file_fix(voice_dir, config.exemplar_file, 'exemplar_file', own_fix)}"
+                own_fix = (f"rebuild it with python -m recipes.build_exemplars --voice {voice_dir} --write, remove "
+                           "the 'exemplars' stage from voice.json's render_chain to render without it, or reinstall "
+                           "the voice")
+                raise SynthesisError(f"{err}; {_file_fix(voice_dir, exemplars.file, 'render_chain exemplars file', own_fix)}"
                                      ) from None
-        if config.harmonic_strength > 0.0:
-            ripple_table()  # built once per process; here rather than in the first request's time to first audio
+        for stage in config.render_chain:
+            if hasattr(stage, "warm"):
+                stage.warm()
         return cls(voice_id=config.voice_id, voice_dir=voice_dir, config=config, acoustic=acoustic,
                    vocoder=vocoder, frontend=Frontend(), exemplars=bank)
+
+    def _run_stages(self, phase: str, state: Any) -> None:
+        """The voice's render-chain stages of ``phase`` (controls, mel or audio) on ``state``, in listed order."""
+        for stage in self.config.render_chain:
+            if stage.phase == phase:
+                stage.apply(state)
 
     # ------------------------------------------------------------------------------------------------
     def prepare(self, segments: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -269,24 +280,19 @@ class Synthesizer:
                 "controls": controls[None], "control_mask": mask[None], "given": given, "n_phones": n_phones}
 
     def render_mel(self, segments: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray, list[dict]]:
-        """Acoustic model only: -> (log-mel float32 (F, 80), frames per segment int (S,), predicted controls).
-        In this order: with an exemplar bank each frame is projected onto recorded frames of its phoneme
-        (tts_model.runtime.exemplars); with the voice's ``harmonic_strength`` > 0 the mel is sharpened at the planned F0
-        (tts_model.runtime.harmonics); with a ``centroid_calibration`` it is tilted to the plan's spectral centroid
-        (tts_model.runtime.tilt). Timing and the predicted controls do not depend on any of them."""
+        """Acoustic model and the chain's controls and mel stages: -> (log-mel float32 (F, 80), frames per segment
+        int (S,), predicted controls). The controls stages (pitch calibration) adjust the model's input; the mel
+        stages (exemplars, harmonics, centroid tilt; tts_model.runtime.chain) run on its output in the order
+        voice.json lists them. Timing and the predicted controls do not depend on any of them."""
         inputs = self.prepare(segments)
         feeds = {k: inputs[k] for k in ("phoneme_ids", "segment_ids", "emphasis", "controls", "control_mask")}
-        down, up = float(self.config.pitch_control_gain_down), float(self.config.pitch_control_gain_up)
-        added = None
-        if (down, up) != (1.0, 1.0):  # the model renders far-from-baseline pitch compressed towards it
-            pitch = inputs["controls"][0, :, _PITCH]  # normalised semitones re baseline; 0 where not given
-            added = (pitch * (np.where(pitch < 0.0, down, up) - 1.0)).astype(np.float32)
-            feeds["controls"] = feeds["controls"].copy()
-            feeds["controls"][0, :, _PITCH] += added
+        controls = ControlsState(controls=inputs["controls"][0], pitch_index=_PITCH)
+        self._run_stages("controls", controls)
+        feeds["controls"] = controls.controls[None]
         mel, durations, filled, pitch_st = self.acoustic.run(["mel", "durations", "filled_controls", "pitch_st"],
                                                              feeds)
-        if added is not None:  # sharpen at the planned pitch contour, not the calibrated one
-            added_st = self.config.model.control_norm.pitch_st_scale * added
+        if controls.pitch_added is not None:  # the mel stages work at the planned pitch, not the calibrated one
+            added_st = self.config.model.control_norm.pitch_st_scale * controls.pitch_added
             pitch_st = pitch_st - added_st[inputs["segment_ids"][0]][None]
         seg_frames = np.bincount(inputs["segment_ids"][0], weights=durations[0],
                                  minlength=len(segments)).astype(np.int64)
@@ -298,27 +304,12 @@ class Synthesizer:
         if not np.all(np.isfinite(mel)):
             raise SynthesisError("the acoustic model produced non-finite values; the voice file is damaged, "
                                  "re-export it")
-        mel = mel[0]
-        strength = float(self.config.harmonic_strength)
-        pitch_weight = float(self.config.exemplar_pitch_weight) if self.exemplars is not None else 0.0
-        if strength > 0.0 or pitch_weight > 0.0:  # the planned F0 per frame, for the stages that use it
-            f0_hz, weight = frame_f0(inputs["phoneme_ids"][0], pitch_st[0], durations[0],
-                                     float(self.config.baseline["pitch_mean_hz"]), self.config.harmonic_phonemes)
-        if self.exemplars is not None:
-            mel = project(mel, frame_layout(inputs["phoneme_ids"][0], durations[0]), self.exemplars,
-                          self.config.exemplar_k, float(self.config.exemplar_position_weight),
-                          float(self.config.exemplar_strength),
-                          f0_hz=np.where(weight > 0.5, f0_hz, 0.0) if pitch_weight > 0.0 else None,  # voiced only
-                          pitch_weight=pitch_weight, envelope_bins=self.config.exemplar_envelope_bins,
-                          context_weight=float(self.config.exemplar_context_weight))
-        if strength > 0.0:
-            mel = sharpen(mel, f0_hz, weight, strength)
-        if self.config.centroid_calibration is not None:
-            mel, _ = follow_centroid(mel, seg_frames, self.spoken_frames(seg_frames, predicted),
-                                     [p["spectral_centroid"] for p in predicted], self.config.centroid_calibration,
-                                     float(self.config.baseline["spectral_centroid_hz"]),
-                                     float(self.config.centroid_max_tilt), self.config.centroid_scope)
-        return mel, seg_frames, predicted
+        state = MelState(mel=mel[0], phoneme_ids=inputs["phoneme_ids"][0], durations=durations[0],
+                         pitch_st=pitch_st[0], seg_frames=seg_frames,
+                         spoken_frames=self.spoken_frames(seg_frames, predicted), predicted=predicted,
+                         baseline=self.config.baseline, bank=self.exemplars)
+        self._run_stages("mel", state)
+        return state.mel, seg_frames, predicted
 
     def spoken_frames(self, seg_frames: np.ndarray, predicted: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """Frames of each segment before its trailing pause (``render_mel``'s frames per segment and predicted
@@ -330,12 +321,11 @@ class Synthesizer:
     def synthesize(self, segments: Sequence[Mapping[str, Any]], seed: int | None = None) -> Iterator[SynthChunk]:
         """Yield one :class:`SynthChunk` per segment, in order. ``seed`` is accepted for API stability; this
         model is deterministic. Validation and the acoustic model run before the first chunk is yielded, so
-        errors surface on the first ``next()``. Where a segment gives ``energy_rms``, a gain stage scales its
-        audio so that the spoken part (the chunk minus its trailing pause) has exactly that RMS, within
-        GAIN_LIMITS and PEAK_LIMIT; the model alone renders level changes only approximately (docs/training.md)."""
+        errors surface on the first ``next()``. Each segment's audio goes through the chain's audio stages
+        (pitch range, voice quality, segment gain; tts_model.runtime.chain) and then the output step
+        (:meth:`_level`): the voice's output gain or the segment gain, ramped, peaks limited to PEAK_LIMIT."""
         del seed
         mel, seg_frames, predicted = self.render_mel(segments)  # validates every segment, pitch_range too
-        values_range = [check_render_range(seg.get("pitch_range"), s) for s, seg in enumerate(segments)]
         ends = np.cumsum(seg_frames)
         starts = ends - seg_frames
         hop = self.vocoder.hop_length
@@ -353,41 +343,36 @@ class Synthesizer:
                       if end > begin else np.zeros(0, dtype=np.float32))
             for s in range(first, last):
                 audio = window[(int(starts[s]) - begin) * hop:(int(ends[s]) - begin) * hop]
-                quality = segments[s].get("voice_quality")
-                if quality != "whisper":  # a whisper has no F0 to shape: its source is replaced by noise
-                    audio = apply_pitch_range(audio, values_range[s], self.sample_rate)
-                audio = apply_voice_quality(audio, quality, self.sample_rate, seed=s)
-                target = segments[s].get("energy_rms")
-                spoken = max(audio.size - int(round(predicted[s]["pause_after"] * self.sample_rate)), 0)
-                gain = self._energy_gain(audio[:spoken], target)
-                for _ in range(GAIN_PASSES if target is not None else 1):
-                    scaled = audio * np.float32(gain)
-                    ramp = min(GAIN_RAMP_SAMPLES, audio.size)
-                    scaled[:ramp] = audio[:ramp] * np.linspace(previous_gain, gain, ramp, dtype=np.float32)
-                    limited = limit_peaks(scaled, PEAK_LIMIT)
-                    got = _rms(limited[:spoken])
-                    done = limited is scaled or target is None or got <= 0.0 \
-                        or abs(20.0 * np.log10(float(target) / got)) < 0.05
-                    scaled = limited
-                    if done:  # nothing was limited (the gain is as exact as before), or the target is met
-                        break
-                    gain = min(gain * float(target) / got, self.output_gain * GAIN_LIMITS[1])
-                previous_gain = gain
+                state = SegmentState(audio=audio, segment=segments[s], index=s, sample_rate=self.sample_rate,
+                                     spoken=max(audio.size - int(round(predicted[s]["pause_after"]
+                                                                       * self.sample_rate)), 0),
+                                     output_gain=self.output_gain, gain=self.output_gain)
+                self._run_stages("audio", state)  # pitch range, voice quality, segment gain
+                scaled = self._level(state, previous_gain)
+                previous_gain = state.gain
                 yield SynthChunk(audio=np.clip(scaled, -PEAK_LIMIT, PEAK_LIMIT).astype(np.float32),
                                  segment_index=s, predicted=predicted[s])
             first = last
 
-    def _energy_gain(self, spoken: np.ndarray, energy_rms: Any) -> float:
-        """Gain that brings the segment's spoken part (its audio minus the trailing pause) to the plan's
-        ``energy_rms``; the voice's ``output_gain`` when the plan leaves energy to the model. Within
-        GAIN_LIMITS of the output gain; peaks are left to the limiter."""
-        if energy_rms is None or not np.isfinite(float(energy_rms)):
-            return self.output_gain
-        rms = _rms(spoken)
-        if rms < 1e-6:
-            return self.output_gain
-        low, high = (self.output_gain * g for g in GAIN_LIMITS)
-        return min(max(float(energy_rms) / rms, low), high)
+    def _level(self, state: SegmentState, previous_gain: float) -> np.ndarray:
+        """The output step after the chain: ``state.audio`` times ``state.gain`` (moving linearly from
+        ``previous_gain`` over GAIN_RAMP_SAMPLES), peaks limited to PEAK_LIMIT. With a ``target_rms`` (segment_gain)
+        the gain is corrected up to GAIN_PASSES times for the RMS the limiter took; ``state.gain`` ends as used."""
+        audio, gain, target = state.audio, state.gain, state.target_rms
+        for _ in range(GAIN_PASSES if target is not None else 1):
+            scaled = audio * np.float32(gain)
+            ramp = min(GAIN_RAMP_SAMPLES, audio.size)
+            scaled[:ramp] = audio[:ramp] * np.linspace(previous_gain, gain, ramp, dtype=np.float32)
+            limited = limit_peaks(scaled, PEAK_LIMIT)
+            got = _rms(limited[:state.spoken])
+            done = limited is scaled or target is None or got <= 0.0 \
+                or abs(20.0 * np.log10(float(target) / got)) < 0.05
+            scaled = limited
+            if done:  # nothing was limited (the gain is as exact as before), or the target is met
+                break
+            gain = min(gain * float(target) / got, self.output_gain * GAIN_LIMITS[1])
+        state.gain = gain
+        return scaled
 
     def synthesize_all(self, segments: Sequence[Mapping[str, Any]], seed: int | None = None) -> np.ndarray:
         """The whole utterance as one float32 array (n_samples,)."""
