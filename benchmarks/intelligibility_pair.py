@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     from feature_extract import extract_plan
     from feature_extract.audio import load_audio
     from recipes.validation import validation_rows
+    from tts_model.runtime.chain import Harmonics
     from tts_model.runtime.synthesizer import SynthesisError, Synthesizer
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -93,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         except SynthesisError as err:
             parser.error(str(err))
         if strength is not None:
-            synth = dataclasses.replace(synth, config=dataclasses.replace(synth.config, harmonic_strength=strength))
+            own = synth.config.stage("harmonics") or Harmonics()
+            synth = dataclasses.replace(synth, config=synth.config.with_stage(dataclasses.replace(own, strength=strength)))
         voices.append(synth)
     plans = []
     for uid, text, path in rows:

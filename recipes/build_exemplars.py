@@ -8,9 +8,8 @@
    NLL with neutral plans (words only) and the per-segment pitch error of the measured plans shifted by
    ``--pitch-shifts`` semitones, as recipes/tune_harmonics.py measures them.
 
-``--write`` also switches the bank on in the voice's voice.json with these settings (``exemplar_file``,
-``exemplar_k``, ``exemplar_position_weight``, ``exemplar_context_weight``, ``exemplar_pitch_weight``,
-``exemplar_envelope_bins``, ``exemplar_strength``). The defaults are the shipped voices' setting (docs/training.md,
+``--write`` also switches the bank on in the voice's voice.json with these settings (its render chain's
+``exemplars`` stage: ``file``, ``k``, ``position_weight``, ``context_weight``, ``envelope_bins``, ``strength``). The defaults are the shipped voices' setting (docs/training.md,
 runs 14 and 15). A bank depends on the training data only, but rebuild and re-check it after a new export, and refit
 the centroid tilt after it (recipes/tune_centroid.py), since that calibrates the projected mel.
 
@@ -66,6 +65,7 @@ def bank_frames(data: Path, every: int, step: int) -> tuple[dict[str, np.ndarray
 
 def main(argv: list[str] | None = None) -> int:
     from recipes.evaluate_batontts import adherence, shifted
+    from tts_model.runtime.chain import Exemplars, stage_to_dict
     from tts_model.runtime.exemplars import ExemplarBank
     from tts_model.runtime.synthesizer import SynthesisError, Synthesizer
 
@@ -80,9 +80,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--context-weight", type=float, default=1.0,
                         help="weight of a neighbouring-phoneme mismatch in the match (exemplar_context_weight; "
                              "default 1, docs/training.md run 15; 0 matches as run 14 did)")
-    parser.add_argument("--pitch-weight", type=float, default=0.0,
-                        help="weight of the F0 difference [st, squared] in the match (exemplar_pitch_weight; default "
-                             "0: on LJSpeech it cost words and did not hold the pitch, docs/training.md run 14)")
     parser.add_argument("--envelope-bins", type=int, default=40,
                         help="lowest mel bins where the exemplars give only the envelope under the model's harmonics, "
                              "so the planned pitch stays (exemplar_envelope_bins; default 40, about 2.7 kHz)")
@@ -96,9 +93,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="no 'off' row (when several settings are compared against one 'off' row)")
     parser.add_argument("--write", action="store_true", help="switch the bank on in the voice's voice.json")
     args = parser.parse_args(argv)
-    if args.step < 1 or args.k < 1 or min(args.position_weight, args.pitch_weight, args.context_weight,
+    if args.step < 1 or args.k < 1 or min(args.position_weight, args.context_weight,
                                           args.envelope_bins) < 0 or not 0 < args.strength <= 1:
-        parser.error("--step and --k need whole numbers >= 1, --position-weight, --context-weight, --pitch-weight "
+        parser.error("--step and --k need whole numbers >= 1, --position-weight, --context-weight "
                      "and --envelope-bins numbers >= 0, --strength one in (0, 1]")
     try:
         voice = Synthesizer.load(args.voice, threads=args.threads, use_exemplars=False)
@@ -112,22 +109,20 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bank: {bank.n_frames} frames of {clips} training clips (1 frame in {args.step}), {bank.phone_ids.size} "
           f"phonemes -> {out} ({out.stat().st_size / 1e6:.2f} MB, {time.time() - started:.0f} s)")
 
-    settings = {"exemplar_file": Path(os.path.relpath(Path(out).resolve(), voice.voice_dir.resolve())).as_posix(),
-                "exemplar_k": args.k, "exemplar_position_weight": args.position_weight,
-                "exemplar_context_weight": args.context_weight,
-                "exemplar_strength": args.strength, "exemplar_pitch_weight": args.pitch_weight,
-                "exemplar_envelope_bins": args.envelope_bins}
+    stage = Exemplars(file=Path(os.path.relpath(Path(out).resolve(), voice.voice_dir.resolve())).as_posix(),
+                      k=args.k, position_weight=args.position_weight, context_weight=args.context_weight,
+                      strength=args.strength, envelope_bins=args.envelope_bins)
     if not args.skip_check:
         plans = validation_plans(parser, args, voice.sample_rate)
-        off = dataclasses.replace(voice, config=dataclasses.replace(voice.config, exemplar_file=None))
-        on = dataclasses.replace(voice, config=dataclasses.replace(voice.config, **settings), exemplars=bank)
+        off = dataclasses.replace(voice, config=voice.config.without_stages("exemplars"))
+        on = dataclasses.replace(voice, config=voice.config.with_stage(stage), exemplars=bank)
         print(f"\n{len(plans)} validation clips of {args.data} (every {args.every}th), voice {voice.voice_dir}")
         print("| exemplars | WER, neutral plans | Whisper NLL per token | "
               + " | ".join(f"pitch {s:+g} st: median abs (signed)" for s in args.pitch_shifts) + " |")
         print("|---|---:|---:|" + "---:|" * len(args.pitch_shifts))
         rows = [] if args.skip_off else [("off", off)]
         rows.append((f"k {args.k}, position weight {args.position_weight:g}, context weight "
-                     f"{args.context_weight:g}, pitch weight {args.pitch_weight:g}, "
+                     f"{args.context_weight:g}, "
                      f"envelope bins {args.envelope_bins}, strength {args.strength:g}", on))
         for name, synth in rows:
             started = time.time()
@@ -144,8 +139,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {name} | " + " | ".join(cells) + f" |  ({time.time() - started:.0f} s)", flush=True)
     if args.write:
         path = voice.voice_dir / "voice.json"
-        dataclasses.replace(voice.config, **settings).save(path)
-        print(f"\nwrote {settings} to {path}")
+        voice.config.with_stage(stage).save(path)
+        print(f"\nwrote {stage_to_dict(stage)} to {path}")
     return 0
 
 

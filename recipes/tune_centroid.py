@@ -77,6 +77,7 @@ def centroid_errors(synth, plans, factor: float) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from tts_model.runtime.chain import CentroidTilt
     from tts_model.runtime.synthesizer import Synthesizer
     from tts_model.runtime.tilt import SCOPES
 
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.fit_clips < 2 or len(args.tilts) < 2 or any(f <= 0 for f in args.factors):
         parser.error("--fit-clips needs at least 2, --tilts at least 2 values, --factors positive numbers")
     current = Synthesizer.load(args.voice, threads=args.threads)
-    untilted = dataclasses.replace(current, config=dataclasses.replace(current.config, centroid_calibration=None))
+    untilted = dataclasses.replace(current, config=current.config.without_stages("centroid_tilt"))
     try:
         rows = training_rows(args.data, args.corpus, args.every, args.fit_clips)
     except (FileNotFoundError, ValueError) as err:
@@ -115,8 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: the fitted slope {calibration[0]} is outside 0.2..5, so the mel estimate does not track this "
               f"voice's centroid; nothing written (try more --fit-clips or a wider --tilts range)", file=sys.stderr)
         return 1
-    fitted = dataclasses.replace(current, config=dataclasses.replace(current.config, centroid_calibration=calibration,
-                                                                     centroid_scope=args.scope))
+    tilt = current.config.stage("centroid_tilt") or CentroidTilt()
+    fitted = dataclasses.replace(current, config=current.config.with_stage(
+        dataclasses.replace(tilt, calibration=calibration, scope=args.scope)))
 
     plans = validation_plans(parser, args, current.sample_rate)
     print(f"\n{len(plans)} validation clips of {args.data} (every {args.every}th), voice {current.voice_dir}")
@@ -139,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.write:
         path = current.voice_dir / "voice.json"
         fitted.config.save(path)
-        print(f"\nwrote centroid_calibration {list(calibration)} and centroid_scope {args.scope!r} to {path}")
+        print(f"\nwrote render_chain stage centroid_tilt: calibration {list(calibration)}, scope {args.scope!r} to "
+              f"{path}")
     return 0
 
 

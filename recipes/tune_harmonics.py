@@ -7,8 +7,9 @@ voice renders every clip with a neutral plan (WER by Whisper tiny.en, and the re
 log-probability per token under the same model, ``baton.asr.reference_nll``) and with the clip's measured plan
 as it is, shifted by pitch -3 st, energy -6 dB and duration x1.4 (median absolute pitch error per segment, as
 ``recipes/evaluate_batontts.py`` measures it, and the signed median, which shows a bias; ``--cells`` picks
-other cells of the gate). Write the chosen values into the voice's ``voice.json`` (``harmonic_strength``,
-``harmonic_phonemes``, ``pitch_control_gain_down``, ``pitch_control_gain_up``).
+other cells of the gate). Write the chosen values into the voice's ``voice.json`` (render chain stages
+``pitch_calibration``: ``gain_down``, ``gain_up``; ``harmonics``: ``strength``, ``phonemes``), or give them to
+``python -m recipes.calibrate_voice``, which writes them and refits the stages after them.
 
     python -m recipes.tune_harmonics --voice tts_model/voices/ljspeech --data data/ljspeech \
         --corpus ../shared/corpora/ljspeech --strengths 0 0.5 --phonemes vowels voiced
@@ -49,6 +50,7 @@ def gain_pair(text: str) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     from recipes.evaluate_batontts import adherence, shifted
+    from tts_model.runtime.chain import Harmonics, PitchCalibration
     from tts_model.runtime.harmonics import PHONEME_CLASSES
     from tts_model.runtime.synthesizer import Synthesizer
 
@@ -74,11 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     print("|---:|---|---:|---:|---:|" + "---:|" * len(args.cells))
     settings = [(0.0, "-")] if 0.0 in args.strengths else []
     settings += [(s, p) for s in args.strengths if s != 0.0 for p in args.phonemes]
-    gains = args.pitch_gains or [(base.config.pitch_control_gain_down, base.config.pitch_control_gain_up)]
+    own = base.config.stage("pitch_calibration") or PitchCalibration()
+    gains = args.pitch_gains or [(own.gain_down, own.gain_up)]
+    own_phonemes = (base.config.stage("harmonics") or Harmonics()).phonemes
     for (strength, phonemes), gain in [(setting, g) for setting in settings for g in gains]:
-        config = dataclasses.replace(base.config, harmonic_strength=strength, pitch_control_gain_down=gain[0],
-                                     pitch_control_gain_up=gain[1],
-                                     harmonic_phonemes=base.config.harmonic_phonemes if phonemes == "-" else phonemes)
+        config = base.config.with_stage(PitchCalibration(gain_down=gain[0], gain_up=gain[1])).with_stage(
+            Harmonics(strength=strength, phonemes=own_phonemes if phonemes == "-" else phonemes))
         synth = dataclasses.replace(base, config=config)
         started, errors = time.time(), {c: [] for c in args.cells}
         for _, plan in plans:

@@ -165,13 +165,14 @@ def test_runtime_projects_only_with_a_bank_and_says_when_its_file_is_bad(tmp_pat
 
     voice = make_test_voice(tmp_path / "v")
     data = json.loads((voice / "voice.json").read_text())
-    assert VoiceConfig.from_dict(data).exemplar_file is None  # off unless built
+    legacy = {k: v for k, v in data.items() if k != "render_chain"}  # voice.json before the chain
+    assert VoiceConfig.from_dict(data).stage("exemplars") is None  # off unless built
     for field, bad in (("exemplar_k", 0), ("exemplar_k", 2.5), ("exemplar_k", True), ("exemplar_position_weight", -1),
                        ("exemplar_strength", 0.0), ("exemplar_strength", 1.5), ("exemplar_file", ""),
                        ("exemplar_envelope_bins", 81), ("exemplar_envelope_bins", -1), ("exemplar_pitch_weight", -0.1),
                        ("exemplar_context_weight", -1), ("exemplar_context_weight", "1")):
         with pytest.raises(ConfigError, match=field):
-            VoiceConfig.from_dict({**data, field: bad})
+            VoiceConfig.from_dict({**legacy, field: bad})
 
     base = Synthesizer.load(voice, threads=1)
     segments = [{"word": "Shall we go?"}, {"word": "Yes, now."}]
@@ -179,7 +180,7 @@ def test_runtime_projects_only_with_a_bank_and_says_when_its_file_is_bad(tmp_pat
     rng = np.random.default_rng(1)
     bank_mel = rng.uniform(-8.0, 0.0, size=(600, 80)).astype(np.float32)
     ExemplarBank.build(bank_mel, rng.integers(0, 80, 600), rng.uniform(0, 1, 600)).save(voice / "exemplars.npz")
-    (voice / "voice.json").write_text(json.dumps({**data, "exemplar_file": "exemplars.npz", "exemplar_k": 1}))
+    (voice / "voice.json").write_text(json.dumps({**legacy, "exemplar_file": "exemplars.npz", "exemplar_k": 1}))
     projected = Synthesizer.load(voice, threads=1)
     mel, frames_p, predicted_p = projected.render_mel(segments)
     assert np.array_equal(frames, frames_p) and predicted == predicted_p  # timing and reported plan untouched
@@ -198,7 +199,7 @@ def test_runtime_projects_only_with_a_bank_and_says_when_its_file_is_bad(tmp_pat
     with pytest.raises(SynthesisError, match="missing"):
         Synthesizer.load(voice, threads=1)
     # a bank shared with another voice folder (as ljspeech-v1 shares ljspeech's): keep the folders together
-    (voice / "voice.json").write_text(json.dumps({**data, "exemplar_file": "../other/exemplars.npz"}))
+    (voice / "voice.json").write_text(json.dumps({**legacy, "exemplar_file": "../other/exemplars.npz"}))
     with pytest.raises(SynthesisError, match=r"missing; this voice shares it with the voice folder .*other"):
         Synthesizer.load(voice, threads=1)
     assert Synthesizer.load(voice, threads=1, use_exemplars=False).exemplars is None

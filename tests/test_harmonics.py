@@ -90,13 +90,14 @@ def test_voice_config_checks_harmonic_strength(tmp_path):
 
     voice = make_test_voice(tmp_path / "v")
     data = json.loads((voice / "voice.json").read_text())
-    assert VoiceConfig.from_dict(data).harmonic_strength == 0.0  # voices exported before it existed
-    assert VoiceConfig.from_dict(data).harmonic_phonemes == "voiced"
+    legacy = {k: v for k, v in data.items() if k != "render_chain"}  # voice.json before the chain
+    assert VoiceConfig.from_dict(data).stage("harmonics") is None  # voices exported before it existed
+    assert VoiceConfig.from_dict({**legacy, "harmonic_strength": 0.5}).stage("harmonics").phonemes == "voiced"
     for bad in (-0.1, 2.5, "0.3", True):
         with pytest.raises(ConfigError, match="harmonic_strength"):
-            VoiceConfig.from_dict({**data, "harmonic_strength": bad})
+            VoiceConfig.from_dict({**legacy, "harmonic_strength": bad})
     with pytest.raises(ConfigError, match="harmonic_phonemes"):
-        VoiceConfig.from_dict({**data, "harmonic_phonemes": "all"})
+        VoiceConfig.from_dict({**legacy, "harmonic_phonemes": "all"})
 
 
 def test_runtime_sharpens_only_when_the_voice_asks(tmp_path):
@@ -107,7 +108,8 @@ def test_runtime_sharpens_only_when_the_voice_asks(tmp_path):
     sharp = tmp_path / "sharp"
     shutil.copytree(plain, sharp)
     data = json.loads((sharp / "voice.json").read_text())
-    (sharp / "voice.json").write_text(json.dumps({**data, "harmonic_strength": 0.5}))
+    legacy = {k: v for k, v in data.items() if k != "render_chain"}  # voice.json before the chain
+    (sharp / "voice.json").write_text(json.dumps({**legacy, "harmonic_strength": 0.5}))
     segments = [{"word": "Shall we go?", "pitch_mean": 220.0}, {"word": "Yes.", "pitch_mean": 180.0}]
     mel_a, frames_a, _ = Synthesizer.load(plain, threads=1).render_mel(segments)
     mel_b, frames_b, _ = Synthesizer.load(sharp, threads=1).render_mel(segments)
@@ -125,16 +127,18 @@ def test_pitch_control_gains_calibrate_the_model_input_and_sharpen_at_the_planne
     plan values are untouched."""
     import dataclasses
 
-    import tts_model.runtime.synthesizer as runtime
+    import tts_model.runtime.chain as runtime
+    from tts_model.runtime.chain import Harmonics, PitchCalibration
     from tts_model.runtime.synthesizer import Synthesizer
     from tts_model.train.testing import make_test_voice
 
     voice = make_test_voice(tmp_path / "v")
     data = json.loads((voice / "voice.json").read_text())
+    legacy = {k: v for k, v in data.items() if k != "render_chain"}  # voice.json before the chain
     for name in ("pitch_control_gain_down", "pitch_control_gain_up"):
         for bad in (0.4, 2.5, "1.1", True):
             with pytest.raises(ConfigError, match=name):
-                VoiceConfig.from_dict({**data, name: bad})
+                VoiceConfig.from_dict({**legacy, name: bad})
     base = Synthesizer.load(voice, threads=1)
     base_hz = base.config.baseline["pitch_mean_hz"]
     down, up, low_st, high_st = 1.25, 0.8, -6.0, 4.0
@@ -144,13 +148,12 @@ def test_pitch_control_gains_calibrate_the_model_input_and_sharpen_at_the_planne
                 {"word": "Now.", "pitch_mean": base_hz * 2 ** (high_gain * high_st / 12)}]
 
     asked, expanded = plan(1.0, 1.0), plan(down, up)
-    calibrated = dataclasses.replace(base, config=dataclasses.replace(
-        base.config, pitch_control_gain_down=down, pitch_control_gain_up=up))
+    calibrated = dataclasses.replace(base, config=base.config.with_stage(PitchCalibration(gain_down=down, gain_up=up)))
     mel_cal, frames_cal, predicted = calibrated.render_mel(asked)
     mel_exp, frames_exp, _ = base.render_mel(expanded)
     assert np.array_equal(frames_cal, frames_exp) and np.allclose(mel_cal, mel_exp, atol=1e-5)
     assert [p["pitch_mean"] for p in predicted[::2]] == [a["pitch_mean"] for a in asked[::2]]  # as asked, not fed
-    only_down = dataclasses.replace(base, config=dataclasses.replace(base.config, pitch_control_gain_down=down))
+    only_down = dataclasses.replace(base, config=base.config.with_stage(PitchCalibration(gain_down=down)))
     assert np.allclose(only_down.render_mel(asked)[0], base.render_mel(plan(down, 1.0))[0], atol=1e-5)
     uncalibrated = base.render_mel(asked)[0]  # the gains do change the render
     assert uncalibrated.shape != mel_cal.shape or not np.allclose(mel_cal, uncalibrated, atol=1e-3)
@@ -164,7 +167,7 @@ def test_pitch_control_gains_calibrate_the_model_input_and_sharpen_at_the_planne
 
     monkeypatch.setattr(runtime, "frame_f0", spy)
     for synth in (base, calibrated):
-        sharp = dataclasses.replace(synth, config=dataclasses.replace(synth.config, harmonic_strength=0.5))
+        sharp = dataclasses.replace(synth, config=synth.config.with_stage(Harmonics(strength=0.5)))
         sharp.render_mel(asked if synth is calibrated else expanded)
     (exp_st, exp_dur, ids), (cal_st, cal_dur, _) = seen[0], seen[1]
     segment = np.cumsum(ids == base.config.model.pause_id)  # each segment's phones end with a pause

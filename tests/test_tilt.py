@@ -11,6 +11,7 @@ import pytest
 
 from feature_extract.measure import spectral_centroid_hz
 from tts_model.runtime.audio import SAMPLE_RATE, log_mel
+from tts_model.runtime.chain import CentroidTilt
 from tts_model.runtime.config import ConfigError, VoiceConfig
 from tts_model.runtime.tilt import SMOOTH_FRAMES, estimate_centroid_hz, follow_centroid, segment_tilt, tilt_profile
 
@@ -117,24 +118,25 @@ def test_runtime_follows_the_planned_centroid_only_with_a_calibration(tmp_path):
 
     voice = make_test_voice(tmp_path / "v")
     data = json.loads((voice / "voice.json").read_text())
-    assert VoiceConfig.from_dict(data).centroid_calibration is None  # off unless fitted
+    legacy = {k: v for k, v in data.items() if k != "render_chain"}  # voice.json before the chain
+    assert VoiceConfig.from_dict(data).stage("centroid_tilt") is None  # off unless fitted
     for bad in ([1.0], [0.1, 0.0], ["1", 0], [1.0, float("nan")], 3.0, [True, 0.0]):
         with pytest.raises(ConfigError, match="centroid_calibration"):
-            VoiceConfig.from_dict({**data, "centroid_calibration": bad})
+            VoiceConfig.from_dict({**legacy, "centroid_calibration": bad})
     for bad in (0.0, 2.5, "0.5", True):
         with pytest.raises(ConfigError, match="centroid_max_tilt"):
-            VoiceConfig.from_dict({**data, "centroid_max_tilt": bad})
+            VoiceConfig.from_dict({**legacy, "centroid_max_tilt": bad})
     with pytest.raises(ConfigError, match="centroid_scope"):
-        VoiceConfig.from_dict({**data, "centroid_scope": "word"})
-    assert VoiceConfig.from_dict({**data, "centroid_calibration": [1, 0]}).centroid_calibration == (1.0, 0.0)
+        VoiceConfig.from_dict({**legacy, "centroid_scope": "word"})
+    assert VoiceConfig.from_dict({**legacy, "centroid_calibration": [1, 0]}).stage("centroid_tilt").calibration == (1.0, 0.0)
 
     base = Synthesizer.load(voice, threads=1)
     base_hz = base.config.baseline["spectral_centroid_hz"]
     segments = [{"word": "Shall we go?", "spectral_centroid": base_hz * 2 ** (3 / 12)},
                 {"word": "Yes, now.", "spectral_centroid": base_hz * 2 ** (-3 / 12)}]
     plain_mel, frames, predicted = base.render_mel(segments)
-    following = dataclasses.replace(base, config=dataclasses.replace(
-        base.config, centroid_calibration=(1.0, 0.0), centroid_max_tilt=2.0, centroid_scope="segment"))
+    following = dataclasses.replace(base, config=base.config.with_stage(
+        CentroidTilt(calibration=(1.0, 0.0), max_tilt=2.0, scope="segment")))
     mel, frames_f, predicted_f = following.render_mel(segments)
     assert np.array_equal(frames, frames_f) and predicted == predicted_f  # timing and reported plan untouched
     assert np.array_equal(mel[:, tilt_profile() == 0.0], plain_mel[:, tilt_profile() == 0.0])  # below the shelf

@@ -374,12 +374,13 @@ def test_tune_centroid_fits_on_training_clips_checks_on_validation_and_writes(pr
     assert "fit on 2 training clips" in out
     if code == 0:
         assert "2 validation clips" in out and "| off |" in out
-        calibration = VoiceConfig.load(voice / "voice.json").centroid_calibration
+        tilt = VoiceConfig.load(voice / "voice.json").stage("centroid_tilt")
+        calibration = tilt.calibration if tilt is not None else None
         assert calibration is not None and f"| {calibration[0]:g}, {calibration[1]:+g} (utterance) |" in out
-        assert VoiceConfig.load(voice / "voice.json").centroid_scope == "utterance"
+        assert tilt.scope == "utterance"
     else:  # a random tiny voice may not be trackable; then nothing is written and the reason is given
         assert code == 1 and "nothing written" in err
-        assert VoiceConfig.load(voice / "voice.json").centroid_calibration is None
+        assert VoiceConfig.load(voice / "voice.json").stage("centroid_tilt") is None
     with pytest.raises(SystemExit):
         tune_centroid.main([*args[:-1], "--tilts", "0.3"])
 
@@ -411,8 +412,8 @@ def test_build_exemplars_banks_training_frames_only_checks_pitch_and_switches_th
     assert code == 0 and f"bank: {mel.shape[0]} frames of 2 training clips" in out
     assert "2 validation clips" in out and "| off | - | - |" in out and "| k 3, position weight 2," in out
     synth = Synthesizer.load(voice, threads=1)
-    assert synth.config.exemplar_file == "exemplars.npz" and synth.config.exemplar_k == 3
-    assert synth.config.exemplar_context_weight == 0.5 and "context weight 0.5" in out
+    assert synth.config.stage("exemplars").file == "exemplars.npz" and synth.config.stage("exemplars").k == 3
+    assert synth.config.stage("exemplars").context_weight == 0.5 and "context weight 0.5" in out
     assert isinstance(synth.exemplars, ExemplarBank) and synth.exemplars.n_frames == mel.shape[0]
     assert np.isfinite(synth.synthesize_all([{"word": "Printing, in the only sense."}])).all()
     with pytest.raises(SystemExit):

@@ -227,7 +227,7 @@ def test_shipped_voice_follows_the_planned_spectral_centroid():
     from feature_extract.measure import spectral_centroid_hz
 
     synth = Synthesizer.load("ljspeech", threads=1)
-    assert synth.config.centroid_calibration is not None and synth.config.centroid_scope == "utterance"
+    assert synth.config.stage("centroid_tilt") is not None and synth.config.stage("centroid_tilt").scope == "utterance"
     base_hz = synth.config.baseline["spectral_centroid_hz"]
     words = "The printers of the fifteenth century were careful workmen"
 
@@ -239,7 +239,7 @@ def test_shipped_voice_follows_the_planned_spectral_centroid():
         return out
 
     assert max(abs(e) for e in errors_st(synth)) < 1.5
-    untilted = dataclasses.replace(synth, config=dataclasses.replace(synth.config, centroid_calibration=None))
+    untilted = dataclasses.replace(synth, config=synth.config.without_stages("centroid_tilt"))
     assert max(abs(e) for e in errors_st(untilted)) > 2.0
 
 
@@ -251,9 +251,9 @@ def test_v1_voice_shares_the_default_acoustic_model_and_has_the_larger_vocoder()
     assert (v1.voice_dir / v1.config.acoustic_file).resolve() == (SHIPPED / "acoustic.onnx").resolve()
     assert not (v1.voice_dir / "acoustic.onnx").exists()
     assert v1.config.model == default.config.model and v1.config.baseline == default.config.baseline
-    assert v1.config.harmonic_strength == default.config.harmonic_strength
-    assert v1.config.pitch_control_gain_down == default.config.pitch_control_gain_down == 1.3
-    assert v1.config.pitch_control_gain_up == default.config.pitch_control_gain_up == 1.0
+    assert v1.config.stage("harmonics") == default.config.stage("harmonics")
+    assert v1.config.stage("pitch_calibration").gain_down == default.config.stage("pitch_calibration").gain_down == 1.3
+    assert v1.config.stage("pitch_calibration").gain_up == default.config.stage("pitch_calibration").gain_up == 1.0
     assert v1.config.training_step == default.config.training_step
     convs = [sum(n.op_type == "Conv" for n in onnx.load(str(s.vocoder.path)).graph.node) for s in (default, v1)]
     assert convs[0] < 0.6 * convs[1]  # the default's 1/1/1/012 student keeps 6 of V1's 12 residual blocks
@@ -278,8 +278,8 @@ def test_shipped_voice_is_heard_better_with_its_exemplar_bank():
     from baton.asr import reference_nll
 
     synth = Synthesizer.load("ljspeech", threads=1)
-    assert synth.exemplars is not None and synth.config.exemplar_envelope_bins > 0
-    assert synth.config.exemplar_context_weight > 0 and synth.exemplars.left_ids.any()
+    assert synth.exemplars is not None and synth.config.stage("exemplars").envelope_bins > 0
+    assert synth.config.stage("exemplars").context_weight > 0 and synth.exemplars.left_ids.any()
     assert np.mean(synth.exemplars.left_ids != synth.exemplars.right_ids) > 0.5  # real neighbours, not one filler
     plain = dataclasses.replace(synth, exemplars=None)
     sentences = ["The keeper of the prison kept a careful list of the debtors and their fees.",

@@ -350,45 +350,56 @@ FLAT_KEYS = ("pitch_control_gain_down", "pitch_control_gain_up", "exemplar_file"
 """The flat voice.json keys that steered the stages before ``render_chain``; :func:`chain_from_flat` converts them."""
 
 
-def chain_from_flat(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+FLAT_TO_STAGE = {"pitch_control_gain_down": ("pitch_calibration", "gain_down"),
+                 "pitch_control_gain_up": ("pitch_calibration", "gain_up"),
+                 "exemplar_file": ("exemplars", "file"), "exemplar_k": ("exemplars", "k"),
+                 "exemplar_position_weight": ("exemplars", "position_weight"),
+                 "exemplar_strength": ("exemplars", "strength"), "exemplar_envelope_bins": ("exemplars", "envelope_bins"),
+                 "exemplar_context_weight": ("exemplars", "context_weight"),
+                 "harmonic_strength": ("harmonics", "strength"), "harmonic_phonemes": ("harmonics", "phonemes"),
+                 "centroid_calibration": ("centroid_tilt", "calibration"),
+                 "centroid_max_tilt": ("centroid_tilt", "max_tilt"), "centroid_scope": ("centroid_tilt", "scope")}
+"""Each flat key of an older voice.json -> (stage, setting) it became."""
+
+
+def chain_from_flat(data: Mapping[str, Any], n_mels: int = 80) -> list[dict[str, Any]]:
     """The render chain an older voice.json's flat keys meant, with their old defaults: pitch calibration unless
     both gains are 1, exemplars when ``exemplar_file`` is set, harmonics when ``harmonic_strength`` > 0, centroid
-    tilt when ``centroid_calibration`` is set, then the audio stages. ``exemplar_pitch_weight`` is gone (never
-    used): 0 is accepted, anything else is an error. Raises ChainError."""
+    tilt when ``centroid_calibration`` is set, then the audio stages. Every key is checked, even for a stage that
+    stays off, and an error names the old key. ``exemplar_pitch_weight`` is gone (never used): 0 is accepted,
+    anything else is an error. Raises ChainError."""
     unknown = sorted(set(data) - set(FLAT_KEYS))
     if unknown:
         raise ChainError(f"chain_from_flat: {unknown} are not stage keys; valid: {', '.join(FLAT_KEYS)}")
     if data.get("exemplar_pitch_weight", 0.0) != 0.0:
         raise ChainError(f"exemplar_pitch_weight {data['exemplar_pitch_weight']!r} is no longer supported (the "
                          "exemplar match on F0 was never shipped); remove it from voice.json")
-    chain: list[dict[str, Any]] = []
-    down, up = data.get("pitch_control_gain_down", 1.0), data.get("pitch_control_gain_up", 1.0)
-    if (down, up) != (1.0, 1.0):
-        chain.append({"stage": "pitch_calibration", "gain_down": down, "gain_up": up})
-    if data.get("exemplar_file") is not None:
-        chain.append({"stage": "exemplars", "file": data["exemplar_file"], "k": data.get("exemplar_k", 21),
-                      "position_weight": data.get("exemplar_position_weight", 2.0),
-                      "strength": data.get("exemplar_strength", 1.0),
-                      "envelope_bins": data.get("exemplar_envelope_bins", 0),
-                      "context_weight": data.get("exemplar_context_weight", 0.0)})
-    phonemes = data.get("harmonic_phonemes", "voiced")
-    _choice("harmonics", "phonemes", phonemes, sorted(PHONEME_CLASSES))
-    strength = data.get("harmonic_strength", 0.0)
-    _number("harmonics", "strength", strength, 0.0, 2.0)
-    if strength > 0.0:
-        chain.append({"stage": "harmonics", "strength": strength, "phonemes": phonemes})
-    if data.get("centroid_calibration") is not None:
-        chain.append({"stage": "centroid_tilt", "calibration": data["centroid_calibration"],
-                      "max_tilt": data.get("centroid_max_tilt", 0.8), "scope": data.get("centroid_scope", "utterance")})
-    else:  # checked as before, though off
-        _number("centroid_tilt", "max_tilt", data.get("centroid_max_tilt", 0.8), 0.0, 2.0, open_low=True)
-        _choice("centroid_tilt", "scope", data.get("centroid_scope", "utterance"), SCOPES)
-    chain.extend(stage_to_dict(s) for s in DEFAULT_CHAIN)
-    parse_chain(chain)  # the settings are checked as the stages' own
-    return chain
+    settings: dict[str, dict[str, Any]] = {}
+    for key, (stage, setting) in FLAT_TO_STAGE.items():
+        if key in data and data[key] is not None:
+            value = tuple(data[key]) if isinstance(data[key], list) else data[key]
+            try:
+                STAGES[stage](**{setting: value})
+                if key == "exemplar_envelope_bins" and value > n_mels:
+                    raise ChainError(f"must be at most n_mels {n_mels}, got {value!r}")
+            except ChainError as err:
+                raise ChainError(f"{key} (render_chain stage '{stage}', setting '{setting}'): "
+                                 f"{str(err).split(': ', 1)[-1]}") from None
+            settings.setdefault(stage, {})[setting] = value
+    chain: list[Any] = []
+    calibration = settings.get("pitch_calibration", {})
+    if (calibration.get("gain_down", 1.0), calibration.get("gain_up", 1.0)) != (1.0, 1.0):
+        chain.append(PitchCalibration(**calibration))
+    if "file" in settings.get("exemplars", {}):
+        chain.append(Exemplars(**settings["exemplars"]))
+    if settings.get("harmonics", {}).get("strength", 0.0) > 0.0:
+        chain.append(Harmonics(**settings["harmonics"]))
+    if "calibration" in settings.get("centroid_tilt", {}):
+        chain.append(CentroidTilt(**settings["centroid_tilt"]))
+    return [stage_to_dict(s) for s in (*chain, *DEFAULT_CHAIN)]
 
 
 __all__ = ["PHASES", "STAGES", "DEFAULT_CHAIN", "FLAT_KEYS", "GAIN_LIMITS", "ChainError", "ControlsState",
            "MelState", "SegmentState", "PitchCalibration", "Exemplars", "Harmonics", "CentroidTilt", "PitchRange",
            "VoiceQuality", "SegmentGain", "stage_from_dict", "stage_to_dict", "parse_chain", "check_skip",
-           "chain_from_flat"]
+           "chain_from_flat", "FLAT_TO_STAGE"]

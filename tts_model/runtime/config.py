@@ -228,7 +228,7 @@ class VoiceConfig:
                 raise ConfigError(f"voice.json: keys {sorted(flat)} belong inside 'render_chain' (the file has both); "
                                   "move them into their stages (docs/render_chain.md)")
             try:
-                chain = chain_from_flat(flat)
+                chain = chain_from_flat(flat, n_mels=data.get("n_mels", 80))
             except ChainError as err:
                 raise ConfigError(f"voice.json: {err}") from None
             data = {**{k: v for k, v in data.items() if k not in flat}, "render_chain": chain}
