@@ -79,9 +79,11 @@ def test_energy_gain_stage_meets_the_plan_rms_and_never_clips(synth, monkeypatch
         # exact up to the 256-sample ramp from the previous segment's gain
         assert 20 * np.log10(spoken_rms(chunk, seg["pause_after"]) / seg["energy_rms"]) == pytest.approx(0.0, abs=0.3)
     # a segment without energy_rms keeps the model's level once the ramp from the previous gain is over
-    monkeypatch.setattr(runtime, "GAIN_LIMITS", (1.0, 1.0))  # the gain stage off
+    import dataclasses
+
+    ungained = dataclasses.replace(synth, config=synth.config.without_stages("segment_gain"))  # the gain stage off
     monkeypatch.setattr(runtime, "PEAK_LIMIT", 1e9)
-    raw = list(synth.synthesize(segments + [{"word": words[2][0]}]))
+    raw = list(ungained.synthesize(segments + [{"word": words[2][0]}]))
     monkeypatch.undo()
     assert not np.allclose(raw[0].audio, chunks[0].audio)
     tail = runtime.GAIN_RAMP_SAMPLES
