@@ -40,6 +40,9 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_voice_conductor(p: argparse.ArgumentParser) -> None:
     p.add_argument("--voice", help="voice id (see 'baton voices') or a voice folder; default: the shipped voice")
+    p.add_argument("--skip-stage", action="append", default=[], metavar="STAGE",
+                   help="render without this stage of the voice's render chain, to hear what it does (repeatable; "
+                        "docs/render_chain.md)")
     p.add_argument("--conductor", default="embedded", choices=["embedded", "openai", "transformers"],
                    help="who writes the plan: 'embedded' (offline, default), 'openai' (any OpenAI-compatible "
                         "endpoint) or 'transformers' (a local model folder)")
@@ -191,7 +194,7 @@ def _pipeline(args: argparse.Namespace, plan_only: bool = False):
 
         plan_only = not runtime.list_voices()  # plan with the shipped voice's baseline when there is one
     return Pipeline.load(voice=args.voice, conductor=args.conductor, plan_only=plan_only,
-                         **_conductor_options(args))
+                         skip_stages=tuple(args.skip_stage), **_conductor_options(args))
 
 
 def cmd_speak(args: argparse.Namespace) -> int:

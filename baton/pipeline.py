@@ -143,17 +143,19 @@ class Pipeline:
 
     @classmethod
     def load(cls, voice: str | None = None, conductor: str = "embedded", *, plan_only: bool = False,
-             **conductor_options: Any) -> "Pipeline":
+             skip_stages: Sequence[str] = (), **conductor_options: Any) -> "Pipeline":
         """Load a voice (id or directory; None = the default shipped voice) and build a conductor by name.
 
         ``plan_only``: skip loading the voice (planning then uses the voice's baseline only if a voice is
-        named, else DEFAULT_BASELINE). Raises SynthesisError / ConductorError with one-line messages.
+        named, else DEFAULT_BASELINE). ``skip_stages``: render-chain stages to leave out of the voice's chain
+        (tts_model.runtime.chain.STAGES; docs/render_chain.md). Raises SynthesisError / ConductorError with
+        one-line messages.
         """
         from baton.conductors import get_conductor
 
         synth = None
         if not plan_only or voice is not None:
-            synth = load_synthesizer(voice)
+            synth = load_synthesizer(voice, skip_stages)
         return cls(get_conductor(conductor, **conductor_options), synth)
 
     # ------------------------------------------------------------------------------------------------
@@ -280,15 +282,17 @@ class Pipeline:
                 progress(first + len(group), total)
 
 
-def load_synthesizer(voice: str | None = None) -> Synthesizer:
-    """Load a voice by id or directory (None = :func:`default_voice_id`) with tts_model.runtime.synthesizer."""
+def load_synthesizer(voice: str | None = None, skip_stages: Sequence[str] = ()) -> Synthesizer:
+    """Load a voice by id or directory (None = :func:`default_voice_id`) with tts_model.runtime.synthesizer,
+    without the render-chain stages ``skip_stages``."""
     from pathlib import Path
 
     from tts_model.runtime import synthesizer as runtime
 
     if voice is not None and Path(voice).is_dir():
-        return runtime.Synthesizer.load(Path(voice))
-    return runtime.Synthesizer.load(runtime.find_voice(default_voice_id() if voice is None else voice))
+        return runtime.Synthesizer.load(Path(voice), skip_stages=skip_stages)
+    return runtime.Synthesizer.load(runtime.find_voice(default_voice_id() if voice is None else voice),
+                                    skip_stages=skip_stages)
 
 
 def _baseline(synth: Synthesizer) -> VoiceBaseline:

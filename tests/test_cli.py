@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile
 
@@ -213,3 +214,18 @@ def test_plan_from_audio_copies_a_recording(tmp_path, capsys):
     assert all(s.get("duration", 0) > 0 for s in document["segments"])
     assert any(80 < s.get("pitch_mean", 0) < 300 for s in document["segments"])  # espeak's voice is ~100-200 Hz
 
+
+
+def test_skip_stage_renders_without_it_and_names_the_stages_when_unknown(tmp_path, capsys):
+    plan_file = tmp_path / "p.json"
+    plan_file.write_text(json.dumps([{"word": "Hello there.", "energy_rms": 0.2}]))
+    args = ["speak", "--plan", str(plan_file), "--voice", "test-voice", "-q"]
+    assert main([*args, "-o", str(tmp_path / "all.wav")]) == 0
+    assert main([*args, "-o", str(tmp_path / "ungained.wav"), "--skip-stage", "segment_gain"]) == 0
+    full, ungained = (soundfile.read(tmp_path / f"{n}.wav")[0] for n in ("all", "ungained"))
+    rms = [float(np.sqrt(np.mean(np.square(a)))) for a in (full, ungained)]
+    assert full.shape == ungained.shape and abs(20 * np.log10(rms[0] / rms[1])) > 1.0, rms  # the gain is gone
+    capsys.readouterr()
+    code = main([*args, "-o", str(tmp_path / "x.wav"), "--skip-stage", "harmonic"])
+    assert_one_line_error(code, capsys.readouterr().err, "cannot skip unknown stage(s) ['harmonic']; stages: "
+                                                         "pitch_calibration, exemplars")
