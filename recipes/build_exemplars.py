@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--step", type=int, default=3,
                         help="keep every N-th frame (default 3: about 4.8 MB for LJSpeech's 36 minutes)")
     parser.add_argument("--k", type=int, default=21, help="frames averaged per projected frame (voice.json "
-                        "exemplar_k; scale it with --step, e.g. 64 at step 1 is about 21 at step 3)")
+                        "stage exemplars: k; scale it with --step, e.g. 64 at step 1 is about 21 at step 3)")
     parser.add_argument("--position-weight", type=float, default=2.0,
                         help="weight of the place-in-phoneme difference in the match (exemplar_position_weight)")
     parser.add_argument("--context-weight", type=float, default=1.0,

@@ -1,4 +1,4 @@
-"""Fit a voice's ``centroid_calibration`` (runtime centroid tilt, tts_model.runtime.tilt) and check it on validation clips.
+"""Fit a voice's centroid tilt calibration (render chain stage ``centroid_tilt``, tts_model.runtime.tilt) and check it on validation clips.
 
 1. **Fit, on training clips** (never the validation or test clips): render each clip's measured plan with the
    tilt off, tilt the whole mel by each of ``--tilts`` (natural-log units per octave), vocode, and pair, per
@@ -11,7 +11,8 @@
    absolute and signed, st).
    Unless ``--skip-wer``, also WER and Whisper NLL with neutral plans (words only), as tune_harmonics does.
 
-``--write`` stores the fitted calibration in the voice's ``voice.json``.
+``--write`` stores the fitted calibration in the voice's ``voice.json`` (its ``centroid_tilt`` stage, added after
+the other mel stages if the chain lacks it). ``python -m recipes.calibrate_voice`` runs this after the stages before it.
 
     python -m recipes.tune_centroid --voice tts_model/voices/ljspeech --data data/ljspeech --write
 """

@@ -1,4 +1,4 @@
-"""Choose a voice's ``harmonic_strength`` and pitch calibration gains on its validation clips (never on the
+"""Choose a voice's harmonic sharpening strength and pitch calibration gains on its validation clips (never on the
 held-out test clips).
 
 The validation clips are the ones training held out (``tts_model.train.dataset.validation_ids``: every
@@ -63,8 +63,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"adherence cells to measure the pitch error in, of: {', '.join(map(repr, CELLS))} "
                              f"(default: {', '.join(map(repr, DEFAULT_CELLS))})")
     parser.add_argument("--pitch-gains", type=gain_pair, nargs="+", default=None, metavar="DOWN[/UP]",
-                        help="pitch calibration gains to try with each setting: pitch_control_gain_down/"
-                             "pitch_control_gain_up, one number for both (default: the voice's own)")
+                        help="pitch calibration gains to try with each setting: gain_down/gain_up "
+                             "of the pitch_calibration stage, one number for both (default: the voice's own)")
     parser.add_argument("--skip-wer", action="store_true",
                         help="skip the neutral-plan WER and NLL (the pitch gains do not change neutral renders)")
     args = parser.parse_args(argv)

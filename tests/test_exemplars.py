@@ -46,7 +46,7 @@ def test_frame_layout_neighbours_are_the_sequence_neighbours_zero_frame_phonemes
 def test_bank_groups_by_phoneme_keeps_frames_within_a_quantisation_step_and_round_trips(tmp_path):
     bank, mel, phones, places = _bank()
     assert bank.phone_ids.tolist() == [10, 11] and bank.n_frames == 80 and bank.codes.dtype == np.uint8
-    decoded, got_places, norms, pitch_st, left, right = bank.frames(10)
+    decoded, got_places, norms, left, right = bank.frames(10)
     assert bank.frames(10).mel is decoded and bank.frames(10).right is right
     assert left.tolist() == right.tolist() == [0] * 40  # built without neighbours: <pad> on both sides
     assert np.abs(decoded - mel[phones == 10]).max() <= bank.scale.max() / 2 + 1e-5
@@ -128,17 +128,6 @@ def test_envelope_bins_keep_the_models_harmonic_ripple_under_the_exemplars_envel
     assert np.allclose(out[0, :20], expected[:20], atol=1e-5)
     inner = slice(ENVELOPE_WIDTH, 20 - ENVELOPE_WIDTH)  # away from the edges, the ripple is the query's
     assert np.corrcoef(out[0, inner] - recorded[inner], ripple[inner])[0, 1] > 0.9
-
-
-def test_the_pitch_term_prefers_bank_frames_at_the_planned_f0():
-    flat = np.zeros((3, 80), np.float32)
-    flat[1] += 0.3  # the one at 200 Hz is a little further away in spectrum
-    bank = ExemplarBank.build(flat, np.array([4, 4, 4]), np.array([0.5, 0.5, 0.5]), np.array([100.0, 200.0, 0.0]))
-    probe = np.zeros((1, 80), np.float32)
-    at = dict(layout=_layout([4], [0.5]), bank=bank, k=1, position_weight=0.0)
-    assert project(probe, **at)[0, 0] == pytest.approx(0.0)  # spectrum alone: the 100 Hz or unvoiced frame
-    assert project(probe, **at, f0_hz=np.array([200.0]), pitch_weight=1.0)[0, 0] == pytest.approx(0.3, abs=0.01)
-    assert project(probe, **at, f0_hz=np.array([0.0]), pitch_weight=1.0)[0, 0] == pytest.approx(0.0)
 
 
 def test_the_context_term_prefers_frames_between_the_same_neighbours_by_place():

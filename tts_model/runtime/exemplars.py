@@ -7,23 +7,22 @@ At run time every frame of the model's mel is matched against the bank frames of
 
     distance = mean over bins of (log-mel difference)^2  +  position_weight * (difference of place in phoneme)^2
                +  context_weight * ((1 - place) * [left neighbour differs] + place * [right neighbour differs])
-               +  pitch_weight * (difference of F0 in semitones)^2
 
 and the mean of the ``k`` nearest replaces it (``strength`` 1) or is blended with it. The place in the phoneme
 (0 at its start, 1 at its end) keeps a stop's closure, burst and release in order. The context term prefers frames
 recorded between the same neighbouring phonemes (the ids before and after in the phoneme sequence, pauses and
 punctuation included, ``<pad>`` at the ends), most for the neighbour the frame is nearer to: coarticulation.
 
-The bank's frames carry the recordings' harmonics, at the recordings' pitch, not the plan's. Two ways to keep the
-planned pitch: ``envelope_bins`` (the lowest bins take only the exemplars' envelope and keep the model's harmonic
-ripple; the shipped voices use 40), or the F0 term, which matches voiced frames to frames recorded at the planned F0
-(a bank frame without F0 counts as UNVOICED_ST away; frames planned unvoiced skip it). On LJSpeech the F0 term
-cost intelligibility and did not hold the pitch (docs/training.md, run 14); it stays for banks with more data.
+The bank's frames carry the recordings' harmonics, at the recordings' pitch, not the plan's. To keep the planned
+pitch, in the lowest ``envelope_bins`` bins the exemplars give only their envelope and the model's harmonic ripple
+stays (the shipped voices use 40). A term matching voiced frames to bank frames recorded at the planned F0 cost
+intelligibility on LJSpeech and did not hold the pitch (docs/training.md, run 14); it was never shipped and is gone
+(issue 26). The bank file still holds each frame's measured F0 (``f0_hz``), for analysis.
 The frames are stored as one byte per bin with a per-bin range (``ExemplarBank``), in a ``.npz`` next to the
 voice's ONNX files.
 
-Numbers only: numpy, no torch. Built by ``recipes/build_exemplars.py``; switched on by ``voice.json``
-``exemplar_file``.
+Numbers only: numpy, no torch. Built by ``recipes/build_exemplars.py``; switched on by the ``exemplars`` stage of
+the voice's render chain (tts_model.runtime.chain).
 """
 
 from __future__ import annotations
@@ -43,20 +42,10 @@ POSITION_LEVELS = 255
 """The place in the phoneme is stored as a byte: round(place * POSITION_LEVELS)."""
 ENVELOPE_WIDTH = 5
 """Mel bins averaged for the spectral envelope (see ``envelope_bins`` of :func:`project`)."""
-UNVOICED_ST = 6.0
-"""In the F0 term, a bank frame without F0 is this many semitones from a voiced query frame."""
 
 
 class ExemplarError(UserError, ValueError):
     """A bank file that is missing, corrupt or inconsistent; the message names the problem and the fix."""
-
-
-def _semitones(f0_hz: np.ndarray) -> np.ndarray:
-    """F0 in Hz -> float32 semitones re 1 Hz, NaN where the F0 is 0 (unvoiced)."""
-    f0 = np.asarray(f0_hz, dtype=np.float32)
-    out = np.full(f0.shape, np.nan, np.float32)
-    out[f0 > 0] = 12.0 * np.log2(f0[f0 > 0])
-    return out
 
 
 class FrameLayout(NamedTuple):
@@ -96,8 +85,6 @@ class PhoneFrames(NamedTuple):
     """float32 (n,): place in the phoneme."""
     norms: np.ndarray
     """float32 (n,): squared norm of each frame, for the distance."""
-    pitch_st: np.ndarray
-    """float32 (n,): F0 in semitones re 1 Hz, NaN where unvoiced."""
     left: np.ndarray
     """int64 (n,): the id of the phoneme before."""
     right: np.ndarray
@@ -136,7 +123,7 @@ class ExemplarBank:
             lo, hi = int(self.offsets[p]), int(self.offsets[p + 1])
             mel = self.codes[lo:hi].astype(np.float32) * self.scale + self.low
             groups[int(phone_id)] = PhoneFrames(mel, self.places[lo:hi].astype(np.float32) / POSITION_LEVELS,
-                                                np.sum(mel * mel, axis=1), _semitones(self.f0_hz[lo:hi]),
+                                                np.sum(mel * mel, axis=1),
                                                 self.left_ids[lo:hi].astype(np.int64),
                                                 self.right_ids[lo:hi].astype(np.int64))
         object.__setattr__(self, "_groups", groups)
@@ -273,11 +260,9 @@ def keep_ripple(target: np.ndarray, query: np.ndarray, bins: int) -> np.ndarray:
 
 
 def project(mel: np.ndarray, layout: FrameLayout, bank: ExemplarBank, k: int, position_weight: float,
-            strength: float = 1.0, f0_hz: np.ndarray | None = None, pitch_weight: float = 0.0,
-            envelope_bins: int = 0, context_weight: float = 0.0) -> np.ndarray:
+            strength: float = 1.0, envelope_bins: int = 0, context_weight: float = 0.0) -> np.ndarray:
     """The model's log-mel (F, n_mels) with each frame moved towards the mean of its ``k`` nearest bank frames of
-    the same phoneme (``layout``: :func:`frame_layout` of the frames; ``f0_hz``: the planned F0 per frame, 0 where
-    unvoiced). Frames whose phoneme the bank lacks are kept. ``strength`` 1 replaces, 0 keeps the model's frame.
+    the same phoneme (``layout``: :func:`frame_layout` of the frames). Frames whose phoneme the bank lacks are kept. ``strength`` 1 replaces, 0 keeps the model's frame.
     In the lowest ``envelope_bins`` bins only the envelope comes from the exemplars; the model's harmonic ripple
     (its frame minus its moving average over ENVELOPE_WIDTH bins), which carries the planned pitch, stays."""
     mel = np.asarray(mel, dtype=np.float32)
@@ -286,12 +271,6 @@ def project(mel: np.ndarray, layout: FrameLayout, bank: ExemplarBank, k: int, po
     if mel.ndim != 2 or mel.shape[1] != bank.n_mels or shapes != {(mel.shape[0],)}:
         raise ValueError(f"mel {mel.shape} with a layout of {phones.shape[0]} frames does not fit a bank of "
                          f"{bank.n_mels} bins")
-    use_pitch = f0_hz is not None and pitch_weight > 0.0
-    if use_pitch:
-        f0_hz = np.asarray(f0_hz, dtype=np.float32)
-        if f0_hz.shape != phones.shape:
-            raise ValueError(f"f0_hz {f0_hz.shape} does not match the {phones.shape[0]} frames")
-        query_st = _semitones(f0_hz)
     if strength <= 0.0 or k < 1:
         return mel
     out = mel.copy()
@@ -303,14 +282,10 @@ def project(mel: np.ndarray, layout: FrameLayout, bank: ExemplarBank, k: int, po
         query = mel[rows]
         dist = spectral_distance(query, hit.mel, hit.norms)
         dist += layout_cost(places[rows], left[rows], right[rows], hit, position_weight, context_weight)
-        if use_pitch:
-            gap = np.nan_to_num(np.abs(query_st[rows][:, None] - hit.pitch_st[None]), nan=UNVOICED_ST)
-            gap[np.isnan(query_st[rows])] = 0.0  # a frame planned unvoiced matches on its spectrum alone
-            dist += pitch_weight * np.square(gap)
         target = keep_ripple(hit.mel[nearest_rows(dist, k)].mean(axis=1), query, envelope_bins)
         out[rows] = query + np.float32(strength) * (target - query)
     return out
 
 
-__all__ = ["BANK_FORMAT", "UNVOICED_ST", "ExemplarBank", "ExemplarError", "FrameLayout", "PhoneFrames",
+__all__ = ["BANK_FORMAT", "ExemplarBank", "ExemplarError", "FrameLayout", "PhoneFrames",
            "frame_layout", "keep_ripple", "layout_cost", "nearest_rows", "project", "spectral_distance"]

@@ -152,7 +152,8 @@ class Synthesizer:
     """tts_model.runtime.vocoder.OnnxVocoder."""
     frontend: Frontend
     exemplars: Any = None
-    """tts_model.runtime.exemplars.ExemplarBank when voice.json names an ``exemplar_file``, else None."""
+    """tts_model.runtime.exemplars.ExemplarBank when the voice's render chain has an ``exemplars`` stage (and the bank
+    was read), else None."""
 
     @property
     def sample_rate(self) -> int:
