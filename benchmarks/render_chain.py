@@ -1,9 +1,10 @@
 """What each render-chain stage contributes: the shipped voice with its whole chain, and with one stage skipped.
 
 For held-out LJSpeech clips (LJ002-0151 on; never trained on), the plan measured from the recording
-(feature_extract) is rendered as it is and with its pitch shifted by ``--pitch-shift`` semitones (where the
-pitch calibration works), and each segment of the render is measured again (recipes/evaluate_batontts.py's
-``adherence``): median absolute pitch error [st], energy error [dB] and spectral-centroid error [st]. Unless
+(feature_extract) is rendered as it is, with its pitch shifted by ``--pitch-shift`` semitones (where the pitch
+calibration works), and with its spectral centroid scaled by each ``--centroid-factors`` (what the centroid tilt is
+for), and each segment of the render is measured again (recipes/evaluate_batontts.py's ``adherence``): median
+absolute pitch error [st], energy error [dB] and spectral-centroid error [st]. Unless
 ``--skip-wer``, each clip is also spoken from its words alone (neutral plan) and transcribed by Whisper tiny.en
 (baton.asr; offline): corpus WER and the reference's NLL per token. The stages ``pitch_range`` and
 ``voice_quality`` render plan fields that measured plans do not have, so they change nothing here (the rows say
@@ -64,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"stages to measure by skipping each (default: every stage of the voice's chain); "
                              f"of: {', '.join(STAGES)}")
     parser.add_argument("--pitch-shift", type=float, default=-6.0, help="the shifted cell's pitch [st] (default -6)")
+    parser.add_argument("--centroid-factors", type=float, nargs="*", default=[0.8, 1.25],
+                        help="centroid cells: the plan's centroid times each (default 0.8 1.25)")
     parser.add_argument("--skip-wer", action="store_true", help="no Whisper WER/NLL columns")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
@@ -83,8 +86,10 @@ def main(argv: list[str] | None = None) -> int:
           f"(plans measured in {time.time() - started:.0f} s)\n")
     shift = f"pitch {args.pitch_shift:+g} st"
     print("| render | pitch err [st], as measured | energy err [dB] | centroid err [st] | "
-          f"pitch err [st], {shift} | WER, neutral plans | Whisper NLL per token |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+          f"pitch err [st], {shift} | "
+          + "".join(f"centroid err [st], x{f:g} | " for f in args.centroid_factors)
+          + "WER, neutral plans | Whisper NLL per token |")
+    print("|---|---:|---:|---:|---:|" + "---:|" * len(args.centroid_factors) + "---:|---:|")
     variants = [("whole chain", full)]
     for name in names:
         note = "" if name in chain else " (not in the chain)"
@@ -93,17 +98,21 @@ def main(argv: list[str] | None = None) -> int:
                                              exemplars=None if name == "exemplars" else full.exemplars)))
     for label, synth in variants:
         started = time.time()
-        as_is, moved = [], []
+        as_is, moved, bright = [], [], {f: [] for f in args.centroid_factors}
         for _, plan in plans:
             as_is += adherence(synth, plan)
             moved += adherence(synth, shifted(plan, "pitch", args.pitch_shift))
+            for factor in args.centroid_factors:
+                bright[factor] += adherence(synth, shifted(plan, "centroid", factor))
         wer_nll = "- | -"
         if not args.skip_wer:
             wer, nll = whisper_scores(((text, synth.synthesize_all([{"word": s["word"]} for s in plan]))
                                        for text, plan in plans), synth.sample_rate, args.threads)
             wer_nll = f"{100 * wer:.1f} % | {nll:.4f}"
         print(f"| {label} | {median_abs(as_is, 'pitch_st')} | {median_abs(as_is, 'energy_db')} | "
-              f"{median_abs(as_is, 'centroid_st')} | {median_abs(moved, 'pitch_st')} | {wer_nll} |  "
+              f"{median_abs(as_is, 'centroid_st')} | {median_abs(moved, 'pitch_st')} | "
+              + "".join(f"{median_abs(rows, 'centroid_st')} | " for rows in bright.values())
+              + f"{wer_nll} |  "
               f"({time.time() - started:.0f} s)", flush=True)
     print("\nmedian absolute error per segment (signed median in brackets)")
     return 0
