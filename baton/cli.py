@@ -194,7 +194,7 @@ def _pipeline(args: argparse.Namespace, plan_only: bool = False):
 
         plan_only = not runtime.list_voices()  # plan with the shipped voice's baseline when there is one
     return Pipeline.load(voice=args.voice, conductor=args.conductor, plan_only=plan_only,
-                         skip_stages=tuple(args.skip_stage), **_conductor_options(args))
+                         skip_stages=tuple(getattr(args, "skip_stage", ())), **_conductor_options(args))
 
 
 def cmd_speak(args: argparse.Namespace) -> int:
