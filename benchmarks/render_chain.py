@@ -10,8 +10,8 @@ absolute pitch error [st], energy error [dB] and spectral-centroid error [st]. U
 ``voice_quality`` render plan fields that measured plans do not have, so they change nothing here (the rows say
 so); benchmarks/segment_pitch_range.py and docs/design/voice_quality.md measure them.
 
-    OMP_NUM_THREADS=1 python benchmarks/render_chain.py --clips 10
-    python benchmarks/render_chain.py --voice ljspeech-v1 --skip harmonics centroid_tilt --skip-wer
+    OMP_NUM_THREADS=1 python -m benchmarks.render_chain --clips 10
+    python -m benchmarks.render_chain --voice ljspeech-v1 --skip harmonics centroid_tilt --skip-wer
 """
 
 from __future__ import annotations
@@ -25,17 +25,15 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "recipes"))
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpora" / "ljspeech"
 
 
 def measured_rows(corpus: Path, n_clips: int, sample_rate: int) -> list[tuple[str, list[dict]]]:
     """(transcript, plan measured from the recording) of the first ``n_clips`` held-out clips."""
-    from evaluate_batontts import clean_plan
     from feature_extract import extract_plan
     from feature_extract.audio import load_audio
-    from prepare_batontts import HELD_OUT, read_metadata
+    from recipes.evaluate_batontts import clean_plan
+    from recipes.ljspeech import HELD_OUT, read_metadata
 
     rows = {uid: (text, path) for uid, text, path in read_metadata(corpus)}
     out = []
@@ -52,10 +50,10 @@ def median_abs(rows: list[dict], key: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from evaluate_batontts import adherence, shifted
+    from recipes.evaluate_batontts import adherence, shifted
+    from recipes.validation import whisper_scores
     from tts_model.runtime.chain import STAGES
     from tts_model.runtime.synthesizer import SynthesisError, Synthesizer
-    from tune_harmonics import whisper_scores
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--voice", default="ljspeech", help="voice id or directory (default: ljspeech)")

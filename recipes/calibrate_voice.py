@@ -22,11 +22,9 @@ import argparse
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "recipes"))
+from recipes import build_exemplars, tune_centroid, tune_harmonics
 
-from recipes import build_exemplars, tune_centroid, tune_harmonics  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SHIPPED_PITCH_GAINS = (1.3, 1.0)
 SHIPPED_HARMONICS = (0.5, "voiced")

@@ -209,9 +209,9 @@ class Synthesizer:
             try:
                 bank = ExemplarBank.load(voice_dir / exemplars.file, n_mels=config.n_mels)
             except ExemplarError as err:
-                own_fix = (f"rebuild it with python -m recipes.build_exemplars --voice {voice_dir} --write, load the voice "
-                           "with skip_stages=('exemplars',) (or remove that stage from voice.json's render_chain) to "
-                           "render without it, or reinstall the voice")
+                own_fix = (f"rebuild it with python -m recipes.build_exemplars --voice {voice_dir} --write, load "
+                           "the voice with skip_stages=('exemplars',) (or remove that stage from voice.json's "
+                           "render_chain) to render without it, or reinstall the voice")
                 where = _file_fix(voice_dir, exemplars.file, "render_chain 'exemplars' file", own_fix)
                 raise SynthesisError(f"{err}; {where}") from None
         for stage in config.render_chain:
