@@ -177,7 +177,7 @@ OLD_BASES = {
     "OutputError": OSError, "SuiteError": ValueError, "AlignmentError": ValueError, "NoSpeechError": ValueError,
     "AsrError": RuntimeError, "AudioError": ValueError, "SceneError": ValueError, "UsageError": ValueError,
     "LimitError": ValueError, "ConfigError": ValueError, "VoiceQualityError": ValueError,
-    "ExemplarError": ValueError, "VocoderError": RuntimeError, "CorpusError": ValueError,
+    "ExemplarError": ValueError, "VocoderError": RuntimeError, "CorpusError": ValueError, "ChainError": ValueError,
     "CheckpointError": RuntimeError, "VoiceImportError": RuntimeError, "VocoderWeightsError": RuntimeError,
 }
 """Each user error's base before UserError existed: ``except ValueError`` and the like still catch them."""
