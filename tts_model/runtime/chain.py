@@ -17,7 +17,7 @@ name, to measure what each contributes (benchmarks/render_chain.py, docs/render_
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Mapping, Optional, Sequence
 
 import numpy as np

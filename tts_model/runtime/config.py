@@ -13,7 +13,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence, TypeVar
+from typing import Any, Mapping, TypeVar
 
 from plan_contract import CONTROL_NAMES, UserError
 from tts_model.text.frontend import ARPABET, PAUSE, PHONEMES
