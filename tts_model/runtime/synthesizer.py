@@ -25,6 +25,7 @@ from tts_model.runtime.harmonics import frame_f0, ripple_table, sharpen
 from tts_model.runtime.limiter import limit_peaks
 from tts_model.runtime.tilt import follow_centroid
 from tts_model.runtime.pitch_range import apply_pitch_range
+from tts_model.runtime import quick_start as quick
 from tts_model.runtime.voice_quality import QUALITIES, apply_voice_quality
 
 _PITCH = CONTROL_NAMES.index("pitch_mean")
@@ -75,6 +76,9 @@ class SynthChunk:
     audio: np.ndarray
     segment_index: int
     predicted: dict[str, float]
+    final: bool = True
+    """False for a leading piece of a segment that quick start split (tts_model.runtime.quick_start); the
+    segment's last piece is True. Without quick start every chunk is a whole segment."""
 
 
 def voice_search_path() -> list[Path]:
@@ -327,12 +331,15 @@ class Synthesizer:
                          dtype=np.int64)
         return np.maximum(np.asarray(seg_frames, dtype=np.int64) - pause, 0)
 
-    def synthesize(self, segments: Sequence[Mapping[str, Any]], seed: int | None = None) -> Iterator[SynthChunk]:
+    def synthesize(self, segments: Sequence[Mapping[str, Any]], seed: int | None = None,
+                   quick_start: bool = False) -> Iterator[SynthChunk]:
         """Yield one :class:`SynthChunk` per segment, in order. ``seed`` is accepted for API stability; this
         model is deterministic. Validation and the acoustic model run before the first chunk is yielded, so
         errors surface on the first ``next()``. Where a segment gives ``energy_rms``, a gain stage scales its
         audio so that the spoken part (the chunk minus its trailing pause) has exactly that RMS, within
-        GAIN_LIMITS and PEAK_LIMIT; the model alone renders level changes only approximately (docs/training.md)."""
+        GAIN_LIMITS and PEAK_LIMIT; the model alone renders level changes only approximately (docs/training.md).
+        ``quick_start``: the first segment comes in two chunks, the first from a small vocoder window, for a
+        shorter time to first audio; its level is estimated (tts_model.runtime.quick_start)."""
         del seed
         mel, seg_frames, predicted = self.render_mel(segments)  # validates every segment, pitch_range too
         values_range = [check_render_range(seg.get("pitch_range"), s) for s, seg in enumerate(segments)]
@@ -340,6 +347,13 @@ class Synthesizer:
         starts = ends - seg_frames
         hop = self.vocoder.hop_length
         first, previous_gain = 0, self.output_gain
+        if quick_start:
+            spoken = int(self.spoken_frames(seg_frames[:1], predicted[:1])[0])
+            split = quick.first_window(segments[0], int(seg_frames[0]), spoken)
+            if split is not None:
+                previous_gain = yield from self._quick_first(mel, segments[0], predicted[0], split, spoken,
+                                                             int(ends[0]))
+                first = 1
         while first < len(segments):
             # Vocoder windows: segment 0 alone (short time to first audio), then runs of segments of at least
             # MIN_WINDOW_FRAMES, so the CONTEXT_FRAMES computed twice at each window edge stay a small share.
@@ -376,6 +390,38 @@ class Synthesizer:
                 yield SynthChunk(audio=np.clip(scaled, -PEAK_LIMIT, PEAK_LIMIT).astype(np.float32),
                                  segment_index=s, predicted=predicted[s])
             first = last
+
+    def _quick_first(self, mel: np.ndarray, segment: Mapping[str, Any], predicted: dict[str, float], split: int,
+                     spoken: int, end: int) -> Iterator[SynthChunk]:
+        """Segment 0 in two chunks, frames ``[0, split)`` then ``[split, end)``: the first at a gain estimated
+        from its own audio, the second at the gain that brings the whole segment's spoken RMS to the plan's
+        (tts_model.runtime.quick_start). Returns the second gain (the next segment ramps from it)."""
+        from tts_model.runtime.audio import mel_filterbank
+
+        hi = min(split + CONTEXT_FRAMES, mel.shape[0])
+        head = self.vocoder.vocode(mel[:hi], trim_end_frames=hi - split)
+        ratio = quick.mel_level_ratio(mel, split, spoken, mel_filterbank())
+        target = segment.get("energy_rms")
+        gain = self._energy_gain(head / np.float32(ratio), target)  # the whole segment's gain, estimated
+        ramp = min(GAIN_RAMP_SAMPLES, head.size)
+        scaled = head * np.float32(gain)
+        scaled[:ramp] = head[:ramp] * np.linspace(self.output_gain, gain, ramp, dtype=np.float32)
+        head_out = np.clip(limit_peaks(scaled, PEAK_LIMIT), -PEAK_LIMIT, PEAK_LIMIT).astype(np.float32)
+        yield SynthChunk(audio=head_out, segment_index=0, predicted=predicted, final=False)
+        lo, hi = max(split - CONTEXT_FRAMES, 0), min(end + CONTEXT_FRAMES, mel.shape[0])
+        rest = self.vocoder.vocode(mel[lo:hi], trim_start_frames=split - lo, trim_end_frames=hi - end)
+        rest_gain = gain
+        if target is not None and np.isfinite(float(target)):
+            low, high = (self.output_gain * g for g in GAIN_LIMITS)
+            exact = quick.rest_gain(head_out, rest[:(spoken - split) * self.vocoder.hop_length], float(target),
+                                    low, high)
+            rest_gain = gain if exact is None else exact
+        scaled = rest * np.float32(rest_gain)
+        ramp = min(quick.SEAM_RAMP_SAMPLES, rest.size)
+        scaled[:ramp] = rest[:ramp] * np.linspace(gain, rest_gain, ramp, dtype=np.float32)
+        yield SynthChunk(audio=np.clip(limit_peaks(scaled, PEAK_LIMIT), -PEAK_LIMIT, PEAK_LIMIT).astype(np.float32),
+                         segment_index=0, predicted=predicted)
+        return rest_gain
 
     def _energy_gain(self, spoken: np.ndarray, energy_rms: Any) -> float:
         """Gain that brings the segment's spoken part (its audio minus the trailing pause) to the plan's
