@@ -17,6 +17,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from plan_contract import PITCH_RANGE, RENDER_FIELDS, UserError
+from tts_model.runtime.blas import one_blas_thread
 from tts_model.runtime.config import CONTROL_NAMES, ConfigError, VoiceConfig
 from tts_model.runtime.controls import check_control, denormalize_controls, normalize_controls
 from tts_model.runtime.exemplars import ExemplarBank, ExemplarError, frame_layout, project
@@ -341,7 +342,8 @@ class Synthesizer:
         ``quick_start``: the first segment comes in two chunks, the first from a small vocoder window, for a
         shorter time to first audio; its level is estimated (tts_model.runtime.quick_start)."""
         del seed
-        mel, seg_frames, predicted = self.render_mel(segments)  # validates every segment, pitch_range too
+        with one_blas_thread():  # the NumPy mel stages run faster on one BLAS thread (tts_model.runtime.blas)
+            mel, seg_frames, predicted = self.render_mel(segments)  # validates every segment, pitch_range too
         values_range = [check_render_range(seg.get("pitch_range"), s) for s, seg in enumerate(segments)]
         ends = np.cumsum(seg_frames)
         starts = ends - seg_frames
