@@ -78,4 +78,5 @@ def rest_gain(head: np.ndarray, rest_spoken: np.ndarray, target_rms: float, low:
     return float(min(max(np.sqrt(max(wanted, 0.0) / rest_energy), low), high))
 
 
-__all__ = ["SEAM_RAMP_SAMPLES", "rest_gain", "FIRST_WINDOW_FRAMES", "MIN_REST_FRAMES", "first_window", "mel_level_ratio"]
+__all__ = ["FIRST_WINDOW_FRAMES", "MIN_REST_FRAMES", "SEAM_RAMP_SAMPLES", "first_window", "mel_level_ratio",
+           "rest_gain"]

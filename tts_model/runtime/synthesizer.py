@@ -140,6 +140,7 @@ def _session(path: Path, threads: int | None, what: str, fix: str) -> Any:
     if threads is not None:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # as the vocoder's (vocoder.py)
     available = ort.get_available_providers()
     providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
     try:
