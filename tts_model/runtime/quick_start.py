@@ -1,19 +1,22 @@
 """Quick start: the first audio of a stream from a small first vocoder window (issue 27, time to first audio).
 
 Without it the first chunk is the whole first segment (about a second of speech, ~0.2 s of vocoder time at
-1 thread). With ``Synthesizer.synthesize(quick_start=True)`` the first segment is vocoded in two windows:
-its first :data:`FIRST_WINDOW_FRAMES` frames (0.28 s of audio, ~0.08 s of vocoder time with its context),
-yielded at once, then the rest of the segment. What that costs in exactness, all within segment 0:
+1 thread). With ``Synthesizer.synthesize(quick_start=True)`` the first segment is vocoded in pieces of
+doubling length (:func:`piece_bounds`): :data:`FIRST_WINDOW_FRAMES` frames (0.28 s of audio, ~0.08 s of
+vocoder time with its context), yielded at once, then 48, 96, ... frames to the end of the segment, so that
+each piece is ready before the audio in front of it has played (a single second piece was not:
+benchmarks/quick_start_check.py counted stalls in 9 of 20 texts). What that costs in exactness, all within
+segment 0:
 
 * **the level**: the energy gain stage scales a segment to the plan's ``energy_rms`` measured over the whole
-  spoken segment, which is not rendered yet when the first piece leaves. The first piece's gain is its own
-  measured RMS, corrected by how much louder or quieter the mel says the whole segment is
-  (:func:`mel_level_ratio`); the rest of the segment then gets the gain that brings the *whole* segment's
-  spoken RMS to the plan's value (:func:`rest_gain`), reached over :data:`SEAM_RAMP_SAMPLES`. So the segment
-  keeps its planned energy, and the two pieces differ in level by the first estimate's error (docs/speed.md
-  gives the measured spread; tests/test_quick_start.py bounds it);
-* **the vocoder seam**: the two windows meet with :data:`tts_model.runtime.synthesizer.CONTEXT_FRAMES` of
-  context on each side, as later windows always do, so a few samples near the seam differ slightly.
+  spoken segment, which is not rendered yet when the first piece leaves. Each piece's gain spreads the
+  energy still owed to the segment over this piece and an estimate of the rest (the rest's energy predicted
+  from the mel, :func:`frame_power`, calibrated by the audio rendered so far: :func:`piece_gain`). The last
+  piece's estimate is exact, so the segment keeps its planned energy; the pieces differ in level by the
+  estimates' errors, reached over :data:`SEAM_RAMP_SAMPLES` (docs/speed.md gives the measured spread;
+  tests/test_quick_start.py bounds it);
+* **the vocoder seams**: pieces meet with :data:`tts_model.runtime.synthesizer.CONTEXT_FRAMES` of context on
+  each side, as later windows always do, so a few samples near each seam differ slightly.
 
 Segments after the first are rendered exactly as without quick start. Quick start is skipped (the first chunk
 is the whole segment, as before) where the first segment is too short to split or has a post-vocoder stage
@@ -46,37 +49,48 @@ def first_window(segment: Mapping[str, Any], segment_frames: int, spoken_frames:
     return FIRST_WINDOW_FRAMES
 
 
-def mel_level_ratio(log_mel: np.ndarray, split: int, spoken: int, basis: np.ndarray) -> float:
-    """Estimated RMS of the audio of frames ``[0, split)`` over the RMS of frames ``[0, spoken)``, from the mel.
+def piece_bounds(first_frames: int, end_frames: int) -> list[tuple[int, int]]:
+    """Frame ranges ``[a, b)`` of segment 0's pieces: ``first_frames``, then doubling, to ``end_frames``; a
+    remainder under MIN_REST_FRAMES joins the piece before it."""
+    bounds, start, size = [(0, first_frames)], first_frames, first_frames
+    while start < end_frames:
+        size *= 2
+        stop = end_frames if end_frames - (start + size) < MIN_REST_FRAMES else start + size
+        bounds.append((start, stop))
+        start = stop
+    return bounds
+
+
+def frame_power(log_mel: np.ndarray, basis: np.ndarray) -> np.ndarray:
+    """A per-frame power proxy from the mel: float64 (n_frames,), proportional to the frame's audio energy
+    where the spectrum is smooth within each mel band.
 
     log_mel: float32 (n_frames, n_mels), natural-log mel magnitude (tts_model.runtime.audio.log_mel);
-    basis: the mel filterbank (n_mels, n_freqs). Each mel band's magnitude is turned back into the power of
-    the linear bins it covers (magnitude / filter area, squared, times the filter's width in bins), summed per
-    frame; the ratio of the two mean powers, square-rooted."""
+    basis: the mel filterbank (n_mels, n_freqs). Each band's magnitude is turned back into the power of the
+    linear bins it covers (magnitude / filter area, squared, times the filter's width in bins)."""
     area = basis.sum(axis=1).astype(np.float64)
     width = area / np.maximum(basis.max(axis=1), 1e-12)
-    magnitude = np.exp(log_mel[:spoken].astype(np.float64))
-    power = ((magnitude / np.maximum(area, 1e-12)) ** 2 * width).sum(axis=1)  # (spoken,)
-    whole = float(power.mean())
-    head = float(power[:split].mean())
-    return float(np.sqrt(head / whole)) if whole > 0.0 and head > 0.0 else 1.0
+    magnitude = np.exp(log_mel.astype(np.float64))
+    return ((magnitude / np.maximum(area, 1e-12)) ** 2 * width).sum(axis=1)
 
 
-def rest_gain(head: np.ndarray, rest_spoken: np.ndarray, target_rms: float, low: float,
-              high: float) -> float | None:
-    """The gain for the rest of the segment that gives the whole spoken segment ``target_rms``.
+def piece_gain(target_rms: float, spoken_samples: int, emitted_energy: float, raw_so_far: float,
+               predicted_so_far: float, predicted_rest: float, raw_piece: float, low: float,
+               high: float) -> float | None:
+    """Gain for the piece just vocoded so that the whole spoken segment reaches ``target_rms``.
 
-    head: float32 (n,), the first piece as sent (gain applied); rest_spoken: float32 (m,), the rest's spoken
-    samples before gain. Solves ``(sum(head^2) + g^2 sum(rest^2)) / (n + m) = target^2`` for g, within
-    ``[low, high]`` (the synthesizer's GAIN_LIMITS around its output gain). None where the rest is silent
-    (RMS under 1e-6, as the synthesizer's gain stage treats a silent segment): keep the first piece's gain."""
-    head_energy = float(np.sum(np.square(head, dtype=np.float64)))
-    rest_energy = float(np.sum(np.square(rest_spoken, dtype=np.float64)))
-    wanted = target_rms ** 2 * (head.size + rest_spoken.size) - head_energy
-    if rest_energy <= rest_spoken.size * 1e-12:
+    The energy still owed, ``target^2 * spoken_samples - emitted_energy``, is spread over this piece's raw
+    energy ``raw_piece`` and the rest's, estimated as ``raw_so_far * predicted_rest / predicted_so_far`` (the
+    mel's :func:`frame_power` sums, calibrated by the audio vocoded so far, this piece included). With nothing
+    left to render the estimate is exact. Within ``[low, high]``; None where there is no audio energy to scale
+    (as the synthesizer's gain stage treats a silent segment: keep the gain before)."""
+    rest = raw_so_far * predicted_rest / predicted_so_far if predicted_so_far > 0.0 else 0.0
+    energy = raw_piece + rest
+    if energy <= 1e-12 * max(spoken_samples, 1):
         return None
-    return float(min(max(np.sqrt(max(wanted, 0.0) / rest_energy), low), high))
+    owed = target_rms ** 2 * spoken_samples - emitted_energy
+    return float(min(max(np.sqrt(max(owed, 0.0) / energy), low), high))
 
 
-__all__ = ["FIRST_WINDOW_FRAMES", "MIN_REST_FRAMES", "SEAM_RAMP_SAMPLES", "first_window", "mel_level_ratio",
-           "rest_gain"]
+__all__ = ["FIRST_WINDOW_FRAMES", "MIN_REST_FRAMES", "SEAM_RAMP_SAMPLES", "first_window", "frame_power",
+           "piece_bounds", "piece_gain"]

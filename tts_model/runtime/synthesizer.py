@@ -350,18 +350,19 @@ class Synthesizer:
         starts = ends - seg_frames
         hop = self.vocoder.hop_length
         first, previous_gain = 0, self.output_gain
+        lone = 0  # the window that holds one segment only
         if quick_start:
             spoken = int(self.spoken_frames(seg_frames[:1], predicted[:1])[0])
             split = quick.first_window(segments[0], int(seg_frames[0]), spoken)
             if split is not None:
                 previous_gain = yield from self._quick_first(mel, segments[0], predicted[0], split, spoken,
                                                              int(ends[0]))
-                first = 1
+                first = lone = 1  # then segment 1 alone: a 2 s window stalled players after a short segment 0
         while first < len(segments):
             # Vocoder windows: segment 0 alone (short time to first audio), then runs of segments of at least
             # MIN_WINDOW_FRAMES, so the CONTEXT_FRAMES computed twice at each window edge stay a small share.
             last = first + 1
-            if first > 0:
+            if first != lone:
                 while last < len(segments) and ends[last - 1] - starts[first] < MIN_WINDOW_FRAMES:
                     last += 1
             begin, end = int(starts[first]), int(ends[last - 1])
@@ -396,35 +397,39 @@ class Synthesizer:
 
     def _quick_first(self, mel: np.ndarray, segment: Mapping[str, Any], predicted: dict[str, float], split: int,
                      spoken: int, end: int) -> Iterator[SynthChunk]:
-        """Segment 0 in two chunks, frames ``[0, split)`` then ``[split, end)``: the first at a gain estimated
-        from its own audio, the second at the gain that brings the whole segment's spoken RMS to the plan's
-        (tts_model.runtime.quick_start). Returns the second gain (the next segment ramps from it)."""
+        """Segment 0 in pieces of doubling length from ``split`` frames (quick_start.piece_bounds), each at the
+        gain that spreads the energy the segment still owes over it and the predicted rest; the last piece's
+        gain is exact, so the whole spoken segment meets the plan's ``energy_rms`` (tts_model.runtime.quick_start).
+        Returns the last gain (the next segment ramps from it)."""
         from tts_model.runtime.audio import mel_filterbank
 
-        hi = min(split + CONTEXT_FRAMES, mel.shape[0])
-        head = self.vocoder.vocode(mel[:hi], trim_end_frames=hi - split)
-        ratio = quick.mel_level_ratio(mel, split, spoken, mel_filterbank())
+        hop = self.vocoder.hop_length
+        power = quick.frame_power(mel[:spoken], mel_filterbank())
         target = segment.get("energy_rms")
-        gain = self._energy_gain(head / np.float32(ratio), target)  # the whole segment's gain, estimated
-        ramp = min(GAIN_RAMP_SAMPLES, head.size)
-        scaled = head * np.float32(gain)
-        scaled[:ramp] = head[:ramp] * np.linspace(self.output_gain, gain, ramp, dtype=np.float32)
-        head_out = np.clip(limit_peaks(scaled, PEAK_LIMIT), -PEAK_LIMIT, PEAK_LIMIT).astype(np.float32)
-        yield SynthChunk(audio=head_out, segment_index=0, predicted=predicted, final=False)
-        lo, hi = max(split - CONTEXT_FRAMES, 0), min(end + CONTEXT_FRAMES, mel.shape[0])
-        rest = self.vocoder.vocode(mel[lo:hi], trim_start_frames=split - lo, trim_end_frames=hi - end)
-        rest_gain = gain
-        if target is not None and np.isfinite(float(target)):
-            low, high = (self.output_gain * g for g in GAIN_LIMITS)
-            exact = quick.rest_gain(head_out, rest[:(spoken - split) * self.vocoder.hop_length], float(target),
-                                    low, high)
-            rest_gain = gain if exact is None else exact
-        scaled = rest * np.float32(rest_gain)
-        ramp = min(quick.SEAM_RAMP_SAMPLES, rest.size)
-        scaled[:ramp] = rest[:ramp] * np.linspace(gain, rest_gain, ramp, dtype=np.float32)
-        yield SynthChunk(audio=np.clip(limit_peaks(scaled, PEAK_LIMIT), -PEAK_LIMIT, PEAK_LIMIT).astype(np.float32),
-                         segment_index=0, predicted=predicted)
-        return rest_gain
+        exact = target is not None and np.isfinite(float(target))
+        low, high = (self.output_gain * g for g in GAIN_LIMITS)
+        bounds = quick.piece_bounds(split, end)
+        gain, emitted, raw_so_far = self.output_gain, 0.0, 0.0
+        for i, (a, b) in enumerate(bounds):
+            lo, hi = max(a - CONTEXT_FRAMES, 0), min(b + CONTEXT_FRAMES, mel.shape[0])
+            audio = self.vocoder.vocode(mel[lo:hi], trim_start_frames=a - lo, trim_end_frames=hi - b)
+            n_spoken = max(min(b, spoken) - a, 0) * hop
+            raw_piece = float(np.sum(np.square(audio[:n_spoken], dtype=np.float64)))
+            raw_so_far += raw_piece
+            new = gain
+            if exact:
+                estimate = quick.piece_gain(float(target), spoken * hop, emitted, raw_so_far,
+                                            float(power[:min(b, spoken)].sum()), float(power[min(b, spoken):].sum()),
+                                            raw_piece, low, high)
+                new = gain if estimate is None else estimate
+            ramp = min(GAIN_RAMP_SAMPLES if i == 0 else quick.SEAM_RAMP_SAMPLES, audio.size)
+            scaled = audio * np.float32(new)
+            scaled[:ramp] = audio[:ramp] * np.linspace(gain, new, ramp, dtype=np.float32)
+            out = np.clip(limit_peaks(scaled, PEAK_LIMIT), -PEAK_LIMIT, PEAK_LIMIT).astype(np.float32)
+            emitted += float(np.sum(np.square(out[:n_spoken], dtype=np.float64)))
+            gain = new
+            yield SynthChunk(audio=out, segment_index=0, predicted=predicted, final=i == len(bounds) - 1)
+        return gain
 
     def _energy_gain(self, spoken: np.ndarray, energy_rms: Any) -> float:
         """Gain that brings the segment's spoken part (its audio minus the trailing pause) to the plan's
