@@ -12,7 +12,7 @@ fastest time to first audio is kept). Per text it records:
   and of the first piece alone [dB] (the estimate's error);
 * whether every later segment is identical after its 256-sample entry ramp, and the total length.
 
-    OMP_NUM_THREADS=1 python benchmarks/quick_start_check.py [--threads 1] [--texts 20] [--json out.json]
+    OMP_NUM_THREADS=1 python -m benchmarks.quick_start_check [--threads 1] [--texts 20] [--json out.json]
 """
 
 from __future__ import annotations
@@ -26,11 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
-
-from speed_vs_piper import DEFAULT_CORPUS, load_texts  # noqa: E402
+from benchmarks.speed_vs_piper import DEFAULT_CORPUS, load_texts
 
 RAMP_SAMPLES = 256  # tts_model.runtime.synthesizer.GAIN_RAMP_SAMPLES
 
