@@ -222,9 +222,10 @@ class Pipeline:
         """Yield audio per plan segment as soon as it is ready (``text`` or ``plan`` needed).
 
         ``progress(done_segments, total_segments)`` is called after every sentence group. ``prefix`` and
-        ``markup``: as in :meth:`plan`. ``quick_start``: the first segment arrives in two pieces, the first
-        from a small vocoder window (time to first audio ~0.1 s instead of ~0.25 s at 1 thread); its level is
-        estimated, not measured (tts_model.runtime.quick_start, docs/speed.md). For players, not for files.
+        ``markup``: as in :meth:`plan`. ``quick_start``: the first segment arrives in several pieces, the
+        first from a small vocoder window (time to first audio 0.13 s instead of 0.26 s at 1 thread, median,
+        docs/speed.md); the early pieces' level is estimated, the segment's total is exact
+        (tts_model.runtime.quick_start). For players; files are rendered without it.
         """
         plan, seed = self._prepare(text, instruction, plan, seed, prefix, markup)
         yield from self._render(self.synthesizer_for(plan), plan, seed, time.perf_counter(), progress,

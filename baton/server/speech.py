@@ -36,7 +36,7 @@ class SpeechJob:
     max_segments: int
     max_audio_s: float
     quick_start: bool = False
-    """Streamed responses: the first segment in two pieces, the first from a small vocoder window
+    """Streamed responses: the first segment in several pieces, the first from a small vocoder window
     (Pipeline.stream(quick_start=True)), for a shorter time to first audio."""
 
 

@@ -340,8 +340,9 @@ class Synthesizer:
         errors surface on the first ``next()``. Where a segment gives ``energy_rms``, a gain stage scales its
         audio so that the spoken part (the chunk minus its trailing pause) has exactly that RMS, within
         GAIN_LIMITS and PEAK_LIMIT; the model alone renders level changes only approximately (docs/training.md).
-        ``quick_start``: the first segment comes in two chunks, the first from a small vocoder window, for a
-        shorter time to first audio; its level is estimated (tts_model.runtime.quick_start)."""
+        ``quick_start``: the first segment comes in several chunks, the first from a small vocoder window, for
+        a shorter time to first audio; the early chunks' level is estimated, the segment's total is exact
+        (tts_model.runtime.quick_start)."""
         del seed
         with one_blas_thread():  # the NumPy mel stages run faster on one BLAS thread (tts_model.runtime.blas)
             mel, seg_frames, predicted = self.render_mel(segments)  # validates every segment, pitch_range too
