@@ -57,7 +57,10 @@ def speak(args: argparse.Namespace) -> int:
         writer = audio_out.open_writer(out, pipe.sample_rate)
     start = time.perf_counter()
     try:
-        for piece in pipe.stream(plan=plan, progress=progress):
+        # To standard output (a player reading a pipe): the first audio from a small first window.
+        pieces = pipe.stream(plan=plan, progress=progress, quick_start=True) if to_stdout \
+            else pipe.stream(plan=plan, progress=progress)
+        for piece in pieces:
             writer.write(piece.audio)
     except BaseException:
         _close_partial(writer, out, args.quiet)

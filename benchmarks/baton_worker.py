@@ -1,9 +1,10 @@
 """BatonVoice side of benchmarks/speed_vs_piper.py: runs in the project's venv, one process per thread count.
 
 Builds one ``baton.Pipeline`` (embedded conductor, the voice's onnxruntime sessions opened with ``threads``
-intra-op threads) and renders each text it is sent with ``Pipeline.stream``: the time to the first piece is the
-time to first audio, the time to the last is the synthesis time; both include planning (the conductor), since
-a user waits for it too. Kinds:
+intra-op threads) and renders each text it is sent with ``Pipeline.stream`` (``quick_start=True``, as the
+streaming paths ``baton speak -o -`` and the server's streamed responses do; ``--no-quick-start``: without):
+the time to the first piece is the time to first audio, the time to the last is the synthesis time; both
+include planning (the conductor), since a user waits for it too. Kinds:
 
 * ``neutral``: the text as given (no instruction);
 * ``angry``: ``"angrily: " + text``; where the conductor's plan sets no ``pitch_range``/``voice_quality``, every
@@ -100,6 +101,10 @@ def emotional_plan(pipeline: Any, text: str, kind: str) -> Any:
     return plan.replace_segments(segments)
 
 
+QUICK_START = {"on": True}
+"""Pipeline.stream(quick_start=...): on unless the worker was started with --no-quick-start."""
+
+
 def render(pipeline: Any, text: str, kind: str) -> dict:
     """Time one render (speed_common.timed_stream) and attach its stage profile."""
     if kind not in ("neutral", "angry", "whisper"):
@@ -108,10 +113,11 @@ def render(pipeline: Any, text: str, kind: str) -> dict:
     first_stages: dict[str, float] = {}
 
     def pieces():
+        quick = QUICK_START["on"]
         if kind == "neutral":
-            source = pipeline.stream(text, seed=0)
+            source = pipeline.stream(text, seed=0, quick_start=quick)
         else:
-            source = pipeline.stream(plan=emotional_plan(pipeline, text, kind), seed=0)
+            source = pipeline.stream(plan=emotional_plan(pipeline, text, kind), seed=0, quick_start=quick)
         for piece in source:
             if not first_stages:
                 first_stages.update(STAGES)  # what ran before the first audio
@@ -130,7 +136,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
     parser.add_argument("--voice", default=None, help="voice id or directory (default: the default voice)")
+    parser.add_argument("--no-quick-start", action="store_true",
+                        help="stream without quick start (the first segment as one piece), as before issue 27")
     args = parser.parse_args()
+    QUICK_START["on"] = not args.no_quick_start
     proto = protocol_stdout()
     start = time.perf_counter()
     try:

@@ -128,6 +128,7 @@ def start_worker(engine: str, threads: int, args: argparse.Namespace) -> Worker:
     if engine == "batonvoice":
         command = [sys.executable, "-m", "benchmarks.baton_worker", "--threads", str(threads)]
         command += ["--voice", args.voice] if args.voice else []
+        command += ["--no-quick-start"] if args.no_quick_start else []
     else:
         command = [str(args.bench_venv / "bin" / "python"), "-m", "benchmarks.piper_worker", "--threads", str(threads)]
     return Worker(engine, command, threads)
@@ -305,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="Piper's venv (default .venv-bench; make it with benchmarks/setup_piper_venv.sh)")
     parser.add_argument("--max-minutes", type=float, default=20.0,
                         help="stop sending texts after this long (the tables say how many were done)")
+    parser.add_argument("--no-quick-start", action="store_true",
+                        help="BatonVoice streams without quick start (its first segment as one piece)")
     parser.add_argument("--json", type=Path, default=None, help="also write the full report (every row) here")
     args = parser.parse_args(argv)
     if not 1 <= args.texts <= 20:

@@ -106,6 +106,8 @@ def run(args: argparse.Namespace) -> dict:
         _record(report, name, entry)
     for voice in args.voice:
         _run_voice(args, report, voice, texts, list(clips))
+        if args.quick_start:
+            _run_voice(args, report, voice, texts, list(clips), quick_start=True)
     report["load_average_1min_end"] = os.getloadavg()[0]
     print(f"load average (1 min) at start/end: {report['load_average_1min_start']:.2f} / "
           f"{report['load_average_1min_end']:.2f} on {os.cpu_count()} CPUs")
@@ -118,20 +120,38 @@ def _record(report: dict, name: str, entry: dict) -> None:
                                   for k, v in entry.items()), flush=True)
 
 
-def _run_voice(args: argparse.Namespace, report: dict, voice: str, texts: dict, clip_ids: list[str]) -> None:
-    """Speak each clip's raw text with a neutral plan and transcribe it."""
+def _streamed(pipeline, raw: str) -> tuple[np.ndarray, int, float, float]:
+    """``Pipeline.stream(raw, quick_start=True)`` joined: (audio, sample rate, synthesis s, first audio s)."""
+    start = time.perf_counter()
+    pieces, first = [], None
+    for piece in pipeline.stream(raw, quick_start=True):
+        first = time.perf_counter() - start if first is None else first
+        pieces.append(piece)
+    return (np.concatenate([p.audio for p in pieces]), pieces[0].sample_rate, time.perf_counter() - start,
+            float(first))
+
+
+def _run_voice(args: argparse.Namespace, report: dict, voice: str, texts: dict, clip_ids: list[str],
+               quick_start: bool = False) -> None:
+    """Speak each clip's raw text with a neutral plan and transcribe it (``quick_start``: streamed with a
+    small first window, tts_model/runtime/quick_start.py, as ``baton speak -o -`` and the server stream)."""
     from baton.pipeline import Pipeline
 
     pipeline = Pipeline.load(voice=voice)
     pairs, synthesis_s, audio_s, first_audio_s = [], 0.0, 0.0, []
     for clip_id in clip_ids:
         raw, reference = texts[clip_id]
-        speech = pipeline.speak(raw)
-        synthesis_s += speech.synthesis_s
-        audio_s += speech.duration_s
-        first_audio_s.append(speech.time_to_first_audio_s)
+        if quick_start:
+            audio, sample_rate, seconds, first = _streamed(pipeline, raw)
+        else:
+            speech = pipeline.speak(raw)
+            audio, sample_rate, seconds, first = (speech.audio, speech.sample_rate, speech.synthesis_s,
+                                                  speech.time_to_first_audio_s)
+        synthesis_s += seconds
+        audio_s += audio.size / sample_rate
+        first_audio_s.append(first)
         if not args.no_asr:
-            hyp = asr.transcribe(speech.audio, speech.sample_rate, cpu_threads=args.threads)
+            hyp = asr.transcribe(audio, sample_rate, cpu_threads=args.threads)
             pairs.append((reference, hyp))
             if args.verbose:
                 print(f"{clip_id} {asr.wer(reference, hyp):.3f} | {hyp}", flush=True)
@@ -141,7 +161,7 @@ def _run_voice(args: argparse.Namespace, report: dict, voice: str, texts: dict, 
         total = asr.corpus_wer(pairs)
         entry = dict(wer=total.wer, errors=total.errors, ref_words=total.ref_words, substitutions=total.substitutions,
                      deletions=total.deletions, insertions=total.insertions, **entry)
-    _record(report, f"voice:{voice}", entry)
+    _record(report, f"voice:{voice}" + (" quick start" if quick_start else ""), entry)
 
 
 def main() -> int:
@@ -155,6 +175,8 @@ def main() -> int:
     parser.add_argument("--skip-original", action="store_true", help="do not transcribe the original recordings")
     parser.add_argument("--repeats", type=int, default=1, help="vocode each clip N times, time the fastest")
     parser.add_argument("--no-asr", action="store_true", help="vocoder metrics and speed only")
+    parser.add_argument("--quick-start", action="store_true",
+                        help="with --voice: also speak every clip streamed with quick start, and report both")
     parser.add_argument("--json", type=Path, default=None, help="also write the report here")
     parser.add_argument("--verbose", action="store_true", help="print every transcript")
     args = parser.parse_args()

@@ -103,7 +103,12 @@ class NumpySentenceEmbedder:
         ids = np.array([e.ids for e in encodings], dtype=np.int64)            # (n, tokens)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.float32)
         types = np.array([e.type_ids for e in encodings], dtype=np.int64)
-        hidden = self._encode(ids, types, mask)                                # (n, tokens, hidden)
+        # One BLAS thread: ~20 tokens make 36 small products, and with 2 OpenBLAS threads on the busy 2-core
+        # box each waited for the other thread (embed 0.65-0.75 s; 0.09-0.10 s with one, docs/speed.md).
+        from tts_model.runtime.blas import one_blas_thread
+
+        with one_blas_thread():
+            hidden = self._encode(ids, types, mask)                            # (n, tokens, hidden)
         pooled = (hidden * mask[..., None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
         norms = np.maximum(np.linalg.norm(pooled, axis=-1, keepdims=True), 1e-12)
         return (pooled / norms).astype(np.float32)

@@ -236,7 +236,7 @@ def _add_routes(app: FastAPI, state: ServerState) -> None:
         seed = body.seed if body.seed is not None else random.SystemRandom().randrange(2**31)
         job = SpeechJob(pipeline=pipe, text=body.input, instruction=body.instructions, plan=body.plan,
                         speed=body.speed, seed=seed, max_segments=config.max_segments,
-                        max_audio_s=config.max_audio_s)
+                        max_audio_s=config.max_audio_s, quick_start=streamed)
         request_id = request.scope.get("state", {}).get("request_id", "?")
         LOGGER.info("%s speech: %d chars%s, voice %s, %s, speed %g, %s%s", request_id, len(body.input or ""),
                     ", instructions" if body.instructions else "", pipe.voice_id, fmt.name, body.speed,

@@ -35,6 +35,9 @@ class SpeechJob:
     seed: int
     max_segments: int
     max_audio_s: float
+    quick_start: bool = False
+    """Streamed responses: the first segment in several pieces, the first from a small vocoder window
+    (Pipeline.stream(quick_start=True)), for a shorter time to first audio."""
 
 
 def estimated_duration_s(plan: Plan, pipe: Pipeline) -> float:
@@ -101,7 +104,8 @@ def render(job: SpeechJob, ticket: Ticket, emit: Callable[[tuple[str, Any]], Non
         plan = prepare(job)
         ticket.check()
         emit(("plan", plan))
-        pieces = job.pipeline.stream(plan=plan, seed=job.seed)
+        pieces = (job.pipeline.stream(plan=plan, seed=job.seed, quick_start=True) if job.quick_start
+                  else job.pipeline.stream(plan=plan, seed=job.seed))
         try:
             for piece in pieces:
                 ticket.check()

@@ -92,13 +92,22 @@ def comb_table() -> np.ndarray:
     keep = offsets <= 4.0
     offsets, kernel = offsets[keep], kernel[keep] / kernel[0]
     bins = np.arange(n_bins, dtype=np.float64)
-    power = np.zeros((F0_GRID_HZ.size, n_bins))
+    reach = int(offsets[-1]) + 1  # bins a kernel reaches on each side of its peak's nearest bin
+    near = np.arange(-reach, reach + 1)
+    # Only the bins within the kernel's reach of each harmonic are summed (beyond, np.interp gives 0): 11 bins
+    # per grid F0 instead of all 513, the same sums (the full loop was 0.17-0.28 s of every voice load). The
+    # table has `reach` spare columns on each side, so that no two of a row's columns coincide.
+    padded = np.zeros((F0_GRID_HZ.size, n_bins + 2 * reach))
+    rows = np.arange(F0_GRID_HZ.size)[:, None]
     for k in range(1, int(F_MAX / F0_GRID_HZ[0]) + 1):
         position = k * F0_GRID_HZ / bin_hz  # (G,), in bins
         active = k * F0_GRID_HZ < F_MAX
-        distance = np.abs(bins[None, :] - position[:, None])
-        power += np.interp(distance, offsets, kernel, right=0.0) * active[:, None]
-    magnitude = np.sqrt(power)
+        columns = np.round(position).astype(np.int64)[:, None] + near[None, :]  # (G, 2 * reach + 1)
+        inside = (columns >= 0) & (columns < n_bins) & active[:, None]
+        distance = np.abs(columns - position[:, None])
+        padded[rows, np.clip(columns, -reach, n_bins - 1 + reach) + reach] += \
+            np.where(inside, np.interp(distance, offsets, kernel, right=0.0), 0.0)
+    magnitude = np.sqrt(padded[:, reach:reach + n_bins])
     flat_level = magnitude[:, bins * bin_hz < F_MAX].mean(axis=1, keepdims=True)  # (G, 1)
     basis = mel_filterbank().astype(np.float64)
     ripple = np.log(magnitude @ basis.T + 1e-12) - np.log(flat_level * basis.sum(axis=1) + 1e-12)

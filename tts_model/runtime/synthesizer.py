@@ -17,12 +17,14 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from plan_contract import PITCH_RANGE, RENDER_FIELDS, UserError
+from tts_model.runtime.blas import one_blas_thread
 from tts_model.runtime.chain import GAIN_LIMITS, ChainError, ControlsState, MelState, SegmentState, check_skip
 from tts_model.runtime.config import CONTROL_NAMES, ConfigError, VoiceConfig
 from tts_model.runtime.controls import check_control, denormalize_controls, normalize_controls
 from tts_model.runtime.exemplars import ExemplarBank, ExemplarError
 from tts_model.text.frontend import ARPABET, PAUSE, PHONEME_TO_ID, Frontend, FrontendError, spoken_text_word
 from tts_model.runtime.limiter import limit_peaks
+from tts_model.runtime import quick_start as quick
 from tts_model.runtime.voice_quality import QUALITIES
 
 _PITCH = CONTROL_NAMES.index("pitch_mean")
@@ -70,6 +72,9 @@ class SynthChunk:
     audio: np.ndarray
     segment_index: int
     predicted: dict[str, float]
+    final: bool = True
+    """False for a leading piece of a segment that quick start split (tts_model.runtime.quick_start); the
+    segment's last piece is True. Without quick start every chunk is a whole segment."""
 
 
 def voice_search_path() -> list[Path]:
@@ -130,6 +135,7 @@ def _session(path: Path, threads: int | None, what: str, fix: str) -> Any:
     if threads is not None:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # as the vocoder's (vocoder.py)
     available = ort.get_available_providers()
     providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
     try:
@@ -319,23 +325,36 @@ class Synthesizer:
                          dtype=np.int64)
         return np.maximum(np.asarray(seg_frames, dtype=np.int64) - pause, 0)
 
-    def synthesize(self, segments: Sequence[Mapping[str, Any]], seed: int | None = None) -> Iterator[SynthChunk]:
+    def synthesize(self, segments: Sequence[Mapping[str, Any]], seed: int | None = None,
+                   quick_start: bool = False) -> Iterator[SynthChunk]:
         """Yield one :class:`SynthChunk` per segment, in order. ``seed`` is accepted for API stability; this
         model is deterministic. Validation and the acoustic model run before the first chunk is yielded, so
         errors surface on the first ``next()``. Each segment's audio goes through the chain's audio stages
         (pitch range, voice quality, segment gain; tts_model.runtime.chain) and then the output step
-        (:meth:`_level`): the voice's output gain or the segment gain, ramped, peaks limited to PEAK_LIMIT."""
+        (:meth:`_level`): the voice's output gain or the segment gain, ramped, peaks limited to PEAK_LIMIT.
+        ``quick_start``: the first segment comes in several chunks, the first from a small vocoder window, for
+        a shorter time to first audio; the early chunks' level is estimated, the segment's total is exact
+        (tts_model.runtime.quick_start)."""
         del seed
-        mel, seg_frames, predicted = self.render_mel(segments)  # validates every segment, pitch_range too
+        with one_blas_thread():  # the NumPy mel stages run faster on one BLAS thread (tts_model.runtime.blas)
+            mel, seg_frames, predicted = self.render_mel(segments)  # validates every segment, pitch_range too
         ends = np.cumsum(seg_frames)
         starts = ends - seg_frames
         hop = self.vocoder.hop_length
         first, previous_gain = 0, self.output_gain
+        lone = 0  # the window that holds one segment only
+        if quick_start:
+            spoken = int(self.spoken_frames(seg_frames[:1], predicted[:1])[0])
+            split = quick.first_window(segments[0], int(seg_frames[0]), spoken)
+            if split is not None:
+                previous_gain = yield from self._quick_first(mel, segments[0], predicted[0], split, spoken,
+                                                             int(ends[0]))
+                first = lone = 1  # then segment 1 alone: a 2 s window stalled players after a short segment 0
         while first < len(segments):
             # Vocoder windows: segment 0 alone (short time to first audio), then runs of segments of at least
             # MIN_WINDOW_FRAMES, so the CONTEXT_FRAMES computed twice at each window edge stay a small share.
             last = first + 1
-            if first > 0:
+            if first != lone:
                 while last < len(segments) and ends[last - 1] - starts[first] < MIN_WINDOW_FRAMES:
                     last += 1
             begin, end = int(starts[first]), int(ends[last - 1])
@@ -374,6 +393,44 @@ class Synthesizer:
             gain = min(gain * float(target) / got, self.output_gain * GAIN_LIMITS[1])
         state.gain = gain
         return scaled
+
+    def _quick_first(self, mel: np.ndarray, segment: Mapping[str, Any], predicted: dict[str, float], split: int,
+                     spoken: int, end: int) -> Iterator[SynthChunk]:
+        """Segment 0 in pieces of doubling length from ``split`` frames (quick_start.piece_bounds), each at the
+        gain that spreads the energy the segment still owes over it and the predicted rest; the last piece's
+        gain is exact, so the whole spoken segment meets the plan's ``energy_rms`` (tts_model.runtime.quick_start).
+        Returns the last gain (the next segment ramps from it)."""
+        from tts_model.runtime.audio import mel_filterbank
+
+        hop = self.vocoder.hop_length
+        power = quick.frame_power(mel[:spoken], mel_filterbank())
+        # the level is the chain's segment_gain stage's job: without that stage, the output gain throughout
+        target = segment.get("energy_rms") if self.config.stage("segment_gain") is not None else None
+        exact = target is not None and np.isfinite(float(target))
+        low, high = (self.output_gain * g for g in GAIN_LIMITS)
+        bounds = quick.piece_bounds(split, end)
+        gain, emitted, raw_so_far = self.output_gain, 0.0, 0.0
+        for i, (a, b) in enumerate(bounds):
+            lo, hi = max(a - CONTEXT_FRAMES, 0), min(b + CONTEXT_FRAMES, mel.shape[0])
+            audio = self.vocoder.vocode(mel[lo:hi], trim_start_frames=a - lo, trim_end_frames=hi - b)
+            n_spoken = max(min(b, spoken) - a, 0) * hop
+            raw_piece = float(np.sum(np.square(audio[:n_spoken], dtype=np.float64)))
+            raw_so_far += raw_piece
+            new = gain
+            if exact:
+                estimate = quick.piece_gain(float(target), spoken * hop, emitted, raw_so_far,
+                                            float(power[:min(b, spoken)].sum()), float(power[min(b, spoken):].sum()),
+                                            raw_piece, low, high)
+                new = gain if estimate is None else estimate
+            ramp = min(GAIN_RAMP_SAMPLES if i == 0 else quick.SEAM_RAMP_SAMPLES, audio.size)
+            scaled = audio * np.float32(new)
+            scaled[:ramp] = audio[:ramp] * np.linspace(gain, new, ramp, dtype=np.float32)
+            out = np.clip(limit_peaks(scaled, PEAK_LIMIT), -PEAK_LIMIT, PEAK_LIMIT).astype(np.float32)
+            emitted += float(np.sum(np.square(out[:n_spoken], dtype=np.float64)))
+            gain = new
+            yield SynthChunk(audio=out, segment_index=0, predicted=predicted, final=i == len(bounds) - 1)
+        return gain
+
 
     def synthesize_all(self, segments: Sequence[Mapping[str, Any]], seed: int | None = None) -> np.ndarray:
         """The whole utterance as one float32 array (n_samples,)."""

