@@ -1,6 +1,6 @@
 """Instruction following on the plan: the embedded conductor's score per instruction kind, dev and blind.
 
-    OMP_NUM_THREADS=1 python -m benchmarks.instruction_following [--misses] [--only dev|blind|blind2|blind3]
+    OMP_NUM_THREADS=1 python -m benchmarks.instruction_following [--misses] [--only dev|blind|blind2|blind3|holdout]
 
 For each item of baton/data/instructions_dev.jsonl and the blind parts instructions_blind{,2,3}.jsonl, plans the text with the
 instruction the way the pipeline does (baton.syntax.plan_input) and applies the item's check (emotion and
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--misses", action="store_true", help="list every failed dev item and why")
     parser.add_argument("--blind-misses", action="store_true",
                         help="also list the blind misses (only after the rules are final: reading them is tuning)")
-    parser.add_argument("--only", choices=("dev", "blind", "blind2", "blind3"), help="score one part only")
+    parser.add_argument("--only", choices=("dev", "blind", "blind2", "blind3", "holdout"), help="score one part only")
     parser.add_argument("--no-embeddings", action="store_true",
                         help="rules only (free-form emotion descriptions then plan neutral)")
     args = parser.parse_args(argv)
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'all':<12}" + "".join(f"{c:>14}" for c in totals))
     if args.misses or args.blind_misses:
         for name, _ in parts:
-            if name.startswith("blind") and not args.blind_misses:
+            if name.startswith(("blind", "holdout")) and not args.blind_misses:
                 continue
             misses = [v for v in results[name] if not v.ok]
             print(f"\n{name} misses ({len(misses)}):")
