@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from baton.conductors.embedded_controls import apply_modifiers, apply_named
+from baton.conductors.embedded_senses import apply_control_senses, apply_named_senses, normalise
 
 EMOTIONS = ("neutral", "happy", "sad", "angry", "fearful", "surprised", "disgust", "calm")
 STYLES = ("whisper",)
@@ -155,10 +156,11 @@ def parse_rules(instruction: str | None) -> tuple[Intent, str]:
     recognised modifiers and emotion words are removed (used to decide whether embeddings are needed)."""
     if not instruction or not instruction.strip():
         return Intent(), ""
-    text = " " + re.sub(r"\s+", " ", instruction.lower().replace("’", "'")) + " "
+    text = normalise(instruction)
     intent = Intent()
 
     intent, text, _ = apply_named(text, intent)
+    intent, text, _ = apply_named_senses(text, intent)  # what the phrase rules missed, by sense
 
     hint = None
     for pattern, held in _RESTRAINTS:
@@ -169,6 +171,7 @@ def parse_rules(instruction: str | None) -> tuple[Intent, str]:
             text = text[:match.start()] + " " + text[match.end():]
 
     intent, text, _ = apply_modifiers(text, intent)
+    intent, text, _ = apply_control_senses(text, intent)
     hits: list[tuple[int, int, str, float]] = []  # (start, end, emotion, lexical level)
     negated: list[tuple[int, int]] = []
     for pattern, emotion, lexical_level in _LEXICON:

@@ -50,6 +50,7 @@ BLIND3_PATH = DATA_DIR / "instructions_blind3.jsonl"
 HOLDOUT_PATH = DATA_DIR / "instructions_dev_holdout.jsonl"
 """New phrasings written in batches of 20 before each rule change of the 2026-12-05 generalisation work, each
 batch scored before and after that change and never tuned on (docs/conductor.md)."""
+HOLDOUT_BATCH = 20
 PARTS = (("dev", DEV_PATH), ("blind", BLIND_PATH), ("blind2", BLIND2_PATH), ("blind3", BLIND3_PATH),
          ("holdout", HOLDOUT_PATH))
 """Every item set, by name: dev for tuning, the blind parts for reporting separately."""
@@ -218,4 +219,4 @@ def score(items: Iterable[Item], conductor, baseline: VoiceBaseline,
 
 
 __all__ = ["Item", "Verdict", "load_items", "band", "check_control", "judge", "score", "KINDS", "BANDS",
-           "DEV_PATH", "BLIND_PATH", "BLIND2_PATH", "BLIND3_PATH", "HOLDOUT_PATH", "PARTS"]
+           "DEV_PATH", "BLIND_PATH", "BLIND2_PATH", "BLIND3_PATH", "HOLDOUT_PATH", "HOLDOUT_BATCH", "PARTS"]

@@ -1,0 +1,280 @@
+"""Instruction controls by sense, not by phrase: the embedded conductor's second rule layer.
+
+The phrase rules (:mod:`embedded_controls`) match whole wordings ("hold a beat after 'door'"); a wording
+nobody listed fails. This layer reads what is left after them as *words with a sense*, in families:
+
+* words are normalised (quotes of any style, British spellings) and reduced to candidate base forms
+  (``dawdling`` -> dawdle, ``quieter`` -> quiet, ``notches`` -> notch), then looked up in a small curated
+  lexicon per sense (fast, slow, loud, soft, high, low, rise, fall, volume, pitch, end, pause, stress, ask,
+  monotone, variation, expressive, whisper);
+* negation flips a direction or cancels a cue ("don't dawdle" is faster, "not so fast" slower, "no need to
+  shout" softer, "with zero inflection" monotone);
+* senses combine within a clause: a volume word and an end word make a ramp ("let your voice sink to a
+  murmur by the end"), a rise and an end without a volume word make a question ("lift the last word"), a
+  direction and a pitch word make a pitch shift ("drop the pitch a little");
+* a named word (quoted in any style, or "the word x") is paused after when a pause word is near, otherwise
+  stressed when a stress word is near ("make the word 'free' louder than the rest").
+
+Words a rule used are removed, as in :mod:`embedded_controls`, so that the emotion lexicon and the sentence
+embeddings see only the rest. The lexicons were written from the kinds of issue 22 item 4 and from English
+usage, not from one item set (docs/conductor.md has the held-out scores).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from baton.conductors.embedded_controls import DEGREE, LONG_NAMED_PAUSE_S, NAMED_PAUSE_S
+
+# --- normalisation --------------------------------------------------------------------------------------
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "`": "'", "´": "'", "“": '"', "”": '"', "„": '"',
+                         "«": '"', "»": '"', "‹": "'", "›": "'"})
+_BRITISH = ((r"\b(emphas|accentu|synthes|computer|robot|vocal|dramat)is(e|ed|es|ing)\b", r"\1iz\2"),
+            (r"\bcolour", "color"), (r"\benquir", "inquir"), (r"\bsavour", "savor"), (r"\binflexion", "inflection"))
+
+
+def normalise(instruction: str) -> str:
+    """Lower case, one straight quote style, American spellings, single spaces, padded with a space."""
+    text = instruction.lower().translate(_QUOTES)
+    for pattern, repl in _BRITISH:
+        text = re.sub(pattern, repl, text)
+    return " " + re.sub(r"\s+", " ", text).strip() + " "
+
+
+_SUFFIXES = ("ingly", "edly", "ily", "ly", "ing", "ed", "ier", "iest", "er", "est", "ies", "es", "s", "y")
+
+
+def lemmas(word: str) -> set[str]:
+    """Candidate base forms of ``word``: itself and each suffix removed (with a dropped ``e`` restored, a
+    doubled consonant undone and ``i`` back to ``y``). Over-generates on purpose: only forms that are in a
+    lexicon matter."""
+    out = {word}
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 2:
+            stem = word[:-len(suffix)]
+            out.update((stem, stem + "e"))
+            if suffix.startswith("i"):
+                out.add(stem + "y")
+            if len(stem) >= 3 and stem[-1] == stem[-2]:
+                out.add(stem[:-1])
+    return out
+
+
+def _senses(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+FAST = _senses("fast quick rapid speed speedy hurry rush brisk swift hasty hastily race zip zippy pacy pacey snappy "
+               "hustle hasten quicken accelerate clip urgent breathless rattle")
+SLOW = _senses("slow leisurely unhurried dawdle drawl languid lazy sluggish crawl measured deliberate unrushed "
+               "plod ponderous savor stately stretch linger lingering")
+SPEED_NOUNS = _senses("pace speed tempo rate")
+LOUD = _senses("loud shout yell scream bellow roar boom blare project forceful thunderous noisy holler "
+               "full-volume")
+SOFT = _senses("quiet soft murmur mumble faint muted muffled subdued nothing silence inaudible barely hush")
+VOLUME_NOUNS = _senses("volume loudness sound level")
+RISE = _senses("rise raise lift climb grow swell build increase mount ramp intensify boost gain heighten surge "
+               "escalate pump up upward upwards upturn uptick upswing inflect tilt curl")
+FALL = _senses("fall drop sink fade dwindle die trail tail taper diminish ebb decline subside soften quieten wane "
+               "decay shrink lessen reduce lower down recede drift peter ease slacken cut")
+PROGRESSIVE = _senses("fade dwindle trail tail taper peter ebb swell crescendo decrescendo diminuendo build climb mount "
+                      "escalate grow die wane subside recede")
+END = _senses("end ending finish close conclusion last final gradually gradual progressively steadily increasingly "
+              "eventually finally")
+HIGH = _senses("high squeaky shrill piping falsetto soprano treble")
+LOW = _senses("low deep bass baritone gravelly gruff husky rumbling")
+PITCH_ALONE = _senses("squeaky shrill piping falsetto soprano treble bass baritone gravelly gruff husky")
+PITCH_NOUNS = _senses("pitch register key note notch tone octave voice")
+ASK = _senses("ask query inquire inquiry interrogative interrogate quizzical inquisitive questioning")
+MONOTONE = _senses("monotone monotonous monotonic drone robot robotic automaton android machine mechanical computer "
+                   "automate synthetic toneless uninflected expressionless affectless lifeless deadpan flat one-note "
+                   "dalek")
+STEADY = _senses("level even steady constant same one single unchanging unvarying fixed uniform")
+VARIATION = _senses("variation vary variety change movement move inflection intonation melody rise fall ups downs "
+                    "expression modulation modulate fluctuation fluctuate swing lilt music musicality wobble contour")
+EXPRESSIVE = _senses("expressive animated lively dynamic varied sing-song singsong melodic musical colorful vivid")
+WHISPER = _senses("whisper whispery hush voiceless unvoiced sotto")
+NEGATORS = _senses("not no don't dont never without nor less zero none avoid stop quit minimal minimum "
+                   "hardly isn't aren't")
+PAUSE = _senses("pause beat break breath breather breathe stop halt silence silent wait rest gap moment second sec "
+                "hesitate hesitation linger hang hold caesura interval space hush stall freeze still suspense")
+STRONG_PAUSE = _senses("pause beat break breath breather silence gap rest moment second hesitate hesitation linger "
+                       "hang freeze halt caesura interval")
+STRESS = _senses("stress emphasis emphasize emphatic accent accentuate weight punch hit lean highlight underline "
+                 "underscore bold spotlight focus stand pop prominent prominence important key main loud strong force "
+                 "forceful firm hard clear crisp extra land mark drive attention special enunciate bite slam bang "
+                 "nail push power intensity oomph energy")
+LONG = _senses("long dramatic big full extended lengthy good proper generous healthy seconds")
+NOUN_CUES = _senses("robot automaton android machine computer dalek drone bass baritone soprano treble falsetto")
+"""Nouns that are a cue only after "a", "an", "like" or "as" ("like a bored automaton"): alone they are headings
+("Robot:", "Bass:", baton.prefix)."""
+_FUNCTION = frozenset("the a an it this that each every first second last next word sentence line one and or but "
+                      "then to of in on at for with as is be you your me my i".split())
+
+_CLAUSE = re.compile(r"[^,;:.!?()]+")
+_TOKEN = re.compile(r"[a-z0-9][a-z0-9'-]*")
+_NAMED = re.compile(r"(?<![\w'])(?P<q>['\"*])(?P<w>[a-z0-9][\w-]*(?:'[a-z]+)?)(?P=q)(?![\w])|"
+                    r"\bthe\s+word\s+(?P<u>[a-z0-9][\w'-]*)")
+
+
+def _has(word: str, sense: frozenset[str]) -> bool:
+    return word in sense or any(base in sense for base in lemmas(word))
+
+
+def _negated(words: list[str], i: int) -> bool:
+    """A negator within the three words before ``words[i]`` ("not so fast", "don't rush it")."""
+    return any(_has(w, NEGATORS) for w in words[max(0, i - 3):i]) or (i >= 2 and words[i - 2:i] == ["no", "need"])
+
+
+def _degree(clause: str) -> float:
+    match = re.search(r"\b(" + "|".join(sorted(map(re.escape, DEGREE), key=len, reverse=True)) + r")\b", clause)
+    return DEGREE[match.group(1)] if match else 1.0
+
+
+# --- named words --------------------------------------------------------------------------------------
+def apply_named_senses(text: str, intent):
+    """Pause after or stress a named word (quoted in any style, or "the word x") that the phrase rules did
+    not read. Returns the new intent, the text with the named word and the cue words removed, and whether
+    anything was found."""
+    found = False
+    for match in list(_NAMED.finditer(text)):
+        word = (match.group("w") or match.group("u") or "").strip("'-")
+        if not word or (match.group("u") and word in _FUNCTION):
+            continue
+        words = _TOKEN.findall(text[:match.start()]) + ["<w>"] + _TOKEN.findall(text[match.end():])
+        at = words.index("<w>")
+        pause_at = [i for i, w in enumerate(words) if _has(w, PAUSE) and not _negated(words, i)]
+        stress_at = [i for i, w in enumerate(words) if i != at and _has(w, STRESS)]
+        before = words[max(0, at - 3):at]
+        after_word = any(w in ("after", "following", "behind") or w == "once" or w == "when" for w in before)
+        if pause_at and (after_word or not stress_at
+                         or min(abs(i - at) for i in pause_at) <= min(abs(i - at) for i in stress_at)):
+            long = any(_has(w, LONG) for w in words)
+            intent = replace(intent, pauses=intent.pauses + ((word, LONG_NAMED_PAUSE_S if long else NAMED_PAUSE_S),))
+            used = PAUSE | LONG
+        elif stress_at:
+            intent = replace(intent, emphasis=intent.emphasis + (word,))
+            used = STRESS
+        else:
+            continue
+        found = True
+        head = text[:match.start()]
+        tail = text[match.end():]
+        text = _drop(head, used) + " " + _drop(tail, used)
+        return _again(text, intent)
+    return intent, text, found
+
+
+def _again(text: str, intent):
+    """One named word per pass (positions change when words are removed)."""
+    intent, text, _ = apply_named_senses(text, intent)
+    return intent, text, True
+
+
+def _drop(text: str, sense: frozenset[str]) -> str:
+    return _TOKEN.sub(lambda m: " " if _has(m.group(0), sense) else m.group(0), text)
+
+
+# --- controls -----------------------------------------------------------------------------------------
+def apply_control_senses(text: str, intent):
+    """Question, ramps, speed, loudness, pitch, monotone / expressive and whisper by sense, clause by clause,
+    in what the phrase rules left. Returns as :func:`apply_named_senses` does."""
+    found = False
+    kept: list[str] = []
+    for clause in _CLAUSE.findall(text):
+        new, used = _clause_controls(clause, intent)
+        if used:
+            found, intent = True, new
+            clause = " ".join(w for i, w in enumerate(_TOKEN.findall(clause)) if i not in used)
+        kept.append(clause)
+    return intent, " " + " , ".join(kept) + " ", found
+
+
+def _clause_controls(clause: str, intent):
+    """The intent after one clause's controls, and the indexes of the words used."""
+    words = _TOKEN.findall(clause)
+    used: set[int] = set()
+    degree = _degree(clause)
+
+    def at(sense):
+        return [i for i, w in enumerate(words) if i not in used and _has(w, sense)
+                and (w not in NOUN_CUES or {"a", "an", "like", "as"} & set(words[max(0, i - 3):i]))]
+
+    def sign(i):
+        return -1 if _negated(words, i) else 1
+
+    def use(*groups):
+        for group in groups:
+            used.update(group)
+        used.update(i for i, w in enumerate(words) if _has(w, NEGATORS))
+
+    loud, soft, vol = at(LOUD), at(SOFT), at(VOLUME_NOUNS)
+    rise, fall, end = at(RISE), at(FALL), at(END)
+    pitch, high, low = at(PITCH_NOUNS), at(HIGH), at(LOW)
+    progressive = [i for i in rise + fall if _has(words[i], PROGRESSIVE)]
+    voice_only = bool(pitch) and all(words[i] == "voice" for i in pitch)
+
+    # whisper
+    whisper = at(WHISPER)
+    if whisper and sign(whisper[0]) > 0:
+        intent = replace(intent, style="whisper")
+        use(whisper)
+    # question: an asking word, or a rise at the end without a volume word
+    ask = at(ASK) + [i for i, w in enumerate(words) if w in ("question", "questions") and i > 0
+                     and words[i - 1] in ("a", "as", "like", "into", "the", "of")]
+    if ask and sign(ask[0]) > 0:
+        intent = replace(intent, question=True)
+        use(ask)
+    elif rise and (end or any(words[i] in ("upturn", "uptick", "upswing") for i in rise)) \
+            and not (loud or soft or vol) and (pitch or not (at(SPEED_NOUNS))):
+        intent = replace(intent, question=True)
+        use(rise, end, pitch)
+    # volume: a ramp when an end word or a progressive verb is there, else a level
+    direction = sum(sign(i) for i in loud) - sum(sign(i) for i in soft)
+    if not direction and (vol or (voice_only and not (high or low))):
+        direction = (1 if rise else 0) - (1 if fall else 0)
+    if direction and (loud or soft or vol or voice_only):
+        step = 1 if direction > 0 else -1
+        if end or progressive:
+            intent = replace(intent, energy_ramp_db=intent.energy_ramp_db + 8.0 * step * degree)
+            use(end, progressive)
+        else:
+            intent = replace(intent, volume_db=intent.volume_db + 6.0 * step * degree)
+        use(loud, soft, vol, rise, fall, [i for i in pitch if words[i] == "voice"])
+    # speed
+    speed = sum(sign(i) for i in at(FAST)) - sum(sign(i) for i in at(SLOW))
+    nouns = at(SPEED_NOUNS)
+    if not speed and nouns:
+        speed = (1 if rise else 0) - (1 if fall else 0)
+        if any(w in ("up", "pick", "step") for w in words):
+            speed = speed or 1
+    if speed:
+        ratio = 1.2 if speed > 0 else 0.8
+        if end or progressive:
+            intent = replace(intent, end_rate_ratio=intent.end_rate_ratio * (1.3 if speed > 0 else 0.75) ** degree)
+        else:
+            intent = replace(intent, rate_ratio=intent.rate_ratio * ratio ** degree)
+        use(at(FAST), at(SLOW), nouns, rise, fall, end)
+    # pitch: a direction with a pitch word, or a word that is a pitch by itself
+    shift = sum(sign(i) for i in high) - sum(sign(i) for i in low)
+    if pitch and not voice_only and not shift:
+        shift = (1 if rise else 0) - (1 if fall else 0)
+    if shift and (pitch or any(_has(words[i], PITCH_ALONE) for i in high + low)) and not end:
+        intent = replace(intent, pitch_st=intent.pitch_st + 3.0 * (1 if shift > 0 else -1) * degree)
+        use(high, low, pitch, rise, fall)
+    # pitch movement
+    mono = at(MONOTONE)
+    steady = [i for i in at(STEADY) if any(j in at(PITCH_NOUNS) for j in range(i + 1, min(len(words), i + 3)))]
+    flat_moves = [i for i in at(VARIATION) if sign(i) < 0]
+    lively = at(EXPRESSIVE)
+    if [i for i in mono if sign(i) > 0] or steady or flat_moves or [i for i in lively if sign(i) < 0]:
+        intent = replace(intent, range_scale=intent.range_scale * 0.25)
+        use(mono, steady, flat_moves, lively, at(PITCH_NOUNS))
+    elif lively:
+        intent = replace(intent, range_scale=intent.range_scale * 1.5)
+        use(lively)
+    return intent, used
+
+
+__all__ = ["normalise", "lemmas", "apply_named_senses", "apply_control_senses"]
