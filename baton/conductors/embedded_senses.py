@@ -107,8 +107,8 @@ STRESS = _senses("stress emphasis emphasize emphatic accent accentuate weight pu
                  "nail push power intensity oomph energy")
 LONG = _senses("long dramatic big full extended lengthy good proper generous healthy seconds")
 NOUN_CUES = _senses("robot automaton android machine computer dalek drone bass baritone soprano treble falsetto")
-"""Nouns that are a cue only after "a", "an", "like" or "as" ("like a bored automaton"): alone they are headings
-("Robot:", "Bass:", baton.prefix)."""
+"""Nouns that are a cue only after another word of their clause ("like a bored automaton", "an even drone"):
+first in a clause they are headings or noun phrases ("Robot:", "Bass guitar:", baton.prefix)."""
 _FUNCTION = frozenset("the a an it this that each every first second last next word sentence line one and or but "
                       "then to of in on at for with as is be you your me my i".split())
 
@@ -199,7 +199,7 @@ def _clause_controls(clause: str, intent):
 
     def at(sense):
         return [i for i, w in enumerate(words) if i not in used and _has(w, sense)
-                and (w not in NOUN_CUES or {"a", "an", "like", "as"} & set(words[max(0, i - 3):i]))]
+                and (w not in NOUN_CUES or i > 0)]
 
     def sign(i):
         return -1 if _negated(words, i) else 1
