@@ -48,8 +48,17 @@ lexicon-free residual."""
 _ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1, "final": -1}
 
 
-def _mod(pattern: str, apply: Apply) -> tuple[re.Pattern, Apply]:
-    return re.compile(rf"(?:(?P<deg>{_DEGREE_WORDS})\s+)?\b(?:{pattern})\b"), apply
+def _mod(pattern: str, apply: Apply, negatable: bool = True) -> tuple[re.Pattern, Apply, bool]:
+    """A modifier rule. ``negatable``: a negation before the phrase reverses it (``apply`` gets a negative
+    degree: "not so fast" is slower, "no need to shout" softer); otherwise a negation cancels it ("not a
+    question")."""
+    return re.compile(rf"(?:(?P<deg>{_DEGREE_WORDS})\s+)?\b(?:{pattern})\b"), apply, negatable
+
+
+# A negation in the three words before a phrase, inside its clause and conjunct ("don't speak too quickly",
+# "less loud"; not "not sure and asking").
+_NEGATED_BEFORE = re.compile(r"\b(?:not|no|don'?t|do\s+not|never|without|less|stop|quit|avoid|nor)\s+"
+                             r"(?:(?!(?:and|but|or)\b)[a-z'-]+\s+){0,2}$")
 
 
 def _ramp(db: float) -> Apply:
@@ -69,10 +78,11 @@ def _rate(ratio: float) -> Apply:
 
 
 def _range(scale: float) -> Apply:
-    return lambda i, d: replace(i, range_scale=i.range_scale * scale)
+    """Negated, monotone becomes expressive ("don't be so monotone") and expressive monotone ("not animated")."""
+    return lambda i, d: replace(i, range_scale=i.range_scale * (scale if d > 0 else 1.5 if scale < 1 else 0.25))
 
 
-MODIFIERS: tuple[tuple[re.Pattern, Apply], ...] = (
+MODIFIERS: tuple[tuple[re.Pattern, Apply, bool], ...] = (
     # questions first: "end on a rising pitch" is not "higher pitch"
     # not a bare "question": "Question: what is ...?" is a heading, and is spoken (baton.prefix)
     _mod(r"(?:as|like|into|make\s+it|,)\s+an?\s+(?:yes[/-]?(?:or[/-])?no\s+)?question|question\s+mark|"
@@ -82,7 +92,7 @@ MODIFIERS: tuple[tuple[re.Pattern, Apply], ...] = (
          r"rising\s+(?:intonation|inflection|pitch|tone|contour|end(?:ing)?)|"
          r"(?:rise|rising|go(?:es|ing)?\s+up|lift(?:ing)?)\s+(?:at|towards?)\s+the\s+end|"
          r"end(?:ing)?\s+(?:on\s+a\s+|with\s+a\s+)?(?:rise|rising|high|up)(?:\s+(?:pitch|tone|note|intonation))?",
-         lambda i, d: replace(i, question=True)),
+         lambda i, d: replace(i, question=True), negatable=False),
     _mod(r"(?:slow(?:s|ing)?\s+down|slower)\s+" + _END + r"|ritardando|rallentando",
          lambda i, d: replace(i, end_rate_ratio=i.end_rate_ratio * 0.75 ** d)),
     _mod(r"(?:speed(?:s|ing)?\s+up|faster)\s+" + _END + r"|accelerando|accelerat\w*",
@@ -107,7 +117,7 @@ MODIFIERS: tuple[tuple[re.Pattern, Apply], ...] = (
          _ramp(-8.0)),
     _mod(r"whisper\w*|hushed|under\s+(?:your|my|his|her|their|the|one's)\s+breath|sotto voce|breathy|"
          r"breathe\s+(?:the\s+words|it)|voiceless|unvoiced|(?:no|without\s+(?:any\s+)?)\s*voic(?:e|ing)",
-         lambda i, d: replace(i, style="whisper")),
+         lambda i, d: replace(i, style="whisper"), negatable=False),
     _mod(r"shout\w*|yell\w*|scream\w*|bellow\w*|at the top of (?:your|my|his|her|their) lungs",
          lambda i, d: replace(i, volume_db=i.volume_db + 10.0 * d, centroid_st=i.centroid_st + 2.0 * d)),
     _mod(r"(?:no|without(?:\s+any)?|don'?t|do\s+not|never)\s+(?:rush\w*|hurry\w*)", _rate(0.8)),
@@ -219,10 +229,15 @@ def apply_modifiers(text: str, intent):
     """Apply the modifier phrases (question, ramps, whisper, speed, loudness, pitch, range) found in ``text``;
     returns as :func:`apply_named` does."""
     found = False
-    for pattern, apply in MODIFIERS:
+    for pattern, apply, negatable in MODIFIERS:
         def modify(match: re.Match) -> str:
             nonlocal intent, found
-            intent = apply(intent, DEGREE.get(match.group("deg") or "", 1.0))
+            degree = DEGREE.get(match.group("deg") or "", 1.0)
+            if _NEGATED_BEFORE.search(match.string[:match.start()]):
+                if not negatable:
+                    return " "  # "not a question", "don't whisper": nothing asked
+                degree = -degree
+            intent = apply(intent, degree)
             found = True
             return " "
         text = pattern.sub(modify, text)

@@ -29,40 +29,75 @@ _INTENSIFIERS: tuple[tuple[re.Pattern, float], ...] = tuple(
         (r"extremely|incredibly|absolutely|utter|utterly|terribly|insanely|totally|completely|hugely|unbelievably|"
          r"beyond|overwhelmingly|wildly|intensely|massively|ridiculously|maximally", LEVEL_EXTREME),
         (r"deep|overcome\s+with|overwhelmed\s+(?:with|by)|consumed\s+by|very|really|so|deeply|truly|highly|seriously|super|strongly|genuinely|thoroughly|properly|"
-         r"clearly|full of|bursting with|overflowing with", LEVEL_VERY),
-        (r"quite|rather|fairly|pretty|noticeably", LEVEL_QUITE),
+         r"clearly|full of|bursting with|overflowing with|"
+         # degree families added for held-out phrasings (docs/conductor.md, 2026-12-05 generalisation)
+         r"enormously|immensely|tremendously|exceedingly|profoundly|desperately|fiercely|madly|awfully|"
+         r"remarkably|hopelessly|unbearably|painfully|wholly|entirely|downright|majorly|"
+         r"bubbling\s+over\s+with|brimming\s+(?:over\s+)?with|filled\s+with|"
+         r"\w+-stricken|stricken|\w+-struck|beside\s+(?:yourself|himself|herself|myself|themselves|oneself)|"
+         r"out\s+of\s+(?:your|his|her|my|their|one's)\s+(?:wits|mind|skin)|witless|to\s+the\s+core|"
+         r"through\s+the\s+roof|off\s+the\s+charts|beyond\s+words|on\s+the\s+verge\s+of|close\s+to", LEVEL_VERY),
+        (r"quite|rather|fairly|pretty|noticeably|visibly|considerably|decidedly|distinctly|markedly", LEVEL_QUITE),
         (r"slightly|a (?:little |tiny |wee )?bit|a little|a tad|somewhat|mildly|a touch|faintly|a hint of|kind of|"
-         r"sort of|barely|subtly|lightly|a trace of|marginally", LEVEL_SLIGHT),
+         r"sort of|barely|subtly|lightly|a trace of|marginally|"
+         r"a\s+(?:smidge|smidgen|hair|shade|dash|pinch|whisker|wee|little\s+touch)|ever\s+so\s+slightly|"
+         r"vaguely|modestly|a\s+bit\s+of|a\s+degree|just\s+a\s+(?:bit|touch|little)|the\s+slightest", LEVEL_SLIGHT),
     ))
 
 # Emotion lexicon: regex of word stems -> (emotion, lexical level). Lexical level: what the word itself
 # says about intensity ("furious" is strong anger, "annoyed" mild anger).
 _LEXICON: tuple[tuple[re.Pattern, str, float], ...] = tuple(
     (re.compile(rf"\b(?:{stems})[\w'-]*"), emotion, level) for stems, emotion, level in (
+        (r"devastat|heartbr|broken-?hearted|tearful|crying|sobb|weep|in tears|inconsolab|desolat|bereft|anguish|"
+         r"distraught|grief-stricken|verge\s+of\s+tears|close\s+to\s+tears|floods\s+of\s+tears", "sad", LEVEL_VERY),
         (r"unhapp|sad\b|sadly|sadder|saddest|sadness|sorrow|depress|grie[fv]|mourn|melanchol|gloom|"
          r"miserabl|downcast|downhearted|dejected|despair|forlorn|glum|blue\b|somber|sombre|wistful|"
-         r"disappoint|(?:feeling|felt|feel|bit|little|so|very|really|quite|pretty|rather|kind of|sort of)\s+down\b|"
-         r"down in the dumps", "sad", LEVEL_PLAIN),
-        (r"devastat|heartbr|tearful|crying|sobb|weep|in tears|inconsolab", "sad", LEVEL_VERY),
-        (r"furious|fury|enraged|rag(?:e|ing)\b|wrath|boiling|livid|seething|fuming|outraged|irate|incens", "angry", LEVEL_VERY),
-        (r"annoy|irritat|frustrat|exasperat|irk|grump|miffed|peeved|impatien|testy|testily", "angry", LEVEL_SLIGHT),
-        (r"angr|anger|mad\b|cross\b|hostile|indignan|resent|pissed|bitter", "angry", LEVEL_PLAIN),
-        (r"cloud\s+nine|on\s+top\s+of\s+the\s+world|ecstatic|elated|overjoy|euphori|thrilled|jubilant", "happy", LEVEL_VERY),
+         r"disappoint|(?:feeling|felt|feel|bit|little|so|very|really|quite|pretty|rather|kind of|sort of)\s+(?:down|low)\b|"
+         r"down in the dumps|"
+         r"woe|doleful|lugubrious|morose|crestfallen|dismal|dispirited|disheartened|despondent|heavy-?hearted|"
+         r"heavy\s+heart|low\s+spirits|regretful|rueful|nostalgi|lonely|lonesome|homesick|teary|weepy|mopey|"
+         r"moping|bleak|pining|lament|hurt\b|wounded|crushed|gutted|tears\b", "sad", LEVEL_PLAIN),
+        (r"furious|fury|enraged|rag(?:e|ing)\b|wrath|boiling|livid|seething|fuming|outraged|irate|incens|"
+         r"apoplectic|infuriat|hopping\s+mad|seeing\s+red|see\s+red|ballistic|incandescent|murderous|"
+         r"blow(?:ing)?\s+(?:a|your|his|her|my)\s+(?:fuse|top|stack|gasket)", "angry", LEVEL_VERY),
+        (r"annoy|irritat|irritab|frustrat|exasperat|irk|grump|miffed|peeved|impatien|testy|testily|"
+         r"cranky|grouch|crabby|cantankerous|snappish|snippy|tetchy|prickly|huffy|vexed|displeas|put\s+out|"
+         r"ticked\s+off|aggravat|riled|short-?tempered|stroppy|narked|crotchety|sulky|sulking", "angry", LEVEL_SLIGHT),
+        (r"angr|anger|mad\b|cross\b|hostile|indignan|resent|pissed|bitter|"
+         r"heated|fiery|hot-?headed|belligerent|aggressive|snarl|growl|fed\s+up|worked\s+up|steamed|"
+         r"(?:bad|foul|filthy)\s+(?:temper|mood)|in\s+a\s+temper|temper\b|up\s+in\s+arms|menac|threatening|"
+         r"scowl|glower|irascib", "angry", LEVEL_PLAIN),
+        (r"cloud\s+nine|on\s+top\s+of\s+the\s+world|ecstatic|elated|overjoy|euphori|thrilled|jubilant|"
+         r"over\s+the\s+moon|rapturous|rapture|exhilarat|walking\s+on\s+air|in\s+seventh\s+heaven", "happy", LEVEL_VERY),
         (r"happ(?:y|ier|iest|ily|iness)\b|spring\s+in\s+(?:your|my|his|her|their)\s+step|joy|cheer|delight|glad|upbeat|merr|gleeful|bubbly|excited|excitement|content\b|pleased|"
-         r"jolly|chipper|sunny|bright and|playful|enthusias|celebrat|grateful", "happy", LEVEL_PLAIN),
-        (r"terrified|terrifi|terror|petrified|panic|horror|horrified|scared\s+(?:stiff|to\s+death)|frightened\s+to\s+death",
+         r"jolly|chipper|sunny|bright and|playful|enthusias|celebrat|grateful|"
+         r"bliss|radiant|beaming|exuberan|buoyant|chirpy|light-?hearted|carefree|giddy|tickled|chuffed|stoked|"
+         r"jovial|sprightly|perky|smiling|grinning|amused|good\s+mood|high\s+spirits|proud|pride\b|triumphant|"
+         r"hopeful|optimistic|festive|gleam", "happy", LEVEL_PLAIN),
+        (r"terrified|terrifi|terror|petrified|panic|horror|horrified|scared\s+(?:stiff|to\s+death|witless)|"
+         r"frightened\s+to\s+death|frantic|hysteri|blood\s+(?:ran|runs|running)\s+cold|paralys|paralyz",
          "fearful", LEVEL_VERY),
-        (r"fear|afraid|scared|frighten|nervous|anxious|anxiety|worried|worry|dread|timid|trembl|shaky|"
-         r"uneasy|apprehensi|jittery|jumpy|on\s+edge|spooked|alarmed", "fearful", LEVEL_PLAIN),
-        (r"astonish|astound|flabbergast|dumbfound|gobsmack|stunned|shocked|shock\b", "surprised", LEVEL_VERY),
+        (r"fear|afraid|scared|frighten|fright\b|nervous|anxious|anxiety|worried|worry|dread|timid|trembl|shaky|"
+         r"uneasy|apprehensi|jittery|jumpy|on\s+edge|spooked|alarmed|"
+         r"fret|edgy|nervy|skittish|antsy|wary|paranoi|insecure|shaken|quak|quiver|cower|shiver|unnerv|"
+         r"unsettl|creeped|haunted|intimidat|trepid|(?:seen|saw|seeing)\s+a\s+ghost|white\s+as\s+a\s+sheet",
+         "fearful", LEVEL_PLAIN),
+        (r"astonish|astound|flabbergast|dumbfound|gobsmack|stunned|shocked|shock\b|dumbstruck|thunderstruck|"
+         r"speechless|jaw-?drop|blown\s+away|stupefied|staggered", "surprised", LEVEL_VERY),
         (r"surpris|amazed|amazement|startled|disbelief|can'?t believe|taken aback|caught off guard|"
-         r"in awe|wonder\b|bowled\s+over", "surprised", LEVEL_PLAIN),
+         r"in awe|wonder\b|bowled\s+over|agog|agape|open-?mouthed|wide-?eyed|incredul|unexpected|"
+         r"out\s+of\s+the\s+blue|blindsided|floored|whoa|wow\b", "surprised", LEVEL_PLAIN),
         (r"disgust|revolt|repuls|repelled|gross|sicken|nause|contempt|appalled|loath|revuls|distaste|"
-         r"yuck|icky", "disgust", LEVEL_PLAIN),
+         r"yuck|icky|scorn|disdain|sneer|abhor|detest|vile\b|queasy|squeamish|repugn|odious|ew+\b|"
+         r"turn(?:s|ed|ing)?\s+(?:your|my|his|her|their)\s+stomach|stomach-?turning|nose\s+up", "disgust", LEVEL_PLAIN),
         (r"calm|relax|serene|sooth|tranquil|peaceful|composed|mellow|placid|laid.back|at ease|"
-         r"zen\b|meditat", "calm", LEVEL_PLAIN),
+         r"zen\b|meditat|cool(?:ly)?\s+and\s+collected|cool-?headed|collected\b|unruffled|unflappable|"
+         r"untroubled|unbothered|level-?headed|even-?tempered|easy-?going|reassur|comforting|chilled|"
+         r"restful|lulling|lullaby", "calm", LEVEL_PLAIN),
         (r"neutral|plain(?:ly)?\b|flat(?:ly)?\b|monoton|matter.of.fact|unemotional|no emotion|without emotion|"
-         r"deadpan|emotionless|robotic|dispassionate|impassive", "neutral", LEVEL_PLAIN),
+         r"deadpan|emotionless|robotic|dispassionate|impassive|detached|clinical|businesslike|objective|"
+         r"factual|informative|indifferent|no\s+feeling|without\s+feeling|normally\b|ordinary|"
+         r"straightforward", "neutral", LEVEL_PLAIN),
     ))
 
 _NEGATION = re.compile(r"\b(?:not|don'?t|do not|never|without|no|isn'?t|aren'?t|nothing)\s+(?:\w+\s+){0,2}$")

@@ -80,6 +80,10 @@ FALL = _senses("fall drop sink fade dwindle die trail tail taper diminish ebb de
                "decay shrink lessen reduce lower down recede drift peter ease slacken cut")
 PROGRESSIVE = _senses("fade dwindle trail tail taper peter ebb swell crescendo decrescendo diminuendo build climb mount "
                       "escalate grow die wane subside recede")
+FADE = _senses("fade dwindle taper ebb wane subside decrescendo diminuendo trail tail peter die")
+"""Verbs that are a fading volume by themselves ("tail off quietly"); trail, tail, peter, die with off/away/out."""
+SWELL = _senses("swell crescendo")
+_WITH_PARTICLE = _senses("trail tail peter die dy")
 END = _senses("end ending finish close conclusion last final gradually gradual progressively steadily increasingly "
               "eventually finally")
 HIGH = _senses("high squeaky shrill piping falsetto soprano treble")
@@ -123,8 +127,13 @@ def _has(word: str, sense: frozenset[str]) -> bool:
 
 
 def _negated(words: list[str], i: int) -> bool:
-    """A negator within the three words before ``words[i]`` ("not so fast", "don't rush it")."""
-    return any(_has(w, NEGATORS) for w in words[max(0, i - 3):i]) or (i >= 2 and words[i - 2:i] == ["no", "need"])
+    """A negator within the three words before ``words[i]`` and after any "and"/"but"/"or" ("not so fast",
+    "don't rush it"; not "not sure and asking")."""
+    window = words[max(0, i - 3):i]
+    for conjunction in ("and", "but", "or"):
+        if conjunction in window:
+            window = window[len(window) - window[::-1].index(conjunction):]
+    return any(_has(w, NEGATORS) for w in window) or (i >= 2 and words[i - 2:i] == ["no", "need"])
 
 
 def _degree(clause: str) -> float:
@@ -234,6 +243,13 @@ def _clause_controls(clause: str, intent):
     direction = sum(sign(i) for i in loud) - sum(sign(i) for i in soft)
     if not direction and (vol or (voice_only and not (high or low))):
         direction = (1 if rise else 0) - (1 if fall else 0)
+    fade = [i for i in at(FADE) if not lemmas(words[i]) & _WITH_PARTICLE
+            or (i + 1 < len(words) and words[i + 1] in ("off", "away", "out"))]
+    if not direction and not (pitch and not voice_only) and not at(SPEED_NOUNS):
+        direction = sum(sign(i) for i in at(SWELL)) - sum(sign(i) for i in fade)
+        if direction:
+            progressive = progressive or [i for i in fade + at(SWELL)]
+            vol = vol or fade + at(SWELL)
     if direction and (loud or soft or vol or voice_only):
         step = 1 if direction > 0 else -1
         if end or progressive:
