@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from baton.conductors.embedded_controls import apply_modifiers, apply_named
-from baton.conductors.embedded_senses import apply_control_senses, apply_named_senses, normalise
+from baton.conductors.embedded_senses import apply_control_senses, apply_named_senses, apply_ramp_senses, normalise
 
 EMOTIONS = ("neutral", "happy", "sad", "angry", "fearful", "surprised", "disgust", "calm")
 STYLES = ("whisper",)
@@ -57,13 +57,13 @@ _LEXICON: tuple[tuple[re.Pattern, str, float], ...] = tuple(
          r"woe|doleful|lugubrious|morose|crestfallen|dismal|dispirited|disheartened|despondent|heavy-?hearted|"
          r"heavy\s+heart|low\s+spirits|regretful|rueful|nostalgi|lonely|lonesome|homesick|teary|weepy|mopey|"
          r"moping|bleak|pining|lament|hurt\b|wounded|crushed|gutted|tears\b", "sad", LEVEL_PLAIN),
-        (r"furious|fury|enraged|rag(?:e|ing)\b|wrath|boiling|livid|seething|fuming|outraged|irate|incens|"
+        (r"furious|fury|enraged|rag(?:e|ing)\b|wrath|boiling|livid|seething|fuming|outraged|incens|"
          r"apoplectic|infuriat|hopping\s+mad|seeing\s+red|see\s+red|ballistic|incandescent|murderous|"
          r"blow(?:ing)?\s+(?:a|your|his|her|my)\s+(?:fuse|top|stack|gasket)", "angry", LEVEL_VERY),
         (r"annoy|irritat|irritab|frustrat|exasperat|irk|grump|miffed|peeved|impatien|testy|testily|"
          r"cranky|grouch|crabby|cantankerous|snappish|snippy|tetchy|prickly|huffy|vexed|displeas|put\s+out|"
          r"ticked\s+off|aggravat|riled|short-?tempered|stroppy|narked|crotchety|sulky|sulking", "angry", LEVEL_SLIGHT),
-        (r"angr|anger|mad\b|cross\b|hostile|indignan|resent|pissed|bitter|"
+        (r"angr|anger|irate|mad\b|cross\b|hostile|indignan|resent|pissed|bitter|"
          r"heated|fiery|hot-?headed|belligerent|aggressive|snarl|growl|fed\s+up|worked\s+up|steamed|"
          r"(?:bad|foul|filthy)\s+(?:temper|mood)|in\s+a\s+temper|temper\b|up\s+in\s+arms|menac|threatening|"
          r"scowl|glower|irascib", "angry", LEVEL_PLAIN),
@@ -82,9 +82,9 @@ _LEXICON: tuple[tuple[re.Pattern, str, float], ...] = tuple(
          r"fret|edgy|nervy|skittish|antsy|wary|paranoi|insecure|shaken|quak|quiver|cower|shiver|unnerv|"
          r"unsettl|creeped|haunted|intimidat|trepid|(?:seen|saw|seeing)\s+a\s+ghost|white\s+as\s+a\s+sheet",
          "fearful", LEVEL_PLAIN),
-        (r"astonish|astound|flabbergast|dumbfound|gobsmack|stunned|shocked|shock\b|dumbstruck|thunderstruck|"
+        (r"astound|flabbergast|dumbfound|gobsmack|stunned|shocked|shock\b|dumbstruck|thunderstruck|"
          r"speechless|jaw-?drop|blown\s+away|stupefied|staggered", "surprised", LEVEL_VERY),
-        (r"surpris|amazed|amazement|startled|disbelief|can'?t believe|taken aback|caught off guard|"
+        (r"surpris|astonish|amazed|amazement|startled|disbelief|can'?t believe|taken aback|caught off guard|"
          r"in awe|wonder\b|bowled\s+over|agog|agape|open-?mouthed|wide-?eyed|incredul|unexpected|"
          r"out\s+of\s+the\s+blue|blindsided|floored|whoa|wow\b", "surprised", LEVEL_PLAIN),
         (r"disgust|revolt|repuls|repelled|gross|sicken|nause|contempt|appalled|loath|revuls|distaste|"
@@ -131,7 +131,12 @@ sounded please like way talk talking tell it's you your you're me my i i'm we we
 words word manner style delivery deliver something bit little then than normal usual usually more less just end
 towards toward who whom someone somebody person one if had has have do does would could should will can all
 at too so very any anything
+into onto out off up down over about from by through get gets getting got make makes making go goes going
+let lets keep keeps take takes give gives put puts some bit each every other last first final next time way
+thing things as if though when while where what how there here just also even still now again okay ok try
+sure really into
 """.split())
+"""Words that never say what feeling is meant (function words, generic verbs): left out of the residual."""
 # When an instruction holds a control phrase ("lower pitch", "hold a beat after 'door'"), these words left over
 # say nothing about a feeling, and a left-over of at most CONTROL_RESIDUAL_WORDS other words is not sent to
 # the sentence embeddings (EmbeddedConductor): before, "lower pitch" was planned angry.
@@ -205,6 +210,7 @@ def parse_rules(instruction: str | None) -> tuple[Intent, str]:
             hint = hint or held
             text = text[:match.start()] + " " + text[match.end():]
 
+    intent, text, _ = apply_ramp_senses(text, intent)
     intent, text, _ = apply_modifiers(text, intent)
     intent, text, _ = apply_control_senses(text, intent)
     hits: list[tuple[int, int, str, float]] = []  # (start, end, emotion, lexical level)

@@ -70,9 +70,9 @@ FAST = _senses("fast quick rapid speed speedy hurry rush brisk swift hasty hasti
 SLOW = _senses("slow leisurely unhurried dawdle drawl languid lazy sluggish crawl measured deliberate unrushed "
                "plod ponderous savor stately stretch linger lingering")
 SPEED_NOUNS = _senses("pace speed tempo rate")
-LOUD = _senses("loud shout yell scream bellow roar boom blare project forceful thunderous noisy holler "
+LOUD = _senses("louden loud shout yell scream bellow roar boom blare project forceful thunderous noisy holler "
                "full-volume")
-SOFT = _senses("quiet soft murmur mumble faint muted muffled subdued nothing silence inaudible barely hush")
+SOFT = _senses("quieten hush quiet soft murmur mumble faint muted muffled subdued nothing silence inaudible barely hush")
 VOLUME_NOUNS = _senses("volume loudness sound level")
 RISE = _senses("rise raise lift climb grow swell build increase mount ramp intensify boost gain heighten surge "
                "escalate pump up upward upwards upturn uptick upswing inflect tilt curl")
@@ -93,7 +93,7 @@ PITCH_NOUNS = _senses("pitch register key note notch tone octave voice")
 ASK = _senses("ask query inquire inquiry interrogative interrogate quizzical inquisitive questioning")
 MONOTONE = _senses("monotone monotonous monotonic drone robot robotic automaton android machine mechanical computer "
                    "automate synthetic toneless uninflected expressionless affectless lifeless deadpan flat one-note "
-                   "dalek")
+                   "dalek clock metronome satnav sat-nav gps answerphone voicemail")
 STEADY = _senses("level even steady constant same one single unchanging unvarying fixed uniform")
 VARIATION = _senses("variation vary variety change movement move inflection intonation melody rise fall ups downs "
                     "expression modulation modulate fluctuation fluctuate swing lilt music musicality wobble contour")
@@ -110,7 +110,7 @@ STRESS = _senses("stress emphasis emphasize emphatic accent accentuate weight pu
                  "forceful firm hard clear crisp extra land mark drive attention special enunciate bite slam bang "
                  "nail push power intensity oomph energy")
 LONG = _senses("long dramatic big full extended lengthy good proper generous healthy seconds")
-NOUN_CUES = _senses("robot automaton android machine computer dalek drone bass baritone soprano treble falsetto")
+NOUN_CUES = _senses("robot automaton android machine computer dalek clock metronome satnav sat-nav gps drone bass baritone soprano treble falsetto")
 """Nouns that are a cue only after another word of their clause ("like a bored automaton", "an even drone"):
 first in a clause they are headings or noun phrases ("Robot:", "Bass guitar:", baton.prefix)."""
 _FUNCTION = frozenset("the a an it this that each every first second last next word sentence line one and or but "
@@ -119,7 +119,16 @@ _FUNCTION = frozenset("the a an it this that each every first second last next w
 _CLAUSE = re.compile(r"[^,;:.!?()]+")
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9'-]*")
 _NAMED = re.compile(r"(?<![\w'])(?P<q>['\"*])(?P<w>[a-z0-9][\w-]*(?:'[a-z]+)?)(?P=q)(?![\w])|"
-                    r"\bthe\s+word\s+(?P<u>[a-z0-9][\w'-]*)")
+                    r"\bthe\s+word\s+(?P<u>[a-z0-9][\w'-]*)|"
+                    r"\b(?:(?:once|when)\s+you(?:'ve|\s+have)?\s+(?:say|said|reach|reached|get\s+to)|after\s+(?:saying|"
+                    r"you\s+say|you've\s+said))\s+(?P<r>[a-z0-9][\w'-]*)|\bafter\s+(?P<a>[a-z0-9][\w'-]*)")
+"""A named word: quoted in any style, "the word x", or unquoted after "once you say" (a pause only) or
+"after" (a pause only, with a pause noun: "take a breath after hello", not "stop crying after dinner")."""
+_PROGRESS = re.compile(r"\bas\s+(?:you|it|we|they)\s+(?:go|goes|continue|proceed)\b|\bbit\s+by\s+bit\b|"
+                       r"\blittle\s+by\s+little\b|\bmore\s+and\s+more\b|\bover\s+time\b|\balong\s+the\s+way\b|"
+                       r"\bstep\s+by\s+step\b")
+"""Phrases of progression that count as an end word for ramps ("quieten down as you go")."""
+_START = _senses("start begin beginning first initially open opening")
 
 
 def _has(word: str, sense: frozenset[str]) -> bool:
@@ -148,13 +157,18 @@ def apply_named_senses(text: str, intent):
     anything was found."""
     found = False
     for match in list(_NAMED.finditer(text)):
-        word = (match.group("w") or match.group("u") or "").strip("'-")
-        if not word or (match.group("u") and word in _FUNCTION):
+        word = (match.group("w") or match.group("u") or match.group("r") or match.group("a") or "").strip("'-")
+        unquoted = not match.group("w")
+        if not word or (unquoted and word in _FUNCTION):
             continue
         words = _TOKEN.findall(text[:match.start()]) + ["<w>"] + _TOKEN.findall(text[match.end():])
         at = words.index("<w>")
         pause_at = [i for i, w in enumerate(words) if _has(w, PAUSE) and not _negated(words, i)]
         stress_at = [i for i, w in enumerate(words) if i != at and _has(w, STRESS)]
+        if match.group("a"):
+            pause_at = [i for i in pause_at if _has(words[i], STRONG_PAUSE)]
+        if match.group("r") or match.group("a"):
+            stress_at = []
         before = words[max(0, at - 3):at]
         after_word = any(w in ("after", "following", "behind") or w == "once" or w == "when" for w in before)
         if pause_at and (after_word or not stress_at
@@ -186,13 +200,13 @@ def _drop(text: str, sense: frozenset[str]) -> str:
 
 
 # --- controls -----------------------------------------------------------------------------------------
-def apply_control_senses(text: str, intent):
+def apply_control_senses(text: str, intent, ramps_only: bool = False):
     """Question, ramps, speed, loudness, pitch, monotone / expressive and whisper by sense, clause by clause,
     in what the phrase rules left. Returns as :func:`apply_named_senses` does."""
     found = False
     kept: list[str] = []
     for clause in _CLAUSE.findall(text):
-        new, used = _clause_controls(clause, intent)
+        new, used = _clause_controls(clause, intent, ramps_only)
         if used:
             found, intent = True, new
             clause = " ".join(w for i, w in enumerate(_TOKEN.findall(clause)) if i not in used)
@@ -200,7 +214,34 @@ def apply_control_senses(text: str, intent):
     return intent, " " + " , ".join(kept) + " ", found
 
 
-def _clause_controls(clause: str, intent):
+def _whisper_and_question(words, intent, at, sign, use, volume_words: bool):
+    """Whisper; a question from an asking word, or from a rise at the end without a volume word."""
+    whisper = at(WHISPER)
+    if whisper and sign(whisper[0]) > 0:
+        intent = replace(intent, style="whisper")
+        use(whisper)
+    ask = at(ASK) + [i for i, w in enumerate(words) if w in ("question", "questions") and i > 0
+                     and words[i - 1] in ("a", "as", "like", "into", "the", "of")]
+    rise, end, pitch = at(RISE), at(END), at(PITCH_NOUNS)
+    if ask and sign(ask[0]) > 0:
+        intent = replace(intent, question=True)
+        use(ask)
+    elif rise and (end or any(words[i] in ("upturn", "uptick", "upswing") for i in rise)) \
+            and not volume_words and (pitch or not at(SPEED_NOUNS)):
+        intent = replace(intent, question=True)
+        use(rise, end, pitch)
+    return intent
+
+
+def apply_ramp_senses(text: str, intent):
+    """Ramps read by sense *before* the phrase rules, which would take the volume words of "finish at full
+    volume" or "by the last word you should be barely audible" as a level: a clause with a volume word and an
+    end word (or a fading verb) and no start word ("start soft and finish loud" is left to the phrase rules).
+    Returns as :func:`apply_named_senses` does."""
+    return apply_control_senses(text, intent, ramps_only=True)
+
+
+def _clause_controls(clause: str, intent, ramps_only: bool = False):
     """The intent after one clause's controls, and the indexes of the words used."""
     words = _TOKEN.findall(clause)
     used: set[int] = set()
@@ -220,25 +261,19 @@ def _clause_controls(clause: str, intent):
 
     loud, soft, vol = at(LOUD), at(SOFT), at(VOLUME_NOUNS)
     rise, fall, end = at(RISE), at(FALL), at(END)
+    progress = _PROGRESS.search(clause)
+    if progress:  # "as you go": the words of the phrase count as an end word
+        first = len(_TOKEN.findall(clause[:progress.start()]))
+        end = end + list(range(first, first + len(_TOKEN.findall(progress.group(0)))))
     pitch, high, low = at(PITCH_NOUNS), at(HIGH), at(LOW)
     progressive = [i for i in rise + fall if _has(words[i], PROGRESSIVE)]
     voice_only = bool(pitch) and all(words[i] == "voice" for i in pitch)
 
-    # whisper
-    whisper = at(WHISPER)
-    if whisper and sign(whisper[0]) > 0:
-        intent = replace(intent, style="whisper")
-        use(whisper)
-    # question: an asking word, or a rise at the end without a volume word
-    ask = at(ASK) + [i for i, w in enumerate(words) if w in ("question", "questions") and i > 0
-                     and words[i - 1] in ("a", "as", "like", "into", "the", "of")]
-    if ask and sign(ask[0]) > 0:
-        intent = replace(intent, question=True)
-        use(ask)
-    elif rise and (end or any(words[i] in ("upturn", "uptick", "upswing") for i in rise)) \
-            and not (loud or soft or vol) and (pitch or not (at(SPEED_NOUNS))):
-        intent = replace(intent, question=True)
-        use(rise, end, pitch)
+    if ramps_only:
+        if not (loud or soft or vol) or not (end or progressive or at(FADE)) or at(_START):
+            return intent, set()
+    if not ramps_only:
+        intent = _whisper_and_question(words, intent, at, sign, use, bool(loud or soft or vol))
     # volume: a ramp when an end word or a progressive verb is there, else a level
     direction = sum(sign(i) for i in loud) - sum(sign(i) for i in soft)
     if not direction and (vol or (voice_only and not (high or low))):
@@ -250,6 +285,8 @@ def _clause_controls(clause: str, intent):
         if direction:
             progressive = progressive or [i for i in fade + at(SWELL)]
             vol = vol or fade + at(SWELL)
+    if ramps_only and not (direction and (end or progressive)):
+        return intent, set()
     if direction and (loud or soft or vol or voice_only):
         step = 1 if direction > 0 else -1
         if end or progressive:
@@ -258,6 +295,8 @@ def _clause_controls(clause: str, intent):
         else:
             intent = replace(intent, volume_db=intent.volume_db + 6.0 * step * degree)
         use(loud, soft, vol, rise, fall, [i for i in pitch if words[i] == "voice"])
+    if ramps_only:
+        return intent, used
     # speed
     speed = sum(sign(i) for i in at(FAST)) - sum(sign(i) for i in at(SLOW))
     nouns = at(SPEED_NOUNS)
@@ -293,4 +332,4 @@ def _clause_controls(clause: str, intent):
     return intent, used
 
 
-__all__ = ["normalise", "lemmas", "apply_named_senses", "apply_control_senses"]
+__all__ = ["normalise", "lemmas", "apply_named_senses", "apply_ramp_senses", "apply_control_senses"]
