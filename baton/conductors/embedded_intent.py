@@ -31,11 +31,12 @@ _INTENSIFIERS: tuple[tuple[re.Pattern, float], ...] = tuple(
         (r"deep|overcome\s+with|overwhelmed\s+(?:with|by)|consumed\s+by|very|really|so|deeply|truly|highly|seriously|super|strongly|genuinely|thoroughly|properly|"
          r"clearly|full of|bursting with|overflowing with|"
          # degree families added for held-out phrasings (docs/conductor.md, 2026-12-05 generalisation)
-         r"enormously|immensely|tremendously|exceedingly|profoundly|desperately|fiercely|madly|awfully|"
+         r"enormously|positively|immensely|tremendously|exceedingly|profoundly|desperately|fiercely|madly|awfully|"
          r"remarkably|hopelessly|unbearably|painfully|wholly|entirely|downright|majorly|"
          r"bubbling\s+over\s+with|brimming\s+(?:over\s+)?with|filled\s+with|"
          r"\w+-stricken|stricken|\w+-struck|beside\s+(?:yourself|himself|herself|myself|themselves|oneself)|"
          r"out\s+of\s+(?:your|his|her|my|their|one's)\s+(?:wits|mind|skin)|witless|to\s+the\s+core|"
+         r"(?:could|can)(?:\s*n[o']?t|\s+not)\s+be\s+(?:any\s+)?more|never\s+been\s+(?:so|more)|"
          r"through\s+the\s+roof|off\s+the\s+charts|beyond\s+words|on\s+the\s+verge\s+of|close\s+to", LEVEL_VERY),
         (r"quite|rather|fairly|pretty|noticeably|visibly|considerably|decidedly|distinctly|markedly", LEVEL_QUITE),
         (r"slightly|a (?:little |tiny |wee )?bit|a little|a tad|somewhat|mildly|a touch|faintly|a hint of|kind of|"
@@ -73,7 +74,7 @@ _LEXICON: tuple[tuple[re.Pattern, str, float], ...] = tuple(
          r"jolly|chipper|sunny|bright and|playful|enthusias|celebrat|grateful|"
          r"bliss|radiant|beaming|exuberan|buoyant|chirpy|light-?hearted|carefree|giddy|tickled|chuffed|stoked|"
          r"jovial|sprightly|perky|smiling|grinning|amused|good\s+mood|high\s+spirits|proud|pride\b|triumphant|"
-         r"hopeful|optimistic|festive|gleam", "happy", LEVEL_PLAIN),
+         r"hopeful|optimistic|festive|gleam|glow", "happy", LEVEL_PLAIN),
         (r"terrified|terrifi|terror|petrified|panic|horror|horrified|scared\s+(?:stiff|to\s+death|witless)|"
          r"frightened\s+to\s+death|frantic|hysteri|blood\s+(?:ran|runs|running)\s+cold|paralys|paralyz",
          "fearful", LEVEL_VERY),

@@ -83,6 +83,9 @@ PROGRESSIVE = _senses("fade dwindle trail tail taper peter ebb swell crescendo d
 FADE = _senses("fade dwindle taper ebb wane subside decrescendo diminuendo trail tail peter die")
 """Verbs that are a fading volume by themselves ("tail off quietly"); trail, tail, peter, die with off/away/out."""
 SWELL = _senses("swell crescendo")
+LEVEL_UP = _senses("full max maximum top peak high")
+LEVEL_DOWN = _senses("min minimum zero low")
+"""Levels that say loud or soft only next to a volume noun ("finish at full volume")."""
 _WITH_PARTICLE = _senses("trail tail peter die dy")
 END = _senses("end ending finish close conclusion last final gradually gradual progressively steadily increasingly "
               "eventually finally")
@@ -108,7 +111,7 @@ STRONG_PAUSE = _senses("pause beat break breath breather silence gap rest moment
 STRESS = _senses("stress emphasis emphasize emphatic accent accentuate weight punch hit lean highlight underline "
                  "underscore bold spotlight focus stand pop prominent prominence important key main loud strong force "
                  "forceful firm hard clear crisp extra land mark drive attention special enunciate bite slam bang "
-                 "nail push power intensity oomph energy")
+                 "nail push power intensity oomph energy matter count crucial central vital essential word")
 LONG = _senses("long dramatic big full extended lengthy good proper generous healthy seconds")
 NOUN_CUES = _senses("robot automaton android machine computer dalek clock metronome satnav sat-nav gps drone bass baritone soprano treble falsetto")
 """Nouns that are a cue only after another word of their clause ("like a bored automaton", "an even drone"):
@@ -276,6 +279,8 @@ def _clause_controls(clause: str, intent, ramps_only: bool = False):
         intent = _whisper_and_question(words, intent, at, sign, use, bool(loud or soft or vol))
     # volume: a ramp when an end word or a progressive verb is there, else a level
     direction = sum(sign(i) for i in loud) - sum(sign(i) for i in soft)
+    if not direction and vol:
+        direction = len(at(LEVEL_UP)) - len(at(LEVEL_DOWN))
     if not direction and (vol or (voice_only and not (high or low))):
         direction = (1 if rise else 0) - (1 if fall else 0)
     fade = [i for i in at(FADE) if not lemmas(words[i]) & _WITH_PARTICLE
@@ -302,8 +307,8 @@ def _clause_controls(clause: str, intent, ramps_only: bool = False):
     nouns = at(SPEED_NOUNS)
     if not speed and nouns:
         speed = (1 if rise else 0) - (1 if fall else 0)
-        if any(w in ("up", "pick", "step") for w in words):
-            speed = speed or 1
+        if any(w in ("up", "pick", "step", "put", "add", "inject", "bring", "more", "less") for w in words):
+            speed = speed or sign(nouns[0])  # "put some pace into it"; "less pace" is slower
     if speed:
         ratio = 1.2 if speed > 0 else 0.8
         if end or progressive:
