@@ -90,7 +90,9 @@ _LEXICON: tuple[tuple[re.Pattern, str, float], ...] = tuple(
          r"out\s+of\s+the\s+blue|blindsided|floored|whoa|wow\b", "surprised", LEVEL_PLAIN),
         (r"disgust|revolt|repuls|repelled|gross|sicken|nause|contempt|appalled|loath|revuls|distaste|"
          r"yuck|icky|scorn|disdain|sneer|abhor|detest|vile\b|queasy|squeamish|repugn|odious|ew+\b|"
-         r"turn(?:s|ed|ing)?\s+(?:your|my|his|her|their)\s+stomach|stomach-?turning|nose\s+up", "disgust", LEVEL_PLAIN),
+         r"turn(?:s|ed|ing)?\s+(?:your|my|his|her|their)\s+stomach|stomach-?turning|nose\s+up|"
+         r"curl(?:s|ed|ing)?\s+(?:your\s+|my\s+|his\s+|her\s+|a\s+|the\s+)?lip|"
+         r"wrinkl(?:e|es|ed|ing)\s+(?:your\s+|my\s+|his\s+|her\s+|the\s+)?nose", "disgust", LEVEL_PLAIN),
         (r"calm|relax|serene|sooth|tranquil|peaceful|composed|mellow|placid|laid.back|at ease|"
          r"zen\b|meditat|cool(?:ly)?\s+and\s+collected|cool-?headed|collected\b|unruffled|unflappable|"
          r"untroubled|unbothered|level-?headed|even-?tempered|easy-?going|reassur|comforting|chilled|"
@@ -122,6 +124,8 @@ _RESTRAINTS: tuple[tuple[re.Pattern, str | None], ...] = tuple((re.compile(p), h
      r"contain(?:s|ing)?|hold(?:s|ing)?\s+back|keep(?:s|ing)?\s+down|barely\s+(?:containing|holding\s+back|"
      r"holding\s+in))\s+(?:(?:your|his|her|their|my|the|a|some)\s+)?" + _HELD, None),
     (r"through\s+(?:gritted|clenched)\s+teeth", "angry"),
+    (r"(?:barely|scarcely|thinly|poorly|half)[\s-]+(?:concealed|hidden|masked|suppressed|contained|controlled|"
+     r"restrained|veiled|disguised|held\s+(?:back|in)|bottled)", None),
     (r"under\s+control|keeping\s+it\s+together|bottled\s+up|bottling\s+(?:it\s+)?up", None),
 ))
 

@@ -72,13 +72,16 @@ SLOW = _senses("slow leisurely unhurried dawdle drawl languid lazy sluggish craw
 SPEED_NOUNS = _senses("pace speed tempo rate")
 LOUD = _senses("louden loud shout yell scream bellow roar boom blare project forceful thunderous noisy holler "
                "full-volume")
-SOFT = _senses("quieten hush quiet soft murmur mumble faint muted muffled subdued nothing silence inaudible barely hush")
+SOFT = _senses("gone quieten hush quiet soft murmur mumble faint muted muffled subdued nothing silence inaudible barely hush")
+SOFT_TARGETS = _senses("gone nothing silence barely")
+"""Soft only as where a fall or the end leads ("drop to almost nothing by the end"), not alone ("as though all
+hope is gone")."""
 VOLUME_NOUNS = _senses("volume loudness sound level")
 RISE = _senses("rise raise lift climb grow swell build increase mount ramp intensify boost gain heighten surge "
                "escalate pump up upward upwards upturn uptick upswing inflect tilt curl")
 FALL = _senses("fall drop sink fade dwindle die trail tail taper diminish ebb decline subside soften quieten wane "
-               "decay shrink lessen reduce lower down recede drift peter ease slacken cut")
-PROGRESSIVE = _senses("fade dwindle trail tail taper peter ebb swell crescendo decrescendo diminuendo build climb mount "
+               "decay shrink lessen reduce lower down recede drift peter ease slacken cut lose")
+PROGRESSIVE = _senses("ramp fade dwindle trail tail taper peter ebb swell crescendo decrescendo diminuendo build climb mount "
                       "escalate grow die wane subside recede")
 FADE = _senses("fade dwindle taper ebb wane subside decrescendo diminuendo trail tail peter die")
 """Verbs that are a fading volume by themselves ("tail off quietly"); trail, tail, peter, die with off/away/out."""
@@ -86,9 +89,10 @@ SWELL = _senses("swell crescendo")
 LEVEL_UP = _senses("full max maximum top peak high")
 LEVEL_DOWN = _senses("min minimum zero low")
 """Levels that say loud or soft only next to a volume noun ("finish at full volume")."""
+_RAISE, _LOWER = _senses("raise"), _senses("lower drop")
 _WITH_PARTICLE = _senses("trail tail peter die dy")
 END = _senses("end ending finish close conclusion last final gradually gradual progressively steadily increasingly "
-              "eventually finally")
+              "eventually finally until till")
 HIGH = _senses("high squeaky shrill piping falsetto soprano treble")
 LOW = _senses("low deep bass baritone gravelly gruff husky rumbling")
 PITCH_ALONE = _senses("squeaky shrill piping falsetto soprano treble bass baritone gravelly gruff husky")
@@ -96,14 +100,15 @@ PITCH_NOUNS = _senses("pitch register key note notch tone octave voice")
 ASK = _senses("ask query inquire inquiry interrogative interrogate quizzical inquisitive questioning")
 MONOTONE = _senses("monotone monotonous monotonic drone robot robotic automaton android machine mechanical computer "
                    "automate synthetic toneless uninflected expressionless affectless lifeless deadpan flat one-note "
-                   "dalek clock metronome satnav sat-nav gps answerphone voicemail")
+                   "dalek clock metronome satnav sat-nav gps answerphone voicemail dull bored boring listless tedious "
+                   "flatten")
 STEADY = _senses("level even steady constant same one single unchanging unvarying fixed uniform")
 VARIATION = _senses("variation vary variety change movement move inflection intonation melody rise fall ups downs "
                     "expression modulation modulate fluctuation fluctuate swing lilt music musicality wobble contour")
 EXPRESSIVE = _senses("expressive animated lively dynamic varied sing-song singsong melodic musical colorful vivid")
 WHISPER = _senses("whisper whispery hush voiceless unvoiced sotto")
 NEGATORS = _senses("not no don't dont never without nor less zero none avoid stop quit minimal minimum "
-                   "hardly isn't aren't")
+                   "hardly isn't aren't strip remove lose kill eliminate iron")
 PAUSE = _senses("pause beat break breath breather breathe stop halt silence silent wait rest gap moment second sec "
                 "hesitate hesitation linger hang hold caesura interval space hush stall freeze still suspense")
 STRONG_PAUSE = _senses("pause beat break breath breather silence gap rest moment second hesitate hesitation linger "
@@ -138,10 +143,10 @@ def _has(word: str, sense: frozenset[str]) -> bool:
     return word in sense or any(base in sense for base in lemmas(word))
 
 
-def _negated(words: list[str], i: int) -> bool:
-    """A negator within the three words before ``words[i]`` and after any "and"/"but"/"or" ("not so fast",
+def _negated(words: list[str], i: int, span: int = 3) -> bool:
+    """A negator within the ``span`` words before ``words[i]`` and after any "and"/"but"/"or" ("not so fast",
     "don't rush it"; not "not sure and asking")."""
-    window = words[max(0, i - 3):i]
+    window = words[max(0, i - span):i]
     for conjunction in ("and", "but", "or"):
         if conjunction in window:
             window = window[len(window) - window[::-1].index(conjunction):]
@@ -264,6 +269,8 @@ def _clause_controls(clause: str, intent, ramps_only: bool = False):
 
     loud, soft, vol = at(LOUD), at(SOFT), at(VOLUME_NOUNS)
     rise, fall, end = at(RISE), at(FALL), at(END)
+    if not (fall or end or at(FADE)):
+        soft = [i for i in soft if words[i] not in SOFT_TARGETS]
     progress = _PROGRESS.search(clause)
     if progress:  # "as you go": the words of the phrase count as an end word
         first = len(_TOKEN.findall(clause[:progress.start()]))
@@ -273,7 +280,7 @@ def _clause_controls(clause: str, intent, ramps_only: bool = False):
     voice_only = bool(pitch) and all(words[i] == "voice" for i in pitch)
 
     if ramps_only:
-        if not (loud or soft or vol) or not (end or progressive or at(FADE)) or at(_START):
+        if not (loud or soft or vol or voice_only) or not (end or progressive or at(FADE)) or at(_START):
             return intent, set()
     if not ramps_only:
         intent = _whisper_and_question(words, intent, at, sign, use, bool(loud or soft or vol))
@@ -281,8 +288,11 @@ def _clause_controls(clause: str, intent, ramps_only: bool = False):
     direction = sum(sign(i) for i in loud) - sum(sign(i) for i in soft)
     if not direction and vol:
         direction = len(at(LEVEL_UP)) - len(at(LEVEL_DOWN))
-    if not direction and (vol or (voice_only and not (high or low))):
+    if not direction and vol:
         direction = (1 if rise else 0) - (1 if fall else 0)
+    if not direction and voice_only and not (high or low):  # the idiom "raise / lower your voice" is loudness
+        direction = (1 if any(_has(w, _RAISE) for w in words) else 0) - \
+            (1 if any(_has(w, _LOWER) for w in words) else 0)
     fade = [i for i in at(FADE) if not lemmas(words[i]) & _WITH_PARTICLE
             or (i + 1 < len(words) and words[i + 1] in ("off", "away", "out"))]
     if not direction and not (pitch and not voice_only) and not at(SPEED_NOUNS):
@@ -326,7 +336,7 @@ def _clause_controls(clause: str, intent, ramps_only: bool = False):
     # pitch movement
     mono = at(MONOTONE)
     steady = [i for i in at(STEADY) if any(j in at(PITCH_NOUNS) for j in range(i + 1, min(len(words), i + 3)))]
-    flat_moves = [i for i in at(VARIATION) if sign(i) < 0]
+    flat_moves = [i for i in at(VARIATION) if _negated(words, i, span=5)]  # "iron out all the pitch changes"
     lively = at(EXPRESSIVE)
     if [i for i in mono if sign(i) > 0] or steady or flat_moves or [i for i in lively if sign(i) < 0]:
         intent = replace(intent, range_scale=intent.range_scale * 0.25)
