@@ -50,19 +50,20 @@ _INTENSIFIERS: tuple[tuple[re.Pattern, float], ...] = tuple(
 _LEXICON: tuple[tuple[re.Pattern, str, float], ...] = tuple(
     (re.compile(rf"\b(?:{stems})[\w'-]*"), emotion, level) for stems, emotion, level in (
         (r"devastat|heartbr|broken-?hearted|tearful|crying|sobb|weep|in tears|inconsolab|desolat|bereft|anguish|"
-         r"distraught|grief-stricken|verge\s+of\s+tears|close\s+to\s+tears|floods\s+of\s+tears", "sad", LEVEL_VERY),
+         r"distraught|grief-stricken|choked\s+up|choking\s+up|verge\s+of\s+tears|close\s+to\s+tears|floods\s+of\s+tears", "sad", LEVEL_VERY),
         (r"unhapp|sad\b|sadly|sadder|saddest|sadness|sorrow|depress|grie[fv]|mourn|melanchol|gloom|"
          r"miserabl|downcast|downhearted|dejected|despair|forlorn|glum|blue\b|somber|sombre|wistful|"
          r"disappoint|(?:feeling|felt|feel|bit|little|so|very|really|quite|pretty|rather|kind of|sort of)\s+(?:down|low)\b|"
          r"down in the dumps|"
          r"woe|doleful|lugubrious|morose|crestfallen|dismal|dispirited|disheartened|despondent|heavy-?hearted|"
          r"heavy\s+heart|low\s+spirits|regretful|rueful|nostalgi|lonely|lonesome|homesick|teary|weepy|mopey|"
-         r"moping|bleak|pining|lament|hurt\b|wounded|crushed|gutted|tears\b", "sad", LEVEL_PLAIN),
+         r"moping|bleak|pining|lament|hurt\b|wounded|crushed|gutted|tears\b|"
+         r"lump\s+in\s+(?:your|my|his|her|their|the)\s+throat|welling\s+up|misty-?eyed", "sad", LEVEL_PLAIN),
         (r"furious|fury|enraged|rag(?:e|ing)\b|wrath|boiling|livid|seething|fuming|outraged|incens|"
-         r"apoplectic|infuriat|hopping\s+mad|seeing\s+red|see\s+red|ballistic|incandescent|murderous|"
+         r"apoplectic|infuriat|hopping\s+mad|spitting\s+(?:mad|with|feathers|fire)|raving\s+mad|seeing\s+red|see\s+red|ballistic|incandescent|murderous|"
          r"blow(?:ing)?\s+(?:a|your|his|her|my)\s+(?:fuse|top|stack|gasket)", "angry", LEVEL_VERY),
         (r"annoy|irritat|irritab|frustrat|exasperat|irk|grump|miffed|peeved|impatien|testy|testily|"
-         r"cranky|grouch|crabby|cantankerous|snappish|snippy|tetchy|prickly|huffy|vexed|displeas|put\s+out|"
+         r"cranky|huff\b|in\s+a\s+huff|grouch|crabby|cantankerous|snappish|snippy|tetchy|prickly|huffy|vexed|displeas|put\s+out|"
          r"ticked\s+off|aggravat|riled|short-?tempered|stroppy|narked|crotchety|sulky|sulking", "angry", LEVEL_SLIGHT),
         (r"angr|anger|irate|mad\b|cross\b|hostile|indignan|resent|pissed|bitter|"
          r"heated|fiery|hot-?headed|belligerent|aggressive|snarl|growl|fed\s+up|worked\s+up|steamed|"

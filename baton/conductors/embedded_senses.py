@@ -76,7 +76,7 @@ SOFT = _senses("gone quieten hush quiet soft murmur mumble faint muted muffled s
 SOFT_TARGETS = _senses("gone nothing silence barely")
 """Soft only as where a fall or the end leads ("drop to almost nothing by the end"), not alone ("as though all
 hope is gone")."""
-VOLUME_NOUNS = _senses("volume loudness sound level")
+VOLUME_NOUNS = _senses("volume loudness sound level power force intensity strength energy projection")
 RISE = _senses("rise raise lift climb grow swell build increase mount ramp intensify boost gain heighten surge "
                "escalate pump up upward upwards upturn uptick upswing inflect tilt curl")
 FALL = _senses("fall drop sink fade dwindle die trail tail taper diminish ebb decline subside soften quieten wane "
@@ -97,7 +97,8 @@ HIGH = _senses("high squeaky shrill piping falsetto soprano treble")
 LOW = _senses("low deep bass baritone gravelly gruff husky rumbling")
 PITCH_ALONE = _senses("squeaky shrill piping falsetto soprano treble bass baritone gravelly gruff husky")
 PITCH_NOUNS = _senses("pitch register key note notch tone octave voice")
-ASK = _senses("ask query inquire inquiry interrogative interrogate quizzical inquisitive questioning")
+ASK = _senses("ask query inquire inquiry interrogative interrogate quizzical inquisitive questioning confirm "
+            "confirmation verify wondering")
 MONOTONE = _senses("monotone monotonous monotonic drone robot robotic automaton android machine mechanical computer "
                    "automate synthetic toneless uninflected expressionless affectless lifeless deadpan flat one-note "
                    "dalek clock metronome satnav sat-nav gps answerphone voicemail dull bored boring listless tedious "
@@ -116,7 +117,8 @@ STRONG_PAUSE = _senses("pause beat break breath breather silence gap rest moment
 STRESS = _senses("stress emphasis emphasize emphatic accent accentuate weight punch hit lean highlight underline "
                  "underscore bold spotlight focus stand pop prominent prominence important key main loud strong force "
                  "forceful firm hard clear crisp extra land mark drive attention special enunciate bite slam bang "
-                 "nail push power intensity oomph energy matter count crucial central vital essential word")
+                 "nail push power intensity oomph energy matter count crucial central vital essential word ring resound "
+                 "shine")
 LONG = _senses("long dramatic big full extended lengthy good proper generous healthy seconds")
 NOUN_CUES = _senses("robot automaton android machine computer dalek clock metronome satnav sat-nav gps drone bass baritone soprano treble falsetto")
 """Nouns that are a cue only after another word of their clause ("like a bored automaton", "an even drone"):
@@ -132,6 +134,7 @@ _NAMED = re.compile(r"(?<![\w'])(?P<q>['\"*])(?P<w>[a-z0-9][\w-]*(?:'[a-z]+)?)(?
                     r"you\s+say|you've\s+said))\s+(?P<r>[a-z0-9][\w'-]*)|\bafter\s+(?P<a>[a-z0-9][\w'-]*)")
 """A named word: quoted in any style, "the word x", or unquoted after "once you say" (a pause only) or
 "after" (a pause only, with a pause noun: "take a breath after hello", not "stop crying after dinner")."""
+_NAMED_QUOTED = re.compile(r"(?<![\w'])(['\"*])[a-z0-9][\w-]*(?:'[a-z]+)?\1(?![\w])")
 _PROGRESS = re.compile(r"\bas\s+(?:you|it|we|they)\s+(?:go|goes|continue|proceed)\b|\bbit\s+by\s+bit\b|"
                        r"\blittle\s+by\s+little\b|\bmore\s+and\s+more\b|\bover\s+time\b|\balong\s+the\s+way\b|"
                        r"\bstep\s+by\s+step\b")
@@ -194,7 +197,8 @@ def apply_named_senses(text: str, intent):
         tail = text[match.end():]
         text = _drop(head, used) + " " + _drop(tail, used)
         return _again(text, intent)
-    return intent, text, found
+    # a quoted word left over ("stress is on 'her', not 'his'") names a word of the text, not a feeling
+    return intent, _NAMED_QUOTED.sub(" ", text), found
 
 
 def _again(text: str, intent):
