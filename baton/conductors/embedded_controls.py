@@ -27,7 +27,8 @@ _THE_WORD = r"(?:the\s+word\s+|the\s+)?"
 _END = r"(?:at|towards?|near|by|to)\s+the\s+end"
 # Words an unquoted name cannot be ("pause after the first sentence" names no word).
 _NOT_A_NAME = frozenset("""the a an it this that each every first second last next word sentence line one
-into onto in on at to from with up out over off about through by for of me you him her them us it's its some""".split())
+into onto in on at to from with up out over off about through by for of me you him her them us it's its some
+is are was were be been should must will would can could goes falls lands needs here there""".split())
 
 _DEGREE_WORDS = r"much|a lot|way|far|a (?:little )?bit|a little|slightly|somewhat|even"
 DEGREE = {"much": 1.6, "a lot": 1.6, "way": 1.8, "far": 1.6, "even": 1.3, "a bit": 0.5, "a little bit": 0.5,

@@ -37,6 +37,7 @@ _INTENSIFIERS: tuple[tuple[re.Pattern, float], ...] = tuple(
          r"\w+-stricken|stricken|\w+-struck|beside\s+(?:yourself|himself|herself|myself|themselves|oneself)|"
          r"out\s+of\s+(?:your|his|her|my|their|one's)\s+(?:wits|mind|skin)|witless|to\s+the\s+core|"
          r"(?:could|can)(?:\s*n[o']?t|\s+not)\s+be\s+(?:any\s+)?more|never\s+been\s+(?:so|more)|"
+         r"(?:of|in)\s+(?:your|my|his|her|their)\s+(?:life|lives)|of\s+all\s+time|happiest|saddest|angriest|scariest|"
          r"through\s+the\s+roof|off\s+the\s+charts|beyond\s+words|on\s+the\s+verge\s+of|close\s+to", LEVEL_VERY),
         (r"quite|rather|fairly|pretty|noticeably|visibly|considerably|decidedly|distinctly|markedly", LEVEL_QUITE),
         (r"slightly|a (?:little |tiny |wee )?bit|a little|a tad|somewhat|mildly|a touch|faintly|a hint of|kind of|"

@@ -77,6 +77,8 @@ SOFT_TARGETS = _senses("gone nothing silence barely")
 """Soft only as where a fall or the end leads ("drop to almost nothing by the end"), not alone ("as though all
 hope is gone")."""
 VOLUME_NOUNS = _senses("volume loudness sound level power force intensity strength energy projection")
+EFFORT = _senses("power force intensity strength energy projection")
+"""Volume nouns that mean more by themselves ("end with real force"; "with less force" is softer)."""
 RISE = _senses("rise raise lift climb grow swell build increase mount ramp intensify boost gain heighten surge "
                "escalate pump up upward upwards upturn uptick upswing inflect tilt curl")
 FALL = _senses("fall drop sink fade dwindle die trail tail taper diminish ebb decline subside soften quieten wane "
@@ -98,7 +100,7 @@ LOW = _senses("low deep bass baritone gravelly gruff husky rumbling")
 PITCH_ALONE = _senses("squeaky shrill piping falsetto soprano treble bass baritone gravelly gruff husky")
 PITCH_NOUNS = _senses("pitch register key note notch tone octave voice")
 ASK = _senses("ask query inquire inquiry interrogative interrogate quizzical inquisitive questioning confirm "
-            "confirmation verify wondering")
+            "confirmation verify wondering checking double-checking double-check")
 MONOTONE = _senses("monotone monotonous monotonic drone robot robotic automaton android machine mechanical computer "
                    "automate synthetic toneless uninflected expressionless affectless lifeless deadpan flat one-note "
                    "dalek clock metronome satnav sat-nav gps answerphone voicemail dull bored boring listless tedious "
@@ -139,7 +141,7 @@ _PROGRESS = re.compile(r"\bas\s+(?:you|it|we|they)\s+(?:go|goes|continue|proceed
                        r"\blittle\s+by\s+little\b|\bmore\s+and\s+more\b|\bover\s+time\b|\balong\s+the\s+way\b|"
                        r"\bstep\s+by\s+step\b")
 """Phrases of progression that count as an end word for ramps ("quieten down as you go")."""
-_START = _senses("start begin beginning first initially open opening")
+
 
 
 def _has(word: str, sense: frozenset[str]) -> bool:
@@ -248,7 +250,7 @@ def _whisper_and_question(words, intent, at, sign, use, volume_words: bool):
 def apply_ramp_senses(text: str, intent):
     """Ramps read by sense *before* the phrase rules, which would take the volume words of "finish at full
     volume" or "by the last word you should be barely audible" as a level: a clause with a volume word and an
-    end word (or a fading verb) and no start word ("start soft and finish loud" is left to the phrase rules).
+    end word (or a fading verb); "start soft and finish loud" has both directions and is left to the phrase rules.
     Returns as :func:`apply_named_senses` does."""
     return apply_control_senses(text, intent, ramps_only=True)
 
@@ -284,7 +286,7 @@ def _clause_controls(clause: str, intent, ramps_only: bool = False):
     voice_only = bool(pitch) and all(words[i] == "voice" for i in pitch)
 
     if ramps_only:
-        if not (loud or soft or vol or voice_only) or not (end or progressive or at(FADE)) or at(_START):
+        if not (loud or soft or vol or voice_only) or not (end or progressive or at(FADE)):
             return intent, set()
     if not ramps_only:
         intent = _whisper_and_question(words, intent, at, sign, use, bool(loud or soft or vol))
@@ -292,6 +294,8 @@ def _clause_controls(clause: str, intent, ramps_only: bool = False):
     direction = sum(sign(i) for i in loud) - sum(sign(i) for i in soft)
     if not direction and vol:
         direction = len(at(LEVEL_UP)) - len(at(LEVEL_DOWN))
+    if not direction and not (rise or fall):
+        direction = sum(sign(i) for i in at(EFFORT))
     if not direction and vol:
         direction = (1 if rise else 0) - (1 if fall else 0)
     if not direction and voice_only and not (high or low):  # the idiom "raise / lower your voice" is loudness
