@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from baton.baseline import DEFAULT_BASELINE
     from baton.conductors.embedded import EmbeddedConductor
-    from baton.eval.instructions import HOLDOUT_BATCH, KINDS, PARTS, load_items, score
+    from baton.eval.instructions import HOLDOUT_BATCHES, KINDS, PARTS, load_items, score
     from baton.syntax import plan_input
 
     conductor = EmbeddedConductor(use_embeddings=not args.no_embeddings)
@@ -59,9 +59,13 @@ def main(argv: list[str] | None = None) -> int:
         ok, n = sum(v.ok for v in results[name]), len(results[name])
         totals.append(f"{ok:>5}/{n:<3}{ok / n:5.0%}")
     print(f"{'all':<12}" + "".join(f"{c:>14}" for c in totals))
-    if "holdout" in results:  # written in batches of HOLDOUT_BATCH, each before one rule change
-        held = results["holdout"]
-        batches = [held[i:i + HOLDOUT_BATCH] for i in range(0, len(held), HOLDOUT_BATCH)]
+    if "holdout" in results:  # written in batches, each before one rule change
+        held, batches, start = results["holdout"], [], 0
+        for size in HOLDOUT_BATCHES:
+            batches.append(held[start:start + size])
+            start += size
+        if start < len(held):
+            batches.append(held[start:])
         print("holdout batches: " + ", ".join(f"{n}: {sum(v.ok for v in b)}/{len(b)}"
                                                for n, b in enumerate(batches, 1)))
     if args.misses or args.blind_misses:
