@@ -38,7 +38,7 @@ _INTENSIFIERS: tuple[tuple[re.Pattern, float], ...] = tuple(
          r"out\s+of\s+(?:your|his|her|my|their|one's)\s+(?:wits|mind|skin)|witless|to\s+the\s+core|"
          r"(?:could|can)(?:\s*n[o']?t|\s+not)\s+be\s+(?:any\s+)?more|never\s+been\s+(?:so|more)|"
          r"(?:of|in)\s+(?:your|my|his|her|their)\s+(?:life|lives)|of\s+all\s+time|happiest|saddest|angriest|scariest|"
-         r"through\s+the\s+roof|off\s+the\s+charts|beyond\s+words|on\s+the\s+verge\s+of|close\s+to", LEVEL_VERY),
+         r"white-?knuckle[ds]?|over\s+the\s+top|off\s+the\s+scale|to\s+the\s+max|through\s+the\s+roof|off\s+the\s+charts|beyond\s+words|on\s+the\s+verge\s+of|close\s+to", LEVEL_VERY),
         (r"quite|rather|fairly|pretty|noticeably|visibly|considerably|decidedly|distinctly|markedly", LEVEL_QUITE),
         (r"slightly|a (?:little |tiny |wee )?bit|a little|a tad|somewhat|mildly|a touch|faintly|a hint of|kind of|"
          r"sort of|barely|subtly|lightly|a trace of|marginally|"
@@ -50,7 +50,7 @@ _INTENSIFIERS: tuple[tuple[re.Pattern, float], ...] = tuple(
 # says about intensity ("furious" is strong anger, "annoyed" mild anger).
 _LEXICON: tuple[tuple[re.Pattern, str, float], ...] = tuple(
     (re.compile(rf"\b(?:{stems})[\w'-]*"), emotion, level) for stems, emotion, level in (
-        (r"devastat|heartbr|broken-?hearted|tearful|crying|sobb|weep|in tears|inconsolab|desolat|bereft|anguish|"
+        (r"devastat|heartbr|broken-?hearted|tearful|crying|sobb|sobs\b|sob\b|weep|in tears|inconsolab|desolat|bereft|anguish|"
          r"distraught|grief-stricken|choked\s+up|choking\s+up|verge\s+of\s+tears|close\s+to\s+tears|floods\s+of\s+tears", "sad", LEVEL_VERY),
         (r"unhapp|sad\b|sadly|sadder|saddest|sadness|sorrow|depress|grie[fv]|mourn|melanchol|gloom|"
          r"miserabl|downcast|downhearted|dejected|despair|forlorn|glum|blue\b|somber|sombre|wistful|"
@@ -67,7 +67,8 @@ _LEXICON: tuple[tuple[re.Pattern, str, float], ...] = tuple(
          r"cranky|huff\b|in\s+a\s+huff|grouch|crabby|cantankerous|snappish|snippy|tetchy|prickly|huffy|vexed|displeas|put\s+out|"
          r"ticked\s+off|aggravat|riled|short-?tempered|stroppy|narked|crotchety|sulky|sulking", "angry", LEVEL_SLIGHT),
         (r"angr|anger|irate|mad\b|cross\b|hostile|indignan|resent|pissed|bitter|"
-         r"heated|fiery|hot-?headed|belligerent|aggressive|snarl|growl|fed\s+up|worked\s+up|steamed|"
+         r"heated|fiery|hot-?headed|snap(?:s|ping|ped)?\s+at|bark(?:s|ing|ed)?\s+at|lash(?:es|ing|ed)?\s+out|"
+         r"hiss(?:es|ing|ed)?\s+at|belligerent|aggressive|snarl|growl|fed\s+up|worked\s+up|steamed|"
          r"(?:bad|foul|filthy)\s+(?:temper|mood)|in\s+a\s+temper|temper\b|up\s+in\s+arms|menac|threatening|"
          r"scowl|glower|irascib", "angry", LEVEL_PLAIN),
         (r"cloud\s+nine|on\s+top\s+of\s+the\s+world|ecstatic|elated|overjoy|euphori|thrilled|jubilant|"

@@ -42,7 +42,7 @@ def normalise(instruction: str) -> str:
     return " " + re.sub(r"\s+", " ", text).strip() + " "
 
 
-_SUFFIXES = ("ingly", "edly", "ily", "ly", "ing", "ed", "ier", "iest", "er", "est", "ies", "es", "s", "y")
+_SUFFIXES = ("ingly", "edly", "ily", "ly", "ing", "ied", "ed", "ier", "iest", "er", "est", "ies", "es", "s", "y")
 
 
 def lemmas(word: str) -> set[str]:
@@ -54,7 +54,7 @@ def lemmas(word: str) -> set[str]:
         if word.endswith(suffix) and len(word) - len(suffix) >= 2:
             stem = word[:-len(suffix)]
             out.update((stem, stem + "e"))
-            if suffix.startswith("i"):
+            if suffix in ("ily", "ier", "iest", "ies", "ied"):
                 out.add(stem + "y")
             if len(stem) >= 3 and stem[-1] == stem[-2]:
                 out.add(stem[:-1])
@@ -221,7 +221,7 @@ def apply_control_senses(text: str, intent, ramps_only: bool = False):
     kept: list[str] = []
     for clause in _CLAUSE.findall(text):
         new, used = _clause_controls(clause, intent, ramps_only)
-        if used:
+        if used or new != intent:
             found, intent = True, new
             clause = " ".join(w for i, w in enumerate(_TOKEN.findall(clause)) if i not in used)
         kept.append(clause)
@@ -247,11 +247,32 @@ def _whisper_and_question(words, intent, at, sign, use, volume_words: bool):
     return intent
 
 
+_TRANSITION = _senses("to into then until till build grow rise swell climb end finish become get turn move work")
+
+
+def _two_states(text: str, intent):
+    """A ramp from one loudness to the other across the instruction ("begin softly and build to a shout",
+    "quiet at first, loud by the end"): a loud and a soft word in either order with a transition word between;
+    the ramp goes towards the later one. Returns the intent, the text without those words, and whether found."""
+    words = _TOKEN.findall(text)
+    states = [(i, 1 if _has(w, LOUD) else -1) for i, w in enumerate(words)
+              if (_has(w, LOUD) or (_has(w, SOFT) and w not in SOFT_TARGETS)) and not _negated(words, i)]
+    for (i, first), (j, last) in zip(states, states[1:]):
+        if first != last and any(_has(w, _TRANSITION) or _has(w, END) for w in words[i + 1:j]):
+            intent = replace(intent, energy_ramp_db=intent.energy_ramp_db + 8.0 * last)
+            drop = {i, j} | {k for k in range(i + 1, j) if _has(words[k], _TRANSITION | END | RISE | FALL)}
+            return intent, " " + " ".join(w for k, w in enumerate(words) if k not in drop) + " ", True
+    return intent, text, False
+
+
 def apply_ramp_senses(text: str, intent):
     """Ramps read by sense *before* the phrase rules, which would take the volume words of "finish at full
     volume" or "by the last word you should be barely audible" as a level: a clause with a volume word and an
     end word (or a fading verb); "start soft and finish loud" has both directions and is left to the phrase rules.
     Returns as :func:`apply_named_senses` does."""
+    intent, text, found = _two_states(text, intent)
+    if found:
+        return intent, text, True
     return apply_control_senses(text, intent, ramps_only=True)
 
 
@@ -321,7 +342,8 @@ def _clause_controls(clause: str, intent, ramps_only: bool = False):
     if ramps_only:
         return intent, used
     # speed
-    speed = sum(sign(i) for i in at(FAST)) - sum(sign(i) for i in at(SLOW))
+    steady = [i for i, w in enumerate(words) if w in ("steady", "steadily") and not at(PITCH_NOUNS) and not end]
+    speed = sum(sign(i) for i in at(FAST)) - sum(sign(i) for i in at(SLOW) + steady)  # "nice and steady"
     nouns = at(SPEED_NOUNS)
     if not speed and nouns:
         speed = (1 if rise else 0) - (1 if fall else 0)
@@ -333,7 +355,7 @@ def _clause_controls(clause: str, intent, ramps_only: bool = False):
             intent = replace(intent, end_rate_ratio=intent.end_rate_ratio * (1.3 if speed > 0 else 0.75) ** degree)
         else:
             intent = replace(intent, rate_ratio=intent.rate_ratio * ratio ** degree)
-        use(at(FAST), at(SLOW), nouns, rise, fall, end)
+        use(at(FAST), at(SLOW), steady, nouns, rise, fall, end)
     # pitch: a direction with a pitch word, or a word that is a pitch by itself
     shift = sum(sign(i) for i in high) - sum(sign(i) for i in low)
     if pitch and not voice_only and not shift:
