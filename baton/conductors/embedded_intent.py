@@ -67,7 +67,8 @@ _LEXICON: tuple[tuple[re.Pattern, str, float], ...] = tuple(
          r"cranky|huff\b|in\s+a\s+huff|grouch|crabby|cantankerous|snappish|snippy|tetchy|prickly|huffy|vexed|displeas|put\s+out|"
          r"ticked\s+off|aggravat|riled|short-?tempered|stroppy|narked|crotchety|sulky|sulking", "angry", LEVEL_SLIGHT),
         (r"angr|anger|irate|mad\b|cross\b|hostile|indignan|resent|pissed|bitter|"
-         r"heated|fiery|hot-?headed|snap(?:s|ping|ped)?\s+at|bark(?:s|ing|ed)?\s+at|lash(?:es|ing|ed)?\s+out|"
+         r"heated|fiery|hot-?headed|hot\s+under\s+the\s+collar|end\s+of\s+(?:your|my|his|her|their)\s+tether|"
+         r"on\s+the\s+warpath|bristling|bent\s+out\s+of\s+shape|snap(?:s|ping|ped)?\s+at|bark(?:s|ing|ed)?\s+at|lash(?:es|ing|ed)?\s+out|"
          r"hiss(?:es|ing|ed)?\s+at|belligerent|aggressive|snarl|growl|fed\s+up|worked\s+up|steamed|"
          r"(?:bad|foul|filthy)\s+(?:temper|mood)|in\s+a\s+temper|temper\b|up\s+in\s+arms|menac|threatening|"
          r"scowl|glower|irascib", "angry", LEVEL_PLAIN),
@@ -94,6 +95,7 @@ _LEXICON: tuple[tuple[re.Pattern, str, float], ...] = tuple(
         (r"disgust|revolt|repuls|repelled|gross|sicken|nause|contempt|appalled|loath|revuls|distaste|"
          r"yuck|icky|scorn|disdain|sneer|abhor|detest|vile\b|queasy|squeamish|repugn|odious|ew+\b|"
          r"turn(?:s|ed|ing)?\s+(?:your|my|his|her|their)\s+stomach|stomach-?turning|nose\s+up|"
+         r"hold(?:s|ing)?\s+(?:your|my|his|her|their|one's)\s+nose|gag(?:s|ging|ged)?\b|retch|stomach\s+churn|"
          r"curl(?:s|ed|ing)?\s+(?:your\s+|my\s+|his\s+|her\s+|a\s+|the\s+)?lip|"
          r"wrinkl(?:e|es|ed|ing)\s+(?:your\s+|my\s+|his\s+|her\s+|the\s+)?nose", "disgust", LEVEL_PLAIN),
         (r"calm|relax|serene|sooth|tranquil|peaceful|composed|mellow|placid|laid.back|at ease|"
@@ -106,6 +108,10 @@ _LEXICON: tuple[tuple[re.Pattern, str, float], ...] = tuple(
          r"straightforward", "neutral", LEVEL_PLAIN),
     ))
 
+_ADVERB_INTENSIFIER = re.compile(r"\b(?:bitterly|dreadfully|frightfully|horribly|sorely|achingly|"
+                                 r"fearfully|awfully|terribly|madly)\s+(?=(?:[a-z]+ed|[a-z]+ful|upset|sad|happy|angry|"
+                                 r"unhappy|nervous|anxious|excited|worried)\b)")
+"""An emotion adverb before an emotion adjective is a degree word ("bitterly disappointed", "fearfully excited")."""
 _NEGATION = re.compile(r"\b(?:not|don'?t|do not|never|without|no|isn'?t|aren'?t|nothing)\s+(?:\w+\s+){0,2}$")
 
 # Restraint: "furious but trying to stay polite" -> keep the emotion but hold it in. Each pattern removes
@@ -207,6 +213,7 @@ def parse_rules(instruction: str | None) -> tuple[Intent, str]:
     text = normalise(instruction)
     intent = Intent()
 
+    text = _ADVERB_INTENSIFIER.sub("very ", text)  # "bitterly disappointed" is very disappointed, not bitter
     intent, text, _ = apply_named(text, intent)
     intent, text, _ = apply_named_senses(text, intent)  # what the phrase rules missed, by sense
 

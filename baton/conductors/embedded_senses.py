@@ -65,7 +65,7 @@ def _senses(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
-FAST = _senses("fast quick rapid speed speedy hurry rush brisk swift hasty hastily race zip zippy pacy pacey snappy "
+FAST = _senses("fast quick rapid speed speedy hurry rush brisk swift haste hasty hastily race zip zippy pacy pacey snappy "
                "hustle hasten quicken accelerate clip urgent breathless rattle")
 SLOW = _senses("slow leisurely unhurried dawdle drawl languid lazy sluggish crawl measured deliberate unrushed "
                "plod ponderous savor stately stretch linger lingering")
@@ -107,11 +107,14 @@ MONOTONE = _senses("monotone monotonous monotonic drone robot robotic automaton 
                    "flatten")
 STEADY = _senses("level even steady constant same one single unchanging unvarying fixed uniform")
 VARIATION = _senses("variation vary variety change movement move inflection intonation melody rise fall ups downs "
-                    "expression modulation modulate fluctuation fluctuate swing lilt music musicality wobble contour")
+                    "expression modulation modulate fluctuation fluctuate swing lilt music musicality wobble contour color "
+                    "life feeling")
 EXPRESSIVE = _senses("expressive animated lively dynamic varied sing-song singsong melodic musical colorful vivid")
 WHISPER = _senses("whisper whispery hush voiceless unvoiced sotto")
 NEGATORS = _senses("not no don't dont never without nor less zero none avoid stop quit minimal minimum "
-                   "hardly isn't aren't strip remove lose kill eliminate iron")
+                   "hardly isn't aren't strip remove lose kill eliminate iron drain")
+DRAINED = _senses("drained stripped removed gone taken flattened ironed")
+"""Negation after the word ("with all the colour drained out of your voice")."""
 PAUSE = _senses("pause beat break breath breather breathe stop halt silence silent wait rest gap moment second sec "
                 "hesitate hesitation linger hang hold caesura interval space hush stall freeze still suspense")
 STRONG_PAUSE = _senses("pause beat break breath breather silence gap rest moment second hesitate hesitation linger "
@@ -119,7 +122,7 @@ STRONG_PAUSE = _senses("pause beat break breath breather silence gap rest moment
 STRESS = _senses("stress emphasis emphasize emphatic accent accentuate weight punch hit lean highlight underline "
                  "underscore bold spotlight focus stand pop prominent prominence important key main loud strong force "
                  "forceful firm hard clear crisp extra land mark drive attention special enunciate bite slam bang "
-                 "nail push power intensity oomph energy matter count crucial central vital essential word ring resound "
+                 "nail push power intensity oomph energy hammer matter count crucial central vital essential word ring resound "
                  "shine")
 LONG = _senses("long dramatic big full extended lengthy good proper generous healthy seconds")
 NOUN_CUES = _senses("robot automaton android machine computer dalek clock metronome satnav sat-nav gps drone bass baritone soprano treble falsetto")
@@ -139,7 +142,8 @@ _NAMED = re.compile(r"(?<![\w'])(?P<q>['\"*])(?P<w>[a-z0-9][\w-]*(?:'[a-z]+)?)(?
 _NAMED_QUOTED = re.compile(r"(?<![\w'])(['\"*])[a-z0-9][\w-]*(?:'[a-z]+)?\1(?![\w])")
 _PROGRESS = re.compile(r"\bas\s+(?:you|it|we|they)\s+(?:go|goes|continue|proceed)\b|\bbit\s+by\s+bit\b|"
                        r"\blittle\s+by\s+little\b|\bmore\s+and\s+more\b|\bover\s+time\b|\balong\s+the\s+way\b|"
-                       r"\bstep\s+by\s+step\b")
+                       r"\bstep\s+by\s+step\b|\bwith\s+(?:every|each)\s+(?:new\s+)?(?:word|line|phrase|syllable|sentence)\b|"
+                       r"\bword\s+by\s+word\b")
 """Phrases of progression that count as an end word for ramps ("quieten down as you go")."""
 
 
@@ -366,7 +370,8 @@ def _clause_controls(clause: str, intent, ramps_only: bool = False):
     # pitch movement
     mono = at(MONOTONE)
     steady = [i for i in at(STEADY) if any(j in at(PITCH_NOUNS) for j in range(i + 1, min(len(words), i + 3)))]
-    flat_moves = [i for i in at(VARIATION) if _negated(words, i, span=5)]  # "iron out all the pitch changes"
+    flat_moves = [i for i in at(VARIATION) if _negated(words, i, span=5)  # "iron out all the pitch changes"
+                  or any(w in DRAINED for w in words[i + 1:i + 3])]
     lively = at(EXPRESSIVE)
     if [i for i in mono if sign(i) > 0] or steady or flat_moves or [i for i in lively if sign(i) < 0]:
         intent = replace(intent, range_scale=intent.range_scale * 0.25)
