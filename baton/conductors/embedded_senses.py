@@ -364,7 +364,8 @@ def _clause_controls(clause: str, intent, ramps_only: bool = False):
     shift = sum(sign(i) for i in high) - sum(sign(i) for i in low)
     if pitch and not voice_only and not shift:
         shift = (1 if rise else 0) - (1 if fall else 0)
-    if shift and (pitch or any(_has(words[i], PITCH_ALONE) for i in high + low)) and not end:
+    compared = any(i > 0 and words[i - 1] in ("so", "too") for i in high + low)  # "not so high", "too low"
+    if shift and (pitch or compared or any(_has(words[i], PITCH_ALONE) for i in high + low)) and not end:
         intent = replace(intent, pitch_st=intent.pitch_st + 3.0 * (1 if shift > 0 else -1) * degree)
         use(high, low, pitch, rise, fall)
     # pitch movement
