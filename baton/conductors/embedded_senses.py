@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from functools import lru_cache
 
 from baton.conductors.embedded_controls import DEGREE, LONG_NAMED_PAUSE_S, NAMED_PAUSE_S
 
@@ -45,7 +46,8 @@ def normalise(instruction: str) -> str:
 _SUFFIXES = ("ingly", "edly", "ily", "ly", "ing", "ied", "ed", "ier", "iest", "er", "est", "ies", "es", "s", "y")
 
 
-def lemmas(word: str) -> set[str]:
+@lru_cache(maxsize=4096)
+def lemmas(word: str) -> frozenset[str]:
     """Candidate base forms of ``word``: itself and each suffix removed (with a dropped ``e`` restored, a
     doubled consonant undone and ``i`` back to ``y``). Over-generates on purpose: only forms that are in a
     lexicon matter."""
@@ -58,7 +60,7 @@ def lemmas(word: str) -> set[str]:
                 out.add(stem + "y")
             if len(stem) >= 3 and stem[-1] == stem[-2]:
                 out.add(stem[:-1])
-    return out
+    return frozenset(out)
 
 
 def _senses(words: str) -> frozenset[str]:
@@ -149,7 +151,7 @@ _PROGRESS = re.compile(r"\bas\s+(?:you|it|we|they)\s+(?:go|goes|continue|proceed
 
 
 def _has(word: str, sense: frozenset[str]) -> bool:
-    return word in sense or any(base in sense for base in lemmas(word))
+    return word in sense or not sense.isdisjoint(lemmas(word))
 
 
 def _negated(words: list[str], i: int, span: int = 3) -> bool:
