@@ -117,7 +117,7 @@ MODIFIERS: tuple[tuple[re.Pattern, Apply, bool], ...] = (
          r"(?:\s+" + _END + r")?|(?:quieter|softer)\s+(?:and\s+(?:quieter|softer)|" + _END + r")|"
          r"fad(?:e|es|ing)(?:\s+out|\s+away)?|dwindl\w*|trail(?:s|ing)?\s+off|diminuendo|decrescendo|peter(?:s|ing)?\s+out",
          _ramp(-8.0)),
-    _mod(r"whisper\w*|hushed|under\s+(?:your|my|his|her|their|the|one's)\s+breath|sotto voce|breathy|"
+    _mod(r"(?:barely|hardly|scarcely)\s+voiced|(?:mostly|all|only|just|pure)\s+(?:air|breath)|airy\s+voice|whisper\w*|hushed|under\s+(?:your|my|his|her|their|the|one's)\s+breath|sotto voce|breathy|"
          r"breathe\s+(?:the\s+words|it)|voiceless|unvoiced|(?:no|without\s+(?:any\s+)?)\s*voic(?:e|ing)",
          lambda i, d: replace(i, style="whisper"), negatable=False),
     _mod(r"shout\w*|yell\w*|scream\w*|bellow\w*|at the top of (?:your|my|his|her|their) lungs",

@@ -59,7 +59,8 @@ _LEXICON: tuple[tuple[re.Pattern, str, float], ...] = tuple(
          r"woe|doleful|lugubrious|morose|crestfallen|dismal|dispirited|disheartened|despondent|heavy-?hearted|"
          r"heavy\s+heart|low\s+spirits|regretful|rueful|nostalgi|lonely|lonesome|homesick|teary|weepy|mopey|"
          r"moping|bleak|pining|lament|hurt\b|wounded|crushed|gutted|tears\b|"
-         r"lump\s+in\s+(?:your|my|his|her|their|the)\s+throat|welling\s+up|misty-?eyed", "sad", LEVEL_PLAIN),
+         r"lump\s+in\s+(?:your|my|his|her|their|the)\s+throat|welling\s+up|misty-?eyed|let\s+down|letdown|"
+         r"cut\s+up\b|torn\s+up|broken\s+up|beaten\s+down|worn\s+down", "sad", LEVEL_PLAIN),
         (r"furious|fury|enraged|rag(?:e|ing)\b|wrath|boiling|livid|seething|fuming|outraged|incens|"
          r"apoplectic|infuriat|hopping\s+mad|spitting\s+(?:mad|with|feathers|fire)|raving\s+mad|seeing\s+red|see\s+red|ballistic|incandescent|murderous|"
          r"blow(?:ing)?\s+(?:a|your|his|her|my)\s+(?:fuse|top|stack|gasket)", "angry", LEVEL_VERY),
@@ -67,7 +68,7 @@ _LEXICON: tuple[tuple[re.Pattern, str, float], ...] = tuple(
          r"cranky|huff\b|in\s+a\s+huff|grouch|crabby|cantankerous|snappish|snippy|tetchy|prickly|huffy|vexed|displeas|put\s+out|"
          r"ticked\s+off|aggravat|riled|short-?tempered|stroppy|narked|crotchety|sulky|sulking", "angry", LEVEL_SLIGHT),
         (r"angr|anger|irate|mad\b|cross\b|hostile|indignan|resent|pissed|bitter|"
-         r"heated|fiery|hot-?headed|hot\s+under\s+the\s+collar|end\s+of\s+(?:your|my|his|her|their)\s+tether|"
+         r"heated|fiery|hot-?headed|wound\s+up|fired\s+up|hot\s+under\s+the\s+collar|end\s+of\s+(?:your|my|his|her|their)\s+tether|"
          r"on\s+the\s+warpath|bristling|bent\s+out\s+of\s+shape|snap(?:s|ping|ped)?\s+at|bark(?:s|ing|ed)?\s+at|lash(?:es|ing|ed)?\s+out|"
          r"hiss(?:es|ing|ed)?\s+at|belligerent|aggressive|snarl|growl|fed\s+up|worked\s+up|steamed|"
          r"(?:bad|foul|filthy)\s+(?:temper|mood)|in\s+a\s+temper|temper\b|up\s+in\s+arms|menac|threatening|"
@@ -77,7 +78,7 @@ _LEXICON: tuple[tuple[re.Pattern, str, float], ...] = tuple(
         (r"happ(?:y|ier|iest|ily|iness)\b|spring\s+in\s+(?:your|my|his|her|their)\s+step|joy|cheer|delight|glad|upbeat|merr|gleeful|bubbly|excited|excitement|content\b|pleased|"
          r"jolly|chipper|sunny|bright and|playful|enthusias|celebrat|grateful|"
          r"bliss|radiant|beaming|exuberan|buoyant|chirpy|light-?hearted|carefree|giddy|tickled|chuffed|stoked|"
-         r"jovial|sprightly|perky|smiling|grinning|amused|good\s+mood|high\s+spirits|proud|pride\b|triumphant|"
+         r"jovial|psyched|pumped|hyped|sprightly|perky|smiling|grinning|amused|good\s+mood|high\s+spirits|proud|pride\b|triumphant|"
          r"hopeful|optimistic|festive|gleam|glow", "happy", LEVEL_PLAIN),
         (r"terrified|terrifi|terror|petrified|panic|horror|horrified|scared\s+(?:stiff|to\s+death|witless)|"
          r"frightened\s+to\s+death|frantic|hysteri|blood\s+(?:ran|runs|running)\s+cold|paralys|paralyz",
@@ -85,7 +86,7 @@ _LEXICON: tuple[tuple[re.Pattern, str, float], ...] = tuple(
         (r"fear|afraid|scared|frighten|fright\b|nervous|anxious|anxiety|worried|worry|dread|timid|trembl|shaky|"
          r"uneasy|apprehensi|jittery|jumpy|on\s+edge|spooked|alarmed|"
          r"fret|edgy|nervy|skittish|antsy|wary|paranoi|insecure|shaken|quak|quiver|cower|shiver|unnerv|"
-         r"unsettl|creeped|haunted|intimidat|trepid|(?:seen|saw|seeing)\s+a\s+ghost|white\s+as\s+a\s+sheet",
+         r"unsettl|creeped|freaked|freaking\s+out|stressed\s+out|shaken\s+up|haunted|intimidat|trepid|(?:seen|saw|seeing)\s+a\s+ghost|white\s+as\s+a\s+sheet",
          "fearful", LEVEL_PLAIN),
         (r"astound|flabbergast|dumbfound|gobsmack|stunned|shocked|shock\b|dumbstruck|thunderstruck|"
          r"speechless|jaw-?drop|blown\s+away|stupefied|staggered", "surprised", LEVEL_VERY),

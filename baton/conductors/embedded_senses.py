@@ -78,7 +78,7 @@ SOFT = _senses("gone quieten hush quiet soft murmur mumble faint muted muffled s
 SOFT_TARGETS = _senses("gone nothing silence barely")
 """Soft only as where a fall or the end leads ("drop to almost nothing by the end"), not alone ("as though all
 hope is gone")."""
-VOLUME_NOUNS = _senses("volume loudness sound level power force intensity strength energy projection")
+VOLUME_NOUNS = _senses("volume loudness level power force intensity strength energy projection")
 EFFORT = _senses("power force intensity strength energy projection")
 """Volume nouns that mean more by themselves ("end with real force"; "with less force" is softer)."""
 RISE = _senses("rise raise lift climb grow swell build increase mount ramp intensify boost gain heighten surge "
