@@ -31,8 +31,9 @@ into onto in on at to from with up out over off about through by for of me you h
 is are was were be been should must will would can could goes falls lands needs here there""".split())
 
 _DEGREE_WORDS = r"much|a lot|way|far|a (?:little )?bit|a little|slightly|somewhat|even"
-DEGREE = {"much": 1.6, "a lot": 1.6, "way": 1.8, "far": 1.6, "even": 1.3, "a bit": 0.5, "a little bit": 0.5,
-          "a little": 0.5, "slightly": 0.5, "somewhat": 0.6}
+DEGREE = {"much": 1.6, "a lot": 1.6, "way": 1.8, "far": 1.6, "even": 1.3, "a bit": 0.55, "a little bit": 0.55,
+          "a little": 0.55, "slightly": 0.55, "somewhat": 0.6}
+"""A little is 0.55 of a step, so that "a little faster" is still 10 % faster (1.2 ** 0.55 = 1.105)."""
 
 NAMED_PAUSE_S = 0.6
 """Pause after a named word ("hold a beat after 'door'") [s]."""

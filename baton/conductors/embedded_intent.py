@@ -51,7 +51,7 @@ _INTENSIFIERS: tuple[tuple[re.Pattern, float], ...] = tuple(
 _LEXICON: tuple[tuple[re.Pattern, str, float], ...] = tuple(
     (re.compile(rf"\b(?:{stems})[\w'-]*"), emotion, level) for stems, emotion, level in (
         (r"devastat|heartbr|broken-?hearted|tearful|crying|sobb|sobs\b|sob\b|weep|in tears|inconsolab|desolat|bereft|anguish|"
-         r"distraught|grief-stricken|choked\s+up|choking\s+up|verge\s+of\s+tears|close\s+to\s+tears|floods\s+of\s+tears", "sad", LEVEL_VERY),
+         r"distraught|shattered|grief-stricken|choked\s+up|choking\s+up|verge\s+of\s+tears|close\s+to\s+tears|floods\s+of\s+tears", "sad", LEVEL_VERY),
         (r"unhapp|sad\b|sadly|sadder|saddest|sadness|sorrow|depress|grie[fv]|mourn|melanchol|gloom|"
          r"miserabl|downcast|downhearted|dejected|despair|forlorn|glum|blue\b|somber|sombre|wistful|"
          r"disappoint|(?:feeling|felt|feel|bit|little|so|very|really|quite|pretty|rather|kind of|sort of)\s+(?:down|low)\b|"

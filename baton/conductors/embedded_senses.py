@@ -74,7 +74,7 @@ SLOW = _senses("slow leisurely unhurried dawdle drawl languid lazy sluggish craw
 SPEED_NOUNS = _senses("pace speed tempo rate")
 LOUD = _senses("louden loud shout yell scream bellow roar boom blare project forceful thunderous noisy holler "
                "full-volume")
-SOFT = _senses("gone quieten hush quiet soft murmur mumble faint muted muffled subdued nothing silence inaudible barely hush")
+SOFT = _senses("gone quieten hush quiet soft murmur mumble muted muffled subdued nothing silence inaudible barely hush")
 SOFT_TARGETS = _senses("gone nothing silence barely")
 """Soft only as where a fall or the end leads ("drop to almost nothing by the end"), not alone ("as though all
 hope is gone")."""
@@ -124,7 +124,7 @@ STRONG_PAUSE = _senses("pause beat break breath breather silence gap rest moment
 STRESS = _senses("stress emphasis emphasize emphatic accent accentuate weight punch hit lean highlight underline "
                  "underscore bold spotlight focus stand pop prominent prominence important key main loud strong force "
                  "forceful firm hard clear crisp extra land mark drive attention special enunciate bite slam bang "
-                 "nail push power intensity oomph energy hammer matter count crucial central vital essential word ring resound "
+                 "nail push press power intensity oomph energy hammer matter count crucial central vital essential word ring resound "
                  "shine")
 LONG = _senses("long dramatic big full extended lengthy good proper generous healthy seconds")
 NOUN_CUES = _senses("robot automaton android machine computer dalek clock metronome satnav sat-nav gps drone bass baritone soprano treble falsetto")
@@ -253,7 +253,11 @@ def _whisper_and_question(words, intent, at, sign, use, volume_words: bool):
     return intent
 
 
-_TRANSITION = _senses("to into then until till build grow rise swell climb end finish become get turn move work")
+_LOUD_STATES = frozenset("strong strongly powerful powerfully forceful big forte".split())
+_SOFT_STATES = frozenset("gentle gently weak weakly piano small light lightly".split())
+"""Loudness states only where a ramp is read from two of them ("start strong and go softer")."""
+_TRANSITION = _senses("go goes going to into then until till build grow rise swell climb end finish become get turn "
+                      "move work")
 
 
 def _two_states(text: str, intent):
@@ -261,8 +265,13 @@ def _two_states(text: str, intent):
     "quiet at first, loud by the end"): a loud and a soft word in either order with a transition word between;
     the ramp goes towards the later one. Returns the intent, the text without those words, and whether found."""
     words = _TOKEN.findall(text)
-    states = [(i, 1 if _has(w, LOUD) else -1) for i, w in enumerate(words)
-              if (_has(w, LOUD) or (_has(w, SOFT) and w not in SOFT_TARGETS)) and not _negated(words, i)]
+
+    def state(w: str) -> int:
+        if _has(w, LOUD) or w in _LOUD_STATES:
+            return 1
+        return -1 if (_has(w, SOFT) and w not in SOFT_TARGETS) or w in _SOFT_STATES else 0
+
+    states = [(i, state(w)) for i, w in enumerate(words) if state(w) and not _negated(words, i)]
     for (i, first), (j, last) in zip(states, states[1:]):
         if first != last and any(_has(w, _TRANSITION) or _has(w, END) for w in words[i + 1:j]):
             intent = replace(intent, energy_ramp_db=intent.energy_ramp_db + 8.0 * last)
