@@ -142,7 +142,7 @@ MODIFIERS: tuple[tuple[re.Pattern, Apply, bool], ...] = (
     _mod(r"deeper|deepen\w*|deep voice|lower(?:[- ]pitched)?|low[- ]pitched|(?:in\s+a\s+)?low(?:er)?,?\s+(?:\w+\s+)?"
          r"(?:pitch|voice|register)|lower (?:your|the) pitch|pitch\s+(?:it\s+)?down|gravelly|gruff|husky|"
          r"baritone|bass\s+voice", _pitch(-3.0)),
-    _mod(r"monoton\w*|flat(?:ly)?|talking\s+clock|toneless\w*|unchanging|automated|computeri[sz]ed|synthesi[sz]ed|"
+    _mod(r"(?:tele)?phone\s*book|directory|shopping\s+list|reading\s+(?:out\s+)?(?:a\s+)?list|monoton\w*|flat(?:ly)?|talking\s+clock|toneless\w*|unchanging|automated|computeri[sz]ed|synthesi[sz]ed|"
          r"text[- ]to[- ]speech|(?:level|steady|constant|even),?\s+(?:pitch|tone|intonation)|robotic\w*|robot(?:-like|\s+voice)|like\s+a\s+robot|droning|mechanical(?:ly)?|deadpan|"
          r"like\s+a\s+(?:machine|computer)|machine-?like|(?:no|without\s+(?:any\s+)?)\s*ups\s+and\s+downs|"
          r"(?:all\s+)?on\s+(?:one|a\s+single|the\s+same)\s+(?:pitch|note|tone)|"

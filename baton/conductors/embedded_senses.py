@@ -70,7 +70,7 @@ def _senses(words: str) -> frozenset[str]:
 FAST = _senses("fast quick rapid speed speedy hurry rush brisk swift haste hasty hastily race zip zippy pacy pacey snappy "
                "hustle hasten quicken accelerate clip urgent breathless rattle")
 SLOW = _senses("slow leisurely unhurried dawdle drawl languid lazy sluggish crawl measured deliberate unrushed "
-               "plod ponderous savor stately stretch linger lingering")
+               "plod ponderous savor stately stretch linger lingering snail snail's tortoise")
 SPEED_NOUNS = _senses("pace speed tempo rate")
 LOUD = _senses("louden loud shout yell scream bellow roar boom blare project forceful thunderous noisy holler "
                "full-volume")
@@ -87,14 +87,14 @@ FALL = _senses("fall drop sink fade dwindle die trail tail taper diminish ebb de
                "decay shrink lessen reduce lower down recede drift peter ease slacken cut lose")
 PROGRESSIVE = _senses("ramp fade dwindle trail tail taper peter ebb swell crescendo decrescendo diminuendo build climb mount "
                       "escalate grow die wane subside recede")
-FADE = _senses("fade dwindle taper ebb wane subside decrescendo diminuendo trail tail peter die")
+FADE = _senses("fade dwindle taper ebb wane subside decrescendo diminuendo trail tail peter die wind")
 """Verbs that are a fading volume by themselves ("tail off quietly"); trail, tail, peter, die with off/away/out."""
 SWELL = _senses("swell crescendo")
 LEVEL_UP = _senses("full max maximum top peak high")
 LEVEL_DOWN = _senses("min minimum zero low")
 """Levels that say loud or soft only next to a volume noun ("finish at full volume")."""
 _RAISE, _LOWER = _senses("raise"), _senses("lower drop")
-_WITH_PARTICLE = _senses("trail tail peter die dy")
+_WITH_PARTICLE = _senses("trail tail peter die dy wind")
 END = _senses("end ending finish close conclusion last final gradually gradual progressively steadily increasingly "
               "eventually finally until till")
 HIGH = _senses("high squeaky shrill piping falsetto soprano treble")
@@ -338,7 +338,8 @@ def _clause_controls(clause: str, intent, ramps_only: bool = False):
         direction = (1 if any(_has(w, _RAISE) for w in words) else 0) - \
             (1 if any(_has(w, _LOWER) for w in words) else 0)
     fade = [i for i in at(FADE) if not lemmas(words[i]) & _WITH_PARTICLE
-            or (i + 1 < len(words) and words[i + 1] in ("off", "away", "out"))]
+            or (i + 1 < len(words) and words[i + 1] in ("off", "away", "out", "down"))]
+    progressive = progressive + fade  # "wind down to a murmur"
     if not direction and not (pitch and not voice_only) and not at(SPEED_NOUNS):
         direction = sum(sign(i) for i in at(SWELL)) - sum(sign(i) for i in fade)
         if direction:
