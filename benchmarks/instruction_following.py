@@ -9,7 +9,9 @@ Prints a table of passes per kind for each set, the totals, and with --misses ev
 (--blind-misses adds the blind ones).
 The blind files are for scoring once, not for tuning (the first one was scored once on 2026-12-04 and
 then used to fix rules, blind2 likewise; blind3 was written and scored once on 2026-12-05 before that day's
-rule changes; see docs/conductor.md).
+rule changes; see docs/conductor.md). The held-out part (instructions_dev_holdout.jsonl) was written in
+batches, each before one rule change; its batches' scores are printed on their own line (--blind-misses lists
+its misses too).
 """
 
 from __future__ import annotations
