@@ -40,7 +40,7 @@ _INTENSIFIERS: tuple[tuple[re.Pattern, float], ...] = tuple(
          r"(?:of|in)\s+(?:your|my|his|her|their)\s+(?:life|lives)|of\s+all\s+time|happiest|saddest|angriest|scariest|"
          r"white-?knuckle[ds]?|over\s+the\s+top|off\s+the\s+scale|to\s+the\s+max|through\s+the\s+roof|off\s+the\s+charts|beyond\s+words|on\s+the\s+verge\s+of|close\s+to", LEVEL_VERY),
         (r"quite|rather|fairly|pretty|noticeably|visibly|considerably|decidedly|distinctly|markedly", LEVEL_QUITE),
-        (r"slightly|a (?:little |tiny |wee )?bit|a little|a tad|somewhat|mildly|a touch|faintly|a hint of|kind of|"
+        (r"slightly|a (?:[a-z]+ )?bit|a little|a tad|somewhat|mildly|a touch|faintly|a hint of|kind of|"
          r"sort of|barely|subtly|lightly|a trace of|marginally|"
          r"a\s+(?:smidge|smidgen|hair|shade|dash|pinch|whisker|wee|little\s+touch)|ever\s+so\s+slightly|"
          r"vaguely|modestly|a\s+bit\s+of|a\s+degree|just\s+a\s+(?:bit|touch|little)|the\s+slightest", LEVEL_SLIGHT),

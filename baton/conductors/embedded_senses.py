@@ -114,12 +114,12 @@ VARIATION = _senses("variation vary variety change movement move inflection into
 EXPRESSIVE = _senses("expressive animated lively dynamic varied sing-song singsong melodic musical colorful vivid")
 WHISPER = _senses("whisper whispery hush voiceless unvoiced sotto")
 NEGATORS = _senses("not no don't dont never without nor less zero none avoid stop quit minimal minimum "
-                   "hardly isn't aren't strip remove lose kill eliminate iron drain")
+                   "hardly isn't aren't strip remove lose kill eliminate iron drain devoid lacking lack")
 DRAINED = _senses("drained stripped removed gone taken flattened ironed")
 """Negation after the word ("with all the colour drained out of your voice")."""
-PAUSE = _senses("pause beat break breath breather breathe stop halt silence silent wait rest gap moment second sec "
+PAUSE = _senses("count pause beat break breath breather breathe stop halt silence silent wait rest gap moment second sec "
                 "hesitate hesitation linger hang hold caesura interval space hush stall freeze still suspense")
-STRONG_PAUSE = _senses("pause beat break breath breather silence gap rest moment second hesitate hesitation linger "
+STRONG_PAUSE = _senses("count pause beat break breath breather silence gap rest moment second hesitate hesitation linger "
                        "hang freeze halt caesura interval")
 STRESS = _senses("stress emphasis emphasize emphatic accent accentuate weight punch hit lean highlight underline "
                  "underscore bold spotlight focus stand pop prominent prominence important key main loud strong force "
@@ -145,7 +145,8 @@ _NAMED_QUOTED = re.compile(r"(?<![\w'])(['\"*])[a-z0-9][\w-]*(?:'[a-z]+)?\1(?![\
 _PROGRESS = re.compile(r"\bas\s+(?:you|it|we|they)\s+(?:go|goes|continue|proceed)\b|\bbit\s+by\s+bit\b|"
                        r"\blittle\s+by\s+little\b|\bmore\s+and\s+more\b|\bover\s+time\b|\balong\s+the\s+way\b|"
                        r"\bstep\s+by\s+step\b|\bwith\s+(?:every|each)\s+(?:new\s+)?(?:word|line|phrase|syllable|sentence)\b|"
-                       r"\bword\s+by\s+word\b")
+                       r"\bword\s+by\s+word\b|\b(?:each|every)\s+(?:new\s+)?(?:word|line|phrase|syllable)\b|"
+                       r"\bthan\s+the\s+(?:one|word|line|last)\s+before\b")
 """Phrases of progression that count as an end word for ramps ("quieten down as you go")."""
 
 
@@ -182,7 +183,9 @@ def apply_named_senses(text: str, intent):
             continue
         words = _TOKEN.findall(text[:match.start()]) + ["<w>"] + _TOKEN.findall(text[match.end():])
         at = words.index("<w>")
-        pause_at = [i for i, w in enumerate(words) if _has(w, PAUSE) and not _negated(words, i)]
+        pause_at = [i for i, w in enumerate(words) if (_has(w, PAUSE) and not _negated(words, i))
+                    or (w == "before" and i + 1 < len(words)  # "... before going on"
+                        and words[i + 1] in ("going", "continuing", "carrying", "moving", "the", "you"))]
         stress_at = [i for i, w in enumerate(words) if i != at and _has(w, STRESS)]
         if match.group("a"):
             pause_at = [i for i in pause_at if _has(words[i], STRONG_PAUSE)]
