@@ -65,7 +65,7 @@ _LEXICON: tuple[tuple[re.Pattern, str, float], ...] = tuple(
          r"apoplectic|infuriat|hopping\s+mad|spitting\s+(?:mad|with|feathers|fire)|raving\s+mad|seeing\s+red|see\s+red|ballistic|incandescent|murderous|"
          r"blow(?:ing)?\s+(?:a|your|his|her|my)\s+(?:fuse|top|stack|gasket)", "angry", LEVEL_VERY),
         (r"annoy|irritat|irritab|frustrat|exasperat|irk|grump|miffed|peeved|impatien|testy|testily|"
-         r"cranky|huff\b|in\s+a\s+huff|grouch|crabby|cantankerous|snappish|snippy|tetchy|prickly|huffy|vexed|displeas|put\s+out|"
+         r"cranky|grumbl|grous|gripe|griping|whing|whinge|complain|huff\b|in\s+a\s+huff|grouch|crabby|cantankerous|snappish|snippy|tetchy|prickly|huffy|vexed|displeas|put\s+out|"
          r"ticked\s+off|aggravat|riled|short-?tempered|stroppy|narked|crotchety|sulky|sulking", "angry", LEVEL_SLIGHT),
         (r"angr|anger|irate|mad\b|cross\b|hostile|indignan|resent|pissed|bitter|"
          r"heated|fiery|hot-?headed|wound\s+up|fired\s+up|hot\s+under\s+the\s+collar|end\s+of\s+(?:your|my|his|her|their)\s+tether|"

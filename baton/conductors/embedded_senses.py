@@ -81,11 +81,11 @@ hope is gone")."""
 VOLUME_NOUNS = _senses("volume loudness level power force intensity strength energy projection")
 EFFORT = _senses("power force intensity strength energy projection")
 """Volume nouns that mean more by themselves ("end with real force"; "with less force" is softer)."""
-RISE = _senses("rise raise lift climb grow swell build increase mount ramp intensify boost gain heighten surge "
+RISE = _senses("gather rise raise lift climb grow swell build increase mount ramp intensify boost gain heighten surge "
                "escalate pump up upward upwards upturn uptick upswing inflect tilt curl")
 FALL = _senses("fall drop sink fade dwindle die trail tail taper diminish ebb decline subside soften quieten wane "
                "decay shrink lessen reduce lower down recede drift peter ease slacken cut lose")
-PROGRESSIVE = _senses("ramp fade dwindle trail tail taper peter ebb swell crescendo decrescendo diminuendo build climb mount "
+PROGRESSIVE = _senses("gather ramp fade dwindle trail tail taper peter ebb swell crescendo decrescendo diminuendo build climb mount "
                       "escalate grow die wane subside recede")
 FADE = _senses("fade dwindle taper ebb wane subside decrescendo diminuendo trail tail peter die wind")
 """Verbs that are a fading volume by themselves ("tail off quietly"); trail, tail, peter, die with off/away/out."""
@@ -124,7 +124,7 @@ STRONG_PAUSE = _senses("count pause beat break breath breather silence gap rest 
 STRESS = _senses("stress emphasis emphasize emphatic accent accentuate weight punch hit lean highlight underline "
                  "underscore bold spotlight focus stand pop prominent prominence important key main loud strong force "
                  "forceful firm hard clear crisp extra land mark drive attention special enunciate bite slam bang "
-                 "nail push press power intensity oomph energy hammer matter count crucial central vital essential word ring resound "
+                 "nail push press single isolate flag power intensity oomph energy hammer matter count crucial central vital essential word ring resound "
                  "shine")
 LONG = _senses("long dramatic big full extended lengthy good proper generous healthy seconds")
 NOUN_CUES = _senses("robot automaton android machine computer dalek clock metronome satnav sat-nav gps drone bass baritone soprano treble falsetto")
@@ -245,6 +245,8 @@ def _whisper_and_question(words, intent, at, sign, use, volume_words: bool):
         use(whisper)
     ask = at(ASK) + [i for i, w in enumerate(words) if w in ("question", "questions") and i > 0
                      and words[i - 1] in ("a", "as", "like", "into", "the", "of")]
+    ask += [i for i, w in enumerate(words) if w in ("answer", "reply", "response") and i > 0
+            and words[i - 1] in ("an", "a")]  # "as if you need an answer", not "an answering machine"
     rise, end, pitch = at(RISE), at(END), at(PITCH_NOUNS)
     if ask and sign(ask[0]) > 0:
         intent = replace(intent, question=True)
