@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--blind-misses", action="store_true",
                         help="also list the blind misses (only after the rules are final: reading them is tuning)")
     parser.add_argument("--only", choices=("dev", "blind", "blind2", "blind3", "holdout"), help="score one part only")
+    parser.add_argument("--time-rules", action="store_true",
+                        help="also time the rule layer (parse_rules, uncached) over every item's instruction")
     parser.add_argument("--no-embeddings", action="store_true",
                         help="rules only (free-form emotion descriptions then plan neutral)")
     args = parser.parse_args(argv)
@@ -78,9 +80,29 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n{name} misses ({len(misses)}):")
             for v in misses:
                 print(f"  [{v.item.kind}] {v.item.instruction!r} on {v.item.text!r}: {v.why}")
+    if args.time_rules:
+        _time_rules([v.item.instruction for r in results.values() for v in r])
     sources = Counter(conductor.understand(v.item.instruction).source for r in results.values() for v in r)
     print(f"\nemotion resolved by: {dict(sources)}")
     return 0
+
+
+def _time_rules(instructions: list[str], rounds: int = 3) -> None:
+    """Median and p95 CPU ms of the rule layer per instruction (not cached: parse_rules itself)."""
+    import statistics
+    import time
+
+    from baton.conductors.embedded_intent import parse_rules
+
+    per_ms = []
+    for _ in range(rounds):
+        for instruction in instructions:
+            start = time.process_time()
+            parse_rules(instruction)
+            per_ms.append((time.process_time() - start) * 1000.0)
+    per_ms.sort()
+    print(f"\nrule layer over {len(instructions)} instructions x {rounds}: CPU median "
+          f"{statistics.median(per_ms):.3f} ms, p95 {per_ms[int(0.95 * len(per_ms))]:.3f} ms")
 
 
 if __name__ == "__main__":
