@@ -5,6 +5,8 @@ Two layers:
 1. Rules (always, pure Python, microseconds): explicit modifiers (speed, loudness, pitch, whisper, ramps,
    emphasis on a named word, restraint such as "trying to stay polite"), intensity words ("slightly",
    "very", "extremely") and an emotion lexicon (names, adverbs, common synonyms), with simple negation.
+   The phrase rules (:mod:`embedded_controls`) come first; :mod:`embedded_senses` then reads what they left by
+   the sense of its words (negation, named words in any quote style, combinations within a clause).
 2. Sentence embeddings (only when the rules find no emotion word but content words remain, e.g. "like
    someone who just heard terrible news"): :mod:`baton.conductors.embedded_embed` compares the instruction
    with prototype descriptions per emotion.
