@@ -124,10 +124,10 @@ MODIFIERS: tuple[tuple[re.Pattern, Apply, bool], ...] = (
     _mod(r"shout\w*|yell\w*|scream\w*|bellow\w*|at the top of (?:your|my|his|her|their) lungs",
          lambda i, d: replace(i, volume_db=i.volume_db + 10.0 * d, centroid_st=i.centroid_st + 2.0 * d)),
     _mod(r"(?:no|without(?:\s+any)?|don'?t|do\s+not|never)\s+(?:rush\w*|hurry\w*)", _rate(0.8)),
-    _mod(r"(?:at\s+)?(?:double|twice\s+the)\s+(?:the\s+)?(?:speed|pace|tempo)|speed\s+(?:it\s+)?up|rattl\w*\s+(?:it\s+)?off|at\s+a\s+(?:brisk|fast|quick|rapid)\s+(?:pace|clip)|"
+    _mod(r"(?:at\s+)?(?:double|twice\s+the)\s+(?:the\s+)?(?:speed|pace|tempo)|(?:in\s+)?double[- ]time|speed\s+(?:it\s+)?up|rattl\w*\s+(?:it\s+)?off|at\s+a\s+(?:brisk|fast|quick|rapid)\s+(?:pace|clip)|"
          r"rapid-?fire|up\s+the\s+tempo|pick\s+up\s+the\s+pace|faster|quickly|quicker|quick|fast|rapid(?:ly)?|"
          r"hurr(?:y|ied|iedly)|rush(?:ed|ing)?|brisk(?:ly)?|hasty|hastily", _rate(1.2)),
-    _mod(r"(?:at\s+)?half\s+(?:the\s+)?(?:speed|pace|tempo)|slow\s+(?:it\s+)?(?:right\s+)?down|drag\w*\s+(?:it\s+)?out|at\s+a\s+(?:slow|leisurely|relaxed|gentle|easy|lazy|calm|steady)\s+"
+    _mod(r"(?:at\s+)?half\s+(?:the\s+)?(?:speed|pace|tempo)|(?:in\s+)?half[- ]time|slow\s+(?:it\s+)?(?:right\s+)?down|drag\w*\s+(?:it\s+)?out|at\s+a\s+(?:slow|leisurely|relaxed|gentle|easy|lazy|calm|steady)\s+"
          r"(?:pace|tempo|speed|rate)|slower|slowly|slow|take (?:your|my|his|her|their) time|leisurely|unhurried(?:ly)?|drawn[- ]out|drawl\w*|"
          r"deliberately", _rate(0.8)),
     _mod(r"(?:drop|lower)\w*\s+(?:your|the|my|his|her)\s+(?:voice|pitch)\s+(?:by\s+)?an\s+octave|"

@@ -64,7 +64,8 @@ _LEXICON: tuple[tuple[re.Pattern, str, float], ...] = tuple(
          r"lump\s+in\s+(?:your|my|his|her|their|the)\s+throat|welling\s+up|misty-?eyed|let\s+down|letdown|"
          r"cut\s+up\b|torn\s+up|broken\s+up|beaten\s+down|worn\s+down", "sad", LEVEL_PLAIN),
         (r"furious|fury|enraged|rag(?:e|ing)\b|wrath|boiling|livid|seething|fuming|outraged|incens|"
-         r"apoplectic|infuriat|hopping\s+mad|spitting\s+(?:mad|with|feathers|fire)|raving\s+mad|seeing\s+red|see\s+red|ballistic|incandescent|murderous|"
+         r"apoplectic|(?:ready|about|going)\s+to\s+(?:explode|blow|snap|lose\s+it)|lost\s+(?:his|her|my|your|their)\s+temper|"
+         r"infuriat|hopping\s+mad|spitting\s+(?:mad|with|feathers|fire)|raving\s+mad|seeing\s+red|see\s+red|ballistic|incandescent|murderous|"
          r"blow(?:ing)?\s+(?:a|your|his|her|my)\s+(?:fuse|top|stack|gasket)", "angry", LEVEL_VERY),
         (r"annoy|irritat|irritab|frustrat|exasperat|irk|grump|miffed|peeved|impatien|testy|testily|"
          r"cranky|grumbl|grous|gripe|griping|whing|whinge|complain|huff\b|in\s+a\s+huff|grouch|crabby|cantankerous|snappish|snippy|tetchy|prickly|huffy|vexed|displeas|put\s+out|"

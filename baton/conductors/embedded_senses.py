@@ -304,7 +304,7 @@ def _clause_controls(clause: str, intent, ramps_only: bool = False):
 
     def at(sense):
         return [i for i, w in enumerate(words) if i not in used and _has(w, sense)
-                and (w not in NOUN_CUES or i > 0)]
+                and (w not in NOUN_CUES or i > 0 or words[i + 1:i + 2] in (["voice"], ["style"]))]
 
     def sign(i):
         return -1 if _negated(words, i) else 1
@@ -316,6 +316,8 @@ def _clause_controls(clause: str, intent, ramps_only: bool = False):
 
     loud, soft, vol = at(LOUD), at(SOFT), at(VOLUME_NOUNS)
     rise, fall, end = at(RISE), at(FALL), at(END)
+    if rise and fall and ("up" in words) != ("down" in words):  # "ramp the volume down": the particle decides
+        rise, fall = (rise, []) if "up" in words else ([], fall)
     if not (fall or end or at(FADE)):
         soft = [i for i in soft if words[i] not in SOFT_TARGETS]
     progress = _PROGRESS.search(clause)
