@@ -128,7 +128,7 @@ MODIFIERS: tuple[tuple[re.Pattern, Apply, bool], ...] = (
          r"rapid-?fire|up\s+the\s+tempo|pick\s+up\s+the\s+pace|faster|quickly|quicker|quick|fast|rapid(?:ly)?|"
          r"hurr(?:y|ied|iedly)|rush(?:ed|ing)?|brisk(?:ly)?|hasty|hastily", _rate(1.2)),
     _mod(r"(?:at\s+)?half\s+(?:the\s+)?(?:speed|pace|tempo)|(?:in\s+)?half[- ]time|slow\s+(?:it\s+)?(?:right\s+)?down|drag\w*\s+(?:it\s+)?out|at\s+a\s+(?:slow|leisurely|relaxed|gentle|easy|lazy|calm|steady)\s+"
-         r"(?:pace|tempo|speed|rate)|slower|slowly|slow|take (?:your|my|his|her|their) time|leisurely|unhurried(?:ly)?|drawn[- ]out|drawl\w*|"
+         r"(?:pace|tempo|speed|rate)|slower|slowly|slow|take (?:your|my|his|her|their) (?:own |sweet )?time|leisurely|unhurried(?:ly)?|drawn[- ]out|drawl\w*|"
          r"deliberately", _rate(0.8)),
     _mod(r"(?:drop|lower)\w*\s+(?:your|the|my|his|her)\s+(?:voice|pitch)\s+(?:by\s+)?an\s+octave|"
          r"an\s+octave\s+(?:lower|down|deeper)|down\s+an\s+octave", _pitch(-OCTAVE_ST)),

@@ -68,11 +68,12 @@ def _senses(words: str) -> frozenset[str]:
 
 
 FAST = _senses("fast quick rapid speed speedy hurry rush brisk swift haste hasty hastily race zip zippy pacy pacey snappy "
-               "hustle hasten quicken accelerate clip urgent breathless rattle")
+               "hustle hasten quicken accelerate clip urgent breathless rattle sprint gallop breakneck nippy")
 SLOW = _senses("slow leisurely unhurried dawdle drawl languid lazy sluggish crawl measured deliberate unrushed "
-               "plod ponderous savor stately stretch linger lingering snail snail's tortoise")
+               "plod ponderous savor stately stretch linger lingering snail snail's tortoise amble meander stroll "
+               "saunter glacial molasses")
 SPEED_NOUNS = _senses("pace speed tempo rate")
-LOUD = _senses("louden loud shout yell scream bellow roar boom blare project forceful thunderous noisy holler "
+LOUD = _senses("belt blast louden loud shout yell scream bellow roar boom blare project forceful thunderous noisy holler "
                "full-volume")
 SOFT = _senses("gone quieten hush quiet soft murmur mumble muted muffled subdued nothing silence inaudible barely hush")
 SOFT_TARGETS = _senses("gone nothing silence barely")
@@ -97,16 +98,17 @@ _RAISE, _LOWER = _senses("raise"), _senses("lower drop")
 _WITH_PARTICLE = _senses("trail tail peter die dy wind")
 END = _senses("end ending finish close conclusion last final gradually gradual progressively steadily increasingly "
               "eventually finally until till")
-HIGH = _senses("high squeaky shrill piping falsetto soprano treble")
-LOW = _senses("low deep bass baritone gravelly gruff husky rumbling")
-PITCH_ALONE = _senses("squeaky shrill piping falsetto soprano treble bass baritone gravelly gruff husky")
+HIGH = _senses("high squeaky shrill piping falsetto soprano treble helium chipmunk")
+LOW = _senses("low deep bass baritone gravelly gruff husky rumbling sonorous growly")
+PITCH_ALONE = _senses("squeaky shrill piping falsetto soprano treble helium chipmunk bass baritone gravelly gruff "
+                      "husky sonorous growly")
 PITCH_NOUNS = _senses("pitch register key note notch tone octave voice")
 ASK = _senses("ask query inquire inquiry interrogative interrogate quizzical inquisitive questioning confirm "
             "confirmation verify wondering checking double-checking double-check")
 MONOTONE = _senses("monotone monotonous monotonic drone robot robotic automaton android machine mechanical computer "
                    "automate synthetic toneless uninflected expressionless affectless lifeless deadpan flat one-note "
                    "dalek clock metronome satnav sat-nav gps answerphone voicemail dull bored boring listless tedious "
-                   "flatten")
+                   "flatten zombie uninterested disinterested apathetic")
 STEADY = _senses("level even steady constant same one single unchanging unvarying fixed uniform")
 VARIATION = _senses("variation vary variety change movement move inflection intonation melody rise fall ups downs "
                     "expression modulation modulate fluctuation fluctuate swing lilt music musicality wobble contour color "
@@ -118,13 +120,13 @@ NEGATORS = _senses("not no don't dont never without nor less zero none avoid sto
 DRAINED = _senses("drained stripped removed gone taken flattened ironed")
 """Negation after the word ("with all the colour drained out of your voice")."""
 PAUSE = _senses("count pause beat break breath breather breathe stop halt silence silent wait rest gap moment second sec "
-                "hesitate hesitation linger hang hold caesura interval space hush stall freeze still suspense")
+                "hesitate hesitation linger hang hold caesura interval space hush stall freeze still suspense hiatus lull")
 STRONG_PAUSE = _senses("count pause beat break breath breather silence gap rest moment second hesitate hesitation linger "
                        "hang freeze halt caesura interval")
 STRESS = _senses("stress emphasis emphasize emphatic accent accentuate weight punch hit lean highlight underline "
                  "underscore bold spotlight focus stand pop prominent prominence important key main loud strong force "
                  "forceful firm hard clear crisp extra land mark drive attention special enunciate bite slam bang "
-                 "nail push press single isolate flag power intensity oomph energy hammer matter count crucial central vital essential word ring resound "
+                 "nail push press single isolate flag shout power intensity oomph energy hammer matter count crucial central vital essential word ring resound "
                  "shine")
 LONG = _senses("long dramatic big full extended lengthy good proper generous healthy seconds")
 NOUN_CUES = _senses("robot automaton android machine computer dalek clock metronome satnav sat-nav gps drone bass baritone soprano treble falsetto")
