@@ -157,7 +157,7 @@ def test_rules_follow_the_holdout_controls(rules):
 
 @needs_model
 def test_holdout_score():
-    """A regression guard, not a blind score: every batch but the last (28/30) was tuned on after its first score
+    """A regression guard, not a blind score: every batch but the last (26/30) was tuned on after its first score
     (docs/conductor.md)."""
     conductor = EmbeddedConductor()
     verdicts = score(load_items(HOLDOUT_PATH), conductor, B, lambda t, i: plan_input(t, i, conductor, B))

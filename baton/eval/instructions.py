@@ -50,7 +50,7 @@ BLIND3_PATH = DATA_DIR / "instructions_blind3.jsonl"
 HOLDOUT_PATH = DATA_DIR / "instructions_dev_holdout.jsonl"
 """New phrasings written in batches of 20 before each rule change of the 2026-12-05 generalisation work, each
 batch scored before and after that change and never tuned on (docs/conductor.md)."""
-HOLDOUT_BATCHES = (20, 20, 20, 20, 20, 20, 20, 30, 30, 30, 30, 30, 30, 30, 30, 30)
+HOLDOUT_BATCHES = (20, 20, 20, 20, 20, 20, 20, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30)
 """Sizes of the held-out batches, in file order: each was written before one rule change and scored before
 and after it (docs/conductor.md)."""
 PARTS = (("dev", DEV_PATH), ("blind", BLIND_PATH), ("blind2", BLIND2_PATH), ("blind3", BLIND3_PATH),
