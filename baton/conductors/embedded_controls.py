@@ -26,11 +26,14 @@ _WORD = r"(?P<q>[\"'“‘*])?(?P<w>[a-z0-9][\w'-]*)"
 _THE_WORD = r"(?:the\s+word\s+|the\s+)?"
 _END = r"(?:at|towards?|near|by|to)\s+the\s+end"
 # Words an unquoted name cannot be ("pause after the first sentence" names no word).
-_NOT_A_NAME = frozenset("the a an it this that each every first second last next word sentence line one".split())
+_NOT_A_NAME = frozenset("""the a an it this that each every first second last next word sentence line one
+into onto in on at to from with up out over off about through by for of me you him her them us it's its some
+is are was were be been should must will would can could goes falls lands needs here there""".split())
 
 _DEGREE_WORDS = r"much|a lot|way|far|a (?:little )?bit|a little|slightly|somewhat|even"
-DEGREE = {"much": 1.6, "a lot": 1.6, "way": 1.8, "far": 1.6, "even": 1.3, "a bit": 0.5, "a little bit": 0.5,
-          "a little": 0.5, "slightly": 0.5, "somewhat": 0.6}
+DEGREE = {"much": 1.6, "a lot": 1.6, "way": 1.8, "far": 1.6, "even": 1.3, "a bit": 0.55, "a little bit": 0.55,
+          "a little": 0.55, "slightly": 0.55, "somewhat": 0.6}
+"""A little is 0.55 of a step, so that "a little faster" is still 10 % faster (1.2 ** 0.55 = 1.105)."""
 
 NAMED_PAUSE_S = 0.6
 """Pause after a named word ("hold a beat after 'door'") [s]."""
@@ -48,8 +51,17 @@ lexicon-free residual."""
 _ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1, "final": -1}
 
 
-def _mod(pattern: str, apply: Apply) -> tuple[re.Pattern, Apply]:
-    return re.compile(rf"(?:(?P<deg>{_DEGREE_WORDS})\s+)?\b(?:{pattern})\b"), apply
+def _mod(pattern: str, apply: Apply, negatable: bool = True) -> tuple[re.Pattern, Apply, bool]:
+    """A modifier rule. ``negatable``: a negation before the phrase reverses it (``apply`` gets a negative
+    degree: "not so fast" is slower, "no need to shout" softer); otherwise a negation cancels it ("not a
+    question")."""
+    return re.compile(rf"(?:(?P<deg>{_DEGREE_WORDS})\s+)?\b(?:{pattern})\b"), apply, negatable
+
+
+# A negation in the three words before a phrase, inside its clause and conjunct ("don't speak too quickly",
+# "less loud"; not "not sure and asking").
+_NEGATED_BEFORE = re.compile(r"\b(?:not|no|don'?t|do\s+not|never|without|less|stop|quit|avoid|nor)\s+"
+                             r"(?:(?!(?:and|but|or)\b)[a-z'-]+\s+){0,2}$")
 
 
 def _ramp(db: float) -> Apply:
@@ -69,10 +81,11 @@ def _rate(ratio: float) -> Apply:
 
 
 def _range(scale: float) -> Apply:
-    return lambda i, d: replace(i, range_scale=i.range_scale * scale)
+    """Negated, monotone becomes expressive ("don't be so monotone") and expressive monotone ("not animated")."""
+    return lambda i, d: replace(i, range_scale=i.range_scale * (scale if d > 0 else 1.5 if scale < 1 else 0.25))
 
 
-MODIFIERS: tuple[tuple[re.Pattern, Apply], ...] = (
+MODIFIERS: tuple[tuple[re.Pattern, Apply, bool], ...] = (
     # questions first: "end on a rising pitch" is not "higher pitch"
     # not a bare "question": "Question: what is ...?" is a heading, and is spoken (baton.prefix)
     _mod(r"(?:as|like|into|make\s+it|,)\s+an?\s+(?:yes[/-]?(?:or[/-])?no\s+)?question|question\s+mark|"
@@ -82,7 +95,7 @@ MODIFIERS: tuple[tuple[re.Pattern, Apply], ...] = (
          r"rising\s+(?:intonation|inflection|pitch|tone|contour|end(?:ing)?)|"
          r"(?:rise|rising|go(?:es|ing)?\s+up|lift(?:ing)?)\s+(?:at|towards?)\s+the\s+end|"
          r"end(?:ing)?\s+(?:on\s+a\s+|with\s+a\s+)?(?:rise|rising|high|up)(?:\s+(?:pitch|tone|note|intonation))?",
-         lambda i, d: replace(i, question=True)),
+         lambda i, d: replace(i, question=True), negatable=False),
     _mod(r"(?:slow(?:s|ing)?\s+down|slower)\s+" + _END + r"|ritardando|rallentando",
          lambda i, d: replace(i, end_rate_ratio=i.end_rate_ratio * 0.75 ** d)),
     _mod(r"(?:speed(?:s|ing)?\s+up|faster)\s+" + _END + r"|accelerando|accelerat\w*",
@@ -105,17 +118,17 @@ MODIFIERS: tuple[tuple[re.Pattern, Apply], ...] = (
          r"(?:\s+" + _END + r")?|(?:quieter|softer)\s+(?:and\s+(?:quieter|softer)|" + _END + r")|"
          r"fad(?:e|es|ing)(?:\s+out|\s+away)?|dwindl\w*|trail(?:s|ing)?\s+off|diminuendo|decrescendo|peter(?:s|ing)?\s+out",
          _ramp(-8.0)),
-    _mod(r"whisper\w*|hushed|under\s+(?:your|my|his|her|their|the|one's)\s+breath|sotto voce|breathy|"
+    _mod(r"(?:barely|hardly|scarcely)\s+voiced|(?:mostly|all|only|just|pure)\s+(?:air|breath)|airy\s+voice|whisper\w*|hushed|under\s+(?:your|my|his|her|their|the|one's)\s+breath|sotto voce|breathy|"
          r"breathe\s+(?:the\s+words|it)|voiceless|unvoiced|(?:no|without\s+(?:any\s+)?)\s*voic(?:e|ing)",
-         lambda i, d: replace(i, style="whisper")),
+         lambda i, d: replace(i, style="whisper"), negatable=False),
     _mod(r"shout\w*|yell\w*|scream\w*|bellow\w*|at the top of (?:your|my|his|her|their) lungs",
          lambda i, d: replace(i, volume_db=i.volume_db + 10.0 * d, centroid_st=i.centroid_st + 2.0 * d)),
     _mod(r"(?:no|without(?:\s+any)?|don'?t|do\s+not|never)\s+(?:rush\w*|hurry\w*)", _rate(0.8)),
-    _mod(r"(?:at\s+)?(?:double|twice\s+the)\s+(?:the\s+)?(?:speed|pace|tempo)|speed\s+(?:it\s+)?up|rattl\w*\s+(?:it\s+)?off|at\s+a\s+(?:brisk|fast|quick|rapid)\s+(?:pace|clip)|"
+    _mod(r"(?:at\s+)?(?:double|twice\s+the)\s+(?:the\s+)?(?:speed|pace|tempo)|(?:in\s+)?double[- ]time|speed\s+(?:it\s+)?up|rattl\w*\s+(?:it\s+)?off|at\s+a\s+(?:brisk|fast|quick|rapid)\s+(?:pace|clip)|"
          r"rapid-?fire|up\s+the\s+tempo|pick\s+up\s+the\s+pace|faster|quickly|quicker|quick|fast|rapid(?:ly)?|"
          r"hurr(?:y|ied|iedly)|rush(?:ed|ing)?|brisk(?:ly)?|hasty|hastily", _rate(1.2)),
-    _mod(r"(?:at\s+)?half\s+(?:the\s+)?(?:speed|pace|tempo)|slow\s+(?:it\s+)?(?:right\s+)?down|drag\w*\s+(?:it\s+)?out|at\s+a\s+(?:slow|leisurely|relaxed|gentle)\s+"
-         r"pace|slower|slowly|slow|take (?:your|my|his|her|their) time|leisurely|unhurried(?:ly)?|drawn[- ]out|drawl\w*|"
+    _mod(r"(?:at\s+)?half\s+(?:the\s+)?(?:speed|pace|tempo)|(?:in\s+)?half[- ]time|slow\s+(?:it\s+)?(?:right\s+)?down|drag\w*\s+(?:it\s+)?out|at\s+a\s+(?:slow|leisurely|relaxed|gentle|easy|lazy|calm|steady)\s+"
+         r"(?:pace|tempo|speed|rate)|slower|slowly|slow|take (?:your|my|his|her|their) (?:own |sweet )?time|leisurely|unhurried(?:ly)?|drawn[- ]out|drawl\w*|"
          r"deliberately", _rate(0.8)),
     _mod(r"(?:drop|lower)\w*\s+(?:your|the|my|his|her)\s+(?:voice|pitch)\s+(?:by\s+)?an\s+octave|"
          r"an\s+octave\s+(?:lower|down|deeper)|down\s+an\s+octave", _pitch(-OCTAVE_ST)),
@@ -129,7 +142,7 @@ MODIFIERS: tuple[tuple[re.Pattern, Apply], ...] = (
     _mod(r"deeper|deepen\w*|deep voice|lower(?:[- ]pitched)?|low[- ]pitched|(?:in\s+a\s+)?low(?:er)?,?\s+(?:\w+\s+)?"
          r"(?:pitch|voice|register)|lower (?:your|the) pitch|pitch\s+(?:it\s+)?down|gravelly|gruff|husky|"
          r"baritone|bass\s+voice", _pitch(-3.0)),
-    _mod(r"monoton\w*|flat(?:ly)?|talking\s+clock|toneless\w*|unchanging|automated|computeri[sz]ed|synthesi[sz]ed|"
+    _mod(r"(?:tele)?phone\s*book|directory|shopping\s+list|reading\s+(?:out\s+)?(?:a\s+)?list|monoton\w*|flat(?:ly)?|talking\s+clock|toneless\w*|unchanging|automated|computeri[sz]ed|synthesi[sz]ed|"
          r"text[- ]to[- ]speech|(?:level|steady|constant|even),?\s+(?:pitch|tone|intonation)|robotic\w*|robot(?:-like|\s+voice)|like\s+a\s+robot|droning|mechanical(?:ly)?|deadpan|"
          r"like\s+a\s+(?:machine|computer)|machine-?like|(?:no|without\s+(?:any\s+)?)\s*ups\s+and\s+downs|"
          r"(?:all\s+)?on\s+(?:one|a\s+single|the\s+same)\s+(?:pitch|note|tone)|"
@@ -219,10 +232,15 @@ def apply_modifiers(text: str, intent):
     """Apply the modifier phrases (question, ramps, whisper, speed, loudness, pitch, range) found in ``text``;
     returns as :func:`apply_named` does."""
     found = False
-    for pattern, apply in MODIFIERS:
+    for pattern, apply, negatable in MODIFIERS:
         def modify(match: re.Match) -> str:
             nonlocal intent, found
-            intent = apply(intent, DEGREE.get(match.group("deg") or "", 1.0))
+            degree = DEGREE.get(match.group("deg") or "", 1.0)
+            if _NEGATED_BEFORE.search(match.string[:match.start()]):
+                if not negatable:
+                    return " "  # "not a question", "don't whisper": nothing asked
+                degree = -degree
+            intent = apply(intent, degree)
             found = True
             return " "
         text = pattern.sub(modify, text)
