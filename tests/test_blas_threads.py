@@ -13,7 +13,10 @@ from tts_model.runtime.blas import one_blas_thread  # noqa: E402
 
 
 def _blas_threads() -> set[int]:
-    return {i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"}
+    """Threads of NumPy's own BLAS (the one the mel stages use). Other BLAS copies loaded later by other
+    libraries (SciPy's, torch's) are not limited, and not looked at: the controller scans once."""
+    return {i["num_threads"] for i in threadpoolctl.threadpool_info()
+            if i["user_api"] == "blas" and "numpy" in i["filepath"]}
 
 
 def test_limits_inside_and_restores_after():
