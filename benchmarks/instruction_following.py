@@ -1,6 +1,6 @@
 """Instruction following on the plan: the embedded conductor's score per instruction kind, dev and blind.
 
-    OMP_NUM_THREADS=1 python -m benchmarks.instruction_following [--misses] [--only dev|blind|blind2|blind3|holdout]
+    OMP_NUM_THREADS=1 python -m benchmarks.instruction_following [--misses] [--only dev|blind|blind2|blind3|blind4|holdout]
 
 For each item of baton/data/instructions_dev.jsonl and the blind parts instructions_blind{,2,3}.jsonl, plans the text with the
 instruction the way the pipeline does (baton.syntax.plan_input) and applies the item's check (emotion and
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--misses", action="store_true", help="list every failed dev item and why")
     parser.add_argument("--blind-misses", action="store_true",
                         help="also list the blind misses (only after the rules are final: reading them is tuning)")
-    parser.add_argument("--only", choices=("dev", "blind", "blind2", "blind3", "holdout"), help="score one part only")
+    parser.add_argument("--only", choices=("dev", "blind", "blind2", "blind3", "blind4", "holdout"), help="score one part only")
     parser.add_argument("--time-rules", action="store_true",
                         help="also time the rule layer (parse_rules, uncached) over every item's instruction")
     parser.add_argument("--no-embeddings", action="store_true",

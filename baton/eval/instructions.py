@@ -47,6 +47,9 @@ BLIND2_PATH = DATA_DIR / "instructions_blind2.jsonl"
 """Written after BLIND_PATH was scored once and used to fix rules (docs/conductor.md)."""
 BLIND3_PATH = DATA_DIR / "instructions_blind3.jsonl"
 """Written on 2026-12-05 before any rule change of that day; scored once before tuning (docs/conductor.md)."""
+BLIND4_PATH = DATA_DIR / "instructions_blind4.jsonl"
+"""90 items written on 2026-12-05 by a writer who never read the rules, the other sets or their scores; scored
+once, after the day's last rule change, and never tuned on (docs/conductor.md)."""
 HOLDOUT_PATH = DATA_DIR / "instructions_dev_holdout.jsonl"
 """New phrasings written in batches of 20 before each rule change of the 2026-12-05 generalisation work, each
 batch scored before and after that change and never tuned on (docs/conductor.md)."""
@@ -54,7 +57,7 @@ HOLDOUT_BATCHES = (20, 20, 20, 20, 20, 20, 20, 30, 30, 30, 30, 30, 30, 30, 30, 3
 """Sizes of the held-out batches, in file order: each was written before one rule change and scored before
 and after it (docs/conductor.md)."""
 PARTS = (("dev", DEV_PATH), ("blind", BLIND_PATH), ("blind2", BLIND2_PATH), ("blind3", BLIND3_PATH),
-         ("holdout", HOLDOUT_PATH))
+         ("blind4", BLIND4_PATH), ("holdout", HOLDOUT_PATH))
 """Every item set, by name: dev for tuning, the blind parts for reporting separately."""
 KINDS = ("emotion", "question", "pause", "monotone", "whisper", "stress", "louder_end", "softer_end",
          "faster", "slower", "higher", "lower")
@@ -221,4 +224,4 @@ def score(items: Iterable[Item], conductor, baseline: VoiceBaseline,
 
 
 __all__ = ["Item", "Verdict", "load_items", "band", "check_control", "judge", "score", "KINDS", "BANDS",
-           "DEV_PATH", "BLIND_PATH", "BLIND2_PATH", "BLIND3_PATH", "HOLDOUT_PATH", "HOLDOUT_BATCHES", "PARTS"]
+           "DEV_PATH", "BLIND_PATH", "BLIND2_PATH", "BLIND3_PATH", "BLIND4_PATH", "HOLDOUT_PATH", "HOLDOUT_BATCHES", "PARTS"]
