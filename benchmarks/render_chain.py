@@ -51,7 +51,7 @@ def median_abs(rows: list[dict], key: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     from recipes.evaluate_batontts import adherence, shifted
-    from recipes.validation import whisper_scores
+    from recipes.validation import wer_nll_cell
     from tts_model.runtime.chain import STAGES
     from tts_model.runtime.synthesizer import SynthesisError, Synthesizer
 
@@ -102,11 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             moved += adherence(synth, shifted(plan, "pitch", args.pitch_shift))
             for factor in args.centroid_factors:
                 bright[factor] += adherence(synth, shifted(plan, "centroid", factor))
-        wer_nll = "- | -"
-        if not args.skip_wer:
-            wer, nll = whisper_scores(((text, synth.synthesize_all([{"word": s["word"]} for s in plan]))
-                                       for text, plan in plans), synth.sample_rate, args.threads)
-            wer_nll = f"{100 * wer:.1f} % | {nll:.4f}"
+        wer_nll = wer_nll_cell(synth, plans, args.threads, skip=args.skip_wer)
         print(f"| {label} | {median_abs(as_is, 'pitch_st')} | {median_abs(as_is, 'energy_db')} | "
               f"{median_abs(as_is, 'centroid_st')} | {median_abs(moved, 'pitch_st')} | "
               + "".join(f"{median_abs(rows, 'centroid_st')} | " for rows in bright.values())

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recipes.validation import add_validation_args, validation_plans, whisper_scores
+from recipes.validation import add_validation_args, neutral_wer_nll, validation_plans
 
 
 BANK_NAME = "exemplars.npz"
@@ -128,8 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             started = time.time()
             cells = ["-", "-"]
             if not args.skip_wer:
-                wer, nll = whisper_scores(((text, synth.synthesize_all([{"word": seg["word"]} for seg in plan]))
-                                           for text, plan in plans), synth.sample_rate, args.threads)
+                wer, nll = neutral_wer_nll(synth, plans, args.threads)
                 cells = [f"{100 * wer:.1f} %", f"{nll:.4f}"]
             for shift in args.pitch_shifts:
                 errors = np.array([r["pitch_st"] for _, plan in plans

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recipes.validation import add_validation_args, measured_plans, split_rows, validation_plans, whisper_scores
+from recipes.validation import add_validation_args, measured_plans, split_rows, neutral_wer_nll, validation_plans
 
 
 def training_rows(data: Path, corpus: Path, every: int, count: int) -> list[tuple[str, str, Path]]:
@@ -134,8 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             errors = centroid_errors(synth, plans, factor)
             cells.append(f"{np.median(np.abs(errors)):.2f} ({np.median(errors):+.2f})")
         if not args.skip_wer:
-            wer, nll = whisper_scores(((text, synth.synthesize_all([{"word": seg["word"]} for seg in plan]))
-                                       for text, plan in plans), synth.sample_rate, args.threads)
+            wer, nll = neutral_wer_nll(synth, plans, args.threads)
             cells += [f"{100 * wer:.1f} %", f"{nll:.4f}"]
         print(f"| {name} | " + " | ".join(cells) + f" |  ({time.time() - started:.0f} s)", flush=True)
 

@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from recipes.validation import add_validation_args, validation_plans, whisper_scores
+from recipes.validation import add_validation_args, validation_plans, wer_nll_cell
 
 CELLS = {"as measured": ("pitch", 0.0), "pitch -6": ("pitch", -6.0), "pitch -3": ("pitch", -3.0),
          "pitch +3": ("pitch", 3.0), "pitch +6": ("pitch", 6.0), "energy -6": ("energy", -6.0),
@@ -90,11 +90,7 @@ def main(argv: list[str] | None = None) -> int:
                 target = plan if amount == 0.0 else shifted(plan, kind, amount)
                 errors[cell] += [r["pitch_st"] for r in adherence(synth, target) if "pitch_st" in r]
         cells = " | ".join(f"{np.median(np.abs(v)):.2f} ({np.median(v):+.2f})" for v in errors.values())
-        wer_nll = "- | -"
-        if not args.skip_wer:
-            wer, nll = whisper_scores(((text, synth.synthesize_all([{"word": seg["word"]} for seg in plan]))
-                                       for text, plan in plans), synth.sample_rate, args.threads)
-            wer_nll = f"{100 * wer:.1f} % | {nll:.4f}"
+        wer_nll = wer_nll_cell(synth, plans, args.threads, skip=args.skip_wer)
         print(f"| {strength:g} | {phonemes} | {gain[0]:g}/{gain[1]:g} | {wer_nll} | "
               f"{cells} |  "
               f"({time.time() - started:.0f} s)",

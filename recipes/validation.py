@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -81,3 +81,18 @@ def whisper_scores(renders: Iterable[tuple[str, np.ndarray]], sample_rate: int, 
         nll, n_tokens = reference_nll(wave, sample_rate, text, cpu_threads=threads)
         nll_sum, token_count = nll_sum + nll * n_tokens, token_count + n_tokens
     return corpus_wer(pairs).wer, nll_sum / max(token_count, 1)
+
+
+def neutral_wer_nll(synth: Any, plans: Sequence[tuple[str, list[dict]]], threads: int) -> tuple[float, float]:
+    """``whisper_scores`` of ``synth`` speaking each plan's words with every number left to the model (the
+    intelligibility check the tuning recipes and benchmarks share)."""
+    return whisper_scores(((text, synth.synthesize_all([{"word": seg["word"]} for seg in plan]))
+                           for text, plan in plans), synth.sample_rate, threads)
+
+
+def wer_nll_cell(synth: Any, plans: Sequence[tuple[str, list[dict]]], threads: int, skip: bool) -> str:
+    """``neutral_wer_nll`` as a table cell pair ``"12.3 % | 0.8790"``; ``"- | -"`` when ``skip``."""
+    if skip:
+        return "- | -"
+    wer, nll = neutral_wer_nll(synth, plans, threads)
+    return f"{100 * wer:.1f} % | {nll:.4f}"

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tts_model.runtime.solve import bisect_rising
+
 TIME_STEP_S = 0.01
 PITCH_FLOOR_HZ = 60.0
 PITCH_CEILING_HZ = 700.0
@@ -78,16 +80,9 @@ def _smooth(values: np.ndarray) -> np.ndarray:
 
 def _solve(spread_of, target_st: float, high: float) -> float:
     """The factor in [0, high] whose spread is ``target_st`` (spread grows with the factor; bisection)."""
-    low = 0.0
     if spread_of(high) <= target_st:
         return high
-    for _ in range(40):
-        mid = 0.5 * (low + high)
-        if spread_of(mid) < target_st:
-            low = mid
-        else:
-            high = mid
-    return 0.5 * (low + high)
+    return bisect_rising(spread_of, target_st, 0.0, high, steps=40)
 
 
 def apply_pitch_range(audio: np.ndarray, target_st: float | None, sample_rate: int) -> np.ndarray:

@@ -39,6 +39,7 @@ from typing import Sequence
 import numpy as np
 
 from tts_model.runtime.audio import N_FREQS, SAMPLE_RATE, mel_centres_hz, mel_filterbank
+from tts_model.runtime.solve import bisect_rising
 
 PIVOT_HZ = 1000.0
 """The shelf moves mel bins centred above this frequency, by ``alpha`` per octave above it; those below stay."""
@@ -114,14 +115,7 @@ def shared_tilt(log_mels: Sequence[np.ndarray], targets_hz: Sequence[float], wei
         factor = np.exp(alpha * gain)
         return float(np.dot(w, [12.0 * math.log2(_centroid_of_density(d * factor) / baseline_hz) for d in densities]))
 
-    low, high = -max_tilt, max_tilt
-    for _ in range(BISECTION_STEPS):
-        mid = 0.5 * (low + high)
-        if estimated_st(mid) < wanted_st:
-            low = mid
-        else:
-            high = mid
-    return 0.5 * (low + high)
+    return bisect_rising(estimated_st, wanted_st, -max_tilt, max_tilt, BISECTION_STEPS)
 
 
 def follow_centroid(log_mel: np.ndarray, seg_frames: np.ndarray, spoken_frames: np.ndarray,
