@@ -62,6 +62,7 @@ class _TimedProxy:
 
 def instrument(pipeline: Any) -> None:
     """Wrap the pipeline's stages with timers (in this process only)."""
+    from tts_model.runtime import chain
     from tts_model.runtime import synthesizer as runtime
 
     synth = pipeline.synthesizer
@@ -70,11 +71,16 @@ def instrument(pipeline: Any) -> None:
     object.__setattr__(synth, "prepare", _timer("front-end (text -> phonemes, controls)", synth.prepare))
     object.__setattr__(synth, "acoustic", _TimedProxy(synth.acoustic, "run", "acoustic model (onnx)"))
     object.__setattr__(synth, "vocoder", _TimedProxy(synth.vocoder, "vocode", "vocoder (onnx)"))
-    for attr, name in (("frame_f0", "mel: planned F0 per frame"), ("project", "mel: exemplar projection"),
-                       ("sharpen", "mel: harmonic sharpening"), ("follow_centroid", "mel: centroid tilt"),
-                       ("apply_pitch_range", "post: pitch range"), ("apply_voice_quality", "post: voice quality"),
-                       ("limit_peaks", "post: peak limiter")):
-        setattr(runtime, attr, _timer(name, getattr(runtime, attr)))
+    # the render chain's stages call these through tts_model.runtime.chain; the output step's limiter is the
+    # synthesizer's own
+    for module, attr, name in ((chain, "frame_f0", "mel: planned F0 per frame"),
+                               (chain, "project", "mel: exemplar projection"),
+                               (chain, "sharpen", "mel: harmonic sharpening"),
+                               (chain, "follow_centroid", "mel: centroid tilt"),
+                               (chain, "apply_pitch_range", "post: pitch range"),
+                               (chain, "apply_voice_quality", "post: voice quality"),
+                               (runtime, "limit_peaks", "post: peak limiter")):
+        setattr(module, attr, _timer(name, getattr(module, attr)))
 
 
 def load(voice: str | None, threads: int) -> Any:
