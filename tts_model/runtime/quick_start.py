@@ -16,7 +16,12 @@ segment 0:
   estimates' errors, reached over :data:`SEAM_RAMP_SAMPLES` (docs/speed.md gives the measured spread;
   tests/test_quick_start.py bounds it);
 * **the vocoder seams**: pieces meet with :data:`tts_model.runtime.synthesizer.CONTEXT_FRAMES` of context on
-  each side, as later windows always do, so a few samples near each seam differ slightly.
+  each side, as later windows always do, so a few samples near each seam differ slightly;
+* **the first piece's spectral tilt**: its mel does not wait for the exemplar projection of the whole
+  utterance (~0.02 s at 1 thread, docs/speed.md): :func:`first_piece_mel` projects only the phonemes under
+  the first piece and the rest of segment 0's speech, whose energy profile the piece's gain needs
+  (:func:`head_state`; the projection and the harmonics are frame-local, so those frames are exact) and estimates an utterance-scope centroid tilt with the rest of the utterance unprojected. The whole
+  utterance goes through the mel stages after the first piece has left, and every later piece uses that.
 
 Segments after the first are rendered exactly as without quick start. Quick start is skipped (the first chunk
 is the whole segment, as before) where the first segment is too short to split or has a post-vocoder stage

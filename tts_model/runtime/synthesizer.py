@@ -417,11 +417,10 @@ class Synthesizer:
 
         hop = self.vocoder.hop_length
         spoken, predicted, basis = int(state.spoken_frames[0]), state.predicted[0], mel_filterbank()
-        with one_blas_thread():
+        with one_blas_thread():  # the first piece and segment 0's spoken frames, for its energy profile
             mel = quick.first_piece_mel([s for s in self.config.render_chain if s.phase == "mel"], state,
-                                        split + CONTEXT_FRAMES)
-        # the first piece's share of the segment's energy, from the model's mel (the stages' is not there yet)
-        power = quick.frame_power(state.mel[:spoken], basis)
+                                        max(split + CONTEXT_FRAMES, spoken))
+        power = quick.frame_power(mel[:spoken], basis)
         # the level is the chain's segment_gain stage's job: without that stage, the output gain throughout
         target = segment.get("energy_rms") if self.config.stage("segment_gain") is not None else None
         exact = target is not None and np.isfinite(float(target))
