@@ -12,7 +12,12 @@ fastest time to first audio is kept). Per text it records:
   and of the first piece alone [dB] (the estimate's error);
 * whether every later segment is identical after its 256-sample entry ramp, and the total length.
 
-    OMP_NUM_THREADS=1 python -m benchmarks.quick_start_check [--threads 1] [--texts 20] [--json out.json]
+    OMP_NUM_THREADS=1 python -m benchmarks.quick_start_check [--threads 1] [--texts 20] [--json out.json] [--ab]
+
+``--ab`` adds a third way, alternated with the other two: quick start as before 2026-12-05 (ttfa), with every
+mel stage run over the whole utterance before the first piece (``quick_start.first_piece_mel`` replaced by
+:func:`whole_first_mel`), to measure what running the exemplar projection on the first piece's phonemes only
+saves.
 """
 
 from __future__ import annotations
@@ -29,6 +34,16 @@ import numpy as np
 from benchmarks.speed_vs_piper import DEFAULT_CORPUS, load_texts
 
 RAMP_SAMPLES = 256  # tts_model.runtime.synthesizer.GAIN_RAMP_SAMPLES
+
+
+def whole_first_mel(mel_stages, state, frames: int) -> np.ndarray:
+    """The first piece's mel as before 2026-12-05 (ttfa): every mel stage over the whole utterance."""
+    from dataclasses import replace
+
+    whole = replace(state, mel=state.mel.copy())
+    for stage in mel_stages:
+        stage.apply(whole)
+    return whole.mel[:frames]
 
 
 def timed(pipeline, plan, quick: bool) -> tuple[list, list[float], float]:
@@ -79,6 +94,8 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=2, help="renders per way per text, fastest kept")
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--ab", action="store_true", help="also quick start with every mel stage over the whole "
+                        "utterance before the first piece (as before 2026-12-05 ttfa), alternated")
     args = parser.parse_args()
     from baton.conductors import get_conductor
     from baton.pipeline import Pipeline, default_voice_id
@@ -87,41 +104,61 @@ def main() -> int:
     texts, source = load_texts(args.corpus, args.texts)
     synth = runtime.Synthesizer.load(runtime.find_voice(default_voice_id()), threads=args.threads)
     pipeline = Pipeline(get_conductor("embedded"), synth)
-    for quick in (False, True):
-        timed(pipeline, pipeline.plan("Hello there, how are you today?"), quick)  # warm-up
+    from tts_model.runtime import quick_start
+
+    ways = (("normal", False), ("quick", True), *((("before", True),) if args.ab else ()))
+    head_mel = quick_start.first_piece_mel
+
+    def run(way: str, plan) -> tuple:
+        quick_start.first_piece_mel = whole_first_mel if way == "before" else head_mel
+        try:
+            return timed(pipeline, plan, dict(ways)[way])
+        finally:
+            quick_start.first_piece_mel = head_mel
+
+    for way, _ in ways:
+        run(way, pipeline.plan("Hello there, how are you today?"))  # warm-up
     rows, load = [], [os.getloadavg()[0]]
     for text in texts:
         plan = pipeline.plan(text)
-        best: dict[bool, tuple] = {}
+        best: dict[str, tuple] = {}
         for _ in range(args.repeats):
-            for quick in (False, True):
-                pieces, ready, rate = timed(pipeline, plan, quick)
-                if quick not in best or ready[0] < best[quick][1][0]:
-                    best[quick] = (pieces, ready, rate)
-        row = compare(best[False][0], best[True][0], best[False][2])
-        for quick, name in ((False, "normal"), (True, "quick")):
-            pieces, ready, rate = best[quick]
-            row[f"{name}_first_audio_s"] = ready[0]
-            row[f"{name}_stall_s"] = stall_s(pieces, ready, rate)
+            for way, _quick in ways:
+                pieces, ready, rate = run(way, plan)
+                if way not in best or ready[0] < best[way][1][0]:
+                    best[way] = (pieces, ready, rate)
+        row = compare(best["normal"][0], best["quick"][0], best["normal"][2])
+        if args.ab:
+            row["before_first_piece_level_db"] = compare(best["normal"][0], best["before"][0],
+                                                         best["normal"][2])["first_piece_level_db"]
+        for way, _quick in ways:
+            pieces, ready, rate = best[way]
+            row[f"{way}_first_audio_s"] = ready[0]
+            row[f"{way}_stall_s"] = stall_s(pieces, ready, rate)
         rows.append(row)
         load.append(os.getloadavg()[0])
     split = [r for r in rows if r["split"]]
     print(f"{len(rows)} texts ({source}), {args.threads} thread(s), load average (1 min) "
           f"{min(load):.2f}-{max(load):.2f}; quick start split the first segment in {len(split)} of them")
-    print("| | normal | quick start |\n|---|---:|---:|")
-    for key, label in (("first_audio_s", "time to first audio, median [s]"),):
-        print(f"| {label} | {np.median([r['normal_' + key] for r in rows]):.3f} | "
-              f"{np.median([r['quick_' + key] for r in rows]):.3f} |")
-    print(f"| time to first audio, max [s] | {max(r['normal_first_audio_s'] for r in rows):.3f} | "
-          f"{max(r['quick_first_audio_s'] for r in rows):.3f} |")
-    print(f"| texts with a stall / total stall [s] | {sum(r['normal_stall_s'] > 0 for r in rows)} / "
-          f"{sum(r['normal_stall_s'] for r in rows):.3f} | {sum(r['quick_stall_s'] > 0 for r in rows)} / "
-          f"{sum(r['quick_stall_s'] for r in rows):.3f} |")
+    names = [w for w, _ in ways]
+    heads = {"normal": "normal", "quick": "quick start", "before": "quick start, whole-utterance mel first"}
+    print("| | " + " | ".join(heads[w] for w in names) + " |\n|---|" + "---:|" * len(names))
+    print("| time to first audio, median [s] | "
+          + " | ".join(f"{np.median([r[w + '_first_audio_s'] for r in rows]):.3f}" for w in names) + " |")
+    print("| time to first audio, max [s] | "
+          + " | ".join(f"{max(r[w + '_first_audio_s'] for r in rows):.3f}" for w in names) + " |")
+    print("| texts with a stall / total stall [s] | " + " | ".join(
+        f"{sum(r[w + '_stall_s'] > 0 for r in rows)} / {sum(r[w + '_stall_s'] for r in rows):.3f}" for w in names)
+          + " |")
     if split:
         seg = np.abs([r["segment0_level_db"] for r in split])
         head = np.abs([r["first_piece_level_db"] for r in split])
         print(f"\nsegment 0 spoken level, quick vs normal: max |{seg.max():.3f}| dB; first piece: median "
               f"|{np.median(head):.2f}| dB, max |{head.max():.2f}| dB")
+        if args.ab:
+            before = np.abs([r["before_first_piece_level_db"] for r in split])
+            print(f"first piece, whole-utterance mel first, vs normal: median |{np.median(before):.2f}| dB, "
+                  f"max |{before.max():.2f}| dB")
     print(f"later segments identical after the entry ramp: {sum(r['later_identical'] for r in rows)}/{len(rows)}; "
           f"same total length: {sum(r['same_length'] for r in rows)}/{len(rows)}")
     if args.json:

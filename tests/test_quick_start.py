@@ -134,3 +134,56 @@ def test_pipeline_stream_marks_the_split_piece():
     whole = list(pipe.stream(text, seed=0))
     assert sum(p.audio.size for p in pieces) == sum(p.audio.size for p in whole)
     assert all(p.final for p in whole)
+
+
+def _mel_stages(synth: Synthesizer, *leave_out: str) -> list:
+    return [s for s in synth.config.render_chain if s.phase == "mel" and s.name not in leave_out]
+
+
+def test_first_piece_mel_is_the_whole_render_up_to_the_tilt_estimate(shipped):
+    """The projection and harmonics are frame-local: on the head's phonemes they give the whole render's frames
+    exactly; the full chain's first piece differs only by a shelf tilt (the utterance tilt estimated with the
+    rest unprojected), which is small."""
+    frames = quick.FIRST_WINDOW_FRAMES + CONTEXT_FRAMES
+    stages = _mel_stages(shipped, "centroid_tilt")
+    assert [s.name for s in stages] == ["exemplars", "harmonics"]
+    state = shipped.model_mel(TEXT)
+    raw = state.mel.copy()
+    head = quick.first_piece_mel(stages, state, frames)
+    np.testing.assert_array_equal(state.mel, raw)  # the state is left for the full stages
+    for stage in stages:
+        stage.apply(state)
+    assert head.shape == (frames, raw.shape[1]) and state.mel.shape[0] > 3 * frames
+    np.testing.assert_array_equal(head, state.mel[:frames])
+
+    from tts_model.runtime.tilt import tilt_profile
+
+    state = shipped.model_mel(TEXT)
+    head = quick.first_piece_mel(_mel_stages(shipped), state, frames)
+    whole, _, _ = shipped.render_mel(TEXT)
+    diff = (head - whole[:frames]).astype(np.float64)
+    alpha = float(diff[0] @ tilt_profile() / (tilt_profile() @ tilt_profile()))
+    np.testing.assert_allclose(diff, alpha * np.tile(tilt_profile(), (frames, 1)), atol=1e-4)
+    assert abs(alpha) < 0.1  # natural-log units per octave; the stage's limit is 0.8
+
+
+def test_the_first_piece_leaves_before_the_whole_projection(shipped, monkeypatch):
+    from tts_model.runtime import chain
+
+    projected: list[int] = []
+
+    def recording(mel, *args, **kwargs):
+        projected.append(int(np.asarray(mel).shape[0]))
+        return inner(mel, *args, **kwargs)
+
+    inner = chain.project
+    monkeypatch.setattr(chain, "project", recording)
+    chunks = shipped.synthesize(TEXT, quick_start=True)
+    next(chunks)
+    whole = int(shipped.model_mel(TEXT).mel.shape[0])
+    assert len(projected) == 1 and projected[0] < whole // 3  # the head only
+    list(chunks)
+    assert projected[1:] == [whole]  # then the whole utterance, once
+    projected.clear()
+    shipped.synthesize_all(TEXT)
+    assert projected == [whole]  # without quick start: once, as before

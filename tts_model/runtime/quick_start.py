@@ -16,7 +16,12 @@ segment 0:
   estimates' errors, reached over :data:`SEAM_RAMP_SAMPLES` (docs/speed.md gives the measured spread;
   tests/test_quick_start.py bounds it);
 * **the vocoder seams**: pieces meet with :data:`tts_model.runtime.synthesizer.CONTEXT_FRAMES` of context on
-  each side, as later windows always do, so a few samples near each seam differ slightly.
+  each side, as later windows always do, so a few samples near each seam differ slightly;
+* **the first piece's spectral tilt**: its mel does not wait for the exemplar projection of the whole
+  utterance (~0.02 s at 1 thread, docs/speed.md): :func:`first_piece_mel` projects only the phonemes under
+  the first piece and the rest of segment 0's speech, whose energy profile the piece's gain needs
+  (:func:`head_state`; the projection and the harmonics are frame-local, so those frames are exact) and estimates an utterance-scope centroid tilt with the rest of the utterance unprojected. The whole
+  utterance goes through the mel stages after the first piece has left, and every later piece uses that.
 
 Segments after the first are rendered exactly as without quick start. Quick start is skipped (the first chunk
 is the whole segment, as before) where the first segment is too short to split or has a post-vocoder stage
@@ -25,9 +30,12 @@ that works on the whole segment (``pitch_range``, a ``voice_quality`` other than
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from dataclasses import replace
+from typing import Any, Mapping, Sequence
 
 import numpy as np
+
+from tts_model.runtime.chain import MelState
 
 FIRST_WINDOW_FRAMES = 24
 """Frames of the first piece (24 x 256 / 22050 = 0.28 s of audio): with its context frames about 0.08 s of
@@ -47,6 +55,50 @@ def first_window(segment: Mapping[str, Any], segment_frames: int, spoken_frames:
     if spoken_frames < FIRST_WINDOW_FRAMES + MIN_REST_FRAMES or segment_frames < spoken_frames:
         return None
     return FIRST_WINDOW_FRAMES
+
+
+HEAD_MARGIN_FRAMES = 24
+"""The head (:func:`head_state`) runs this many frames, and at least two phonemes, past the frames the first
+piece needs, so that the frame-local mel stages see those frames' phonemes, neighbours and F0 as in the whole
+utterance (harmonics interpolates F0 between voiced phoneme centres)."""
+
+
+def head_state(state: MelState, frames: int) -> MelState:
+    """The leading whole phonemes of ``state`` (the acoustic model's output, before the mel stages) that cover
+    ``frames`` frames plus :data:`HEAD_MARGIN_FRAMES` and two more phonemes, as one segment (segment 0's
+    spoken frames at most): what quick start runs the mel stages on before its first piece, instead of the
+    whole utterance. Exemplar projection and harmonics are frame-local, so they give the same frames as on the
+    whole utterance; an utterance-scope centroid tilt is estimated from the head's spoken frames only (the
+    difference is measured in docs/speed.md)."""
+    durations = np.asarray(state.durations).reshape(-1)
+    ends = np.cumsum(durations)
+    last = int(np.searchsorted(ends, frames + HEAD_MARGIN_FRAMES))  # first phoneme ending at or past that
+    last = min(max(last, int(np.searchsorted(ends, frames)) + 2), durations.size - 1)
+    n_frames = int(ends[last])
+    spoken = min(int(state.spoken_frames[0]), n_frames)
+    return MelState(mel=state.mel[:n_frames].copy(), phoneme_ids=np.asarray(state.phoneme_ids)[:last + 1],
+                    durations=durations[:last + 1], pitch_st=np.asarray(state.pitch_st)[:last + 1],
+                    seg_frames=np.array([n_frames], dtype=np.int64), spoken_frames=np.array([spoken], dtype=np.int64),
+                    predicted=list(state.predicted[:1]), baseline=state.baseline, bank=state.bank)
+
+
+def first_piece_mel(mel_stages: Sequence[Any], state: MelState, frames: int) -> np.ndarray:
+    """The log-mel of the first ``frames`` frames (float32 (min(frames, F), n_mels)) for the first piece, from
+    the voice's ``mel_stages`` (its chain's mel-phase stages, in order) without running the costly exemplar
+    projection over the whole utterance: it runs on :func:`head_state`'s phonemes only, and is frame-local,
+    so those frames are as in the whole render (max |diff| 0 on the shipped voice, tests/test_quick_start.py).
+    The other stages run on the whole utterance, whose frames past the head are left unprojected, so an
+    utterance-scope centroid tilt is estimated from them: that estimate is the first piece's only difference
+    from the plain render's mel (docs/speed.md measures it). ``state`` is left as it was."""
+    head = head_state(state, frames)
+    whole = replace(state, mel=state.mel.copy())
+    for stage in mel_stages:
+        if stage.name == "exemplars":
+            stage.apply(head)
+            whole.mel[:head.mel.shape[0]] = head.mel
+        else:
+            stage.apply(whole)
+    return whole.mel[:frames]
 
 
 def piece_bounds(first_frames: int, end_frames: int) -> list[tuple[int, int]]:
@@ -92,5 +144,5 @@ def piece_gain(target_rms: float, spoken_samples: int, emitted_energy: float, ra
     return float(min(max(np.sqrt(max(owed, 0.0) / energy), low), high))
 
 
-__all__ = ["FIRST_WINDOW_FRAMES", "MIN_REST_FRAMES", "SEAM_RAMP_SAMPLES", "first_window", "frame_power",
-           "piece_bounds", "piece_gain"]
+__all__ = ["FIRST_WINDOW_FRAMES", "HEAD_MARGIN_FRAMES", "MIN_REST_FRAMES", "SEAM_RAMP_SAMPLES", "first_window",
+           "first_piece_mel", "frame_power", "head_state", "piece_bounds", "piece_gain"]

@@ -291,6 +291,13 @@ class Synthesizer:
         int (S,), predicted controls). The controls stages (pitch calibration) adjust the model's input; the mel
         stages (exemplars, harmonics, centroid tilt; tts_model.runtime.chain) run on its output in the order
         voice.json lists them. Timing and the predicted controls do not depend on any of them."""
+        state = self.model_mel(segments)
+        self._run_stages("mel", state)
+        return state.mel, state.seg_frames, list(state.predicted)
+
+    def model_mel(self, segments: Sequence[Mapping[str, Any]]) -> MelState:
+        """:meth:`render_mel` before the mel stages: the acoustic model's output (after the controls stages) as
+        the :class:`MelState` the mel stages work on. Raises SynthesisError."""
         inputs = self.prepare(segments)
         feeds = {k: inputs[k] for k in ("phoneme_ids", "segment_ids", "emphasis", "controls", "control_mask")}
         controls = ControlsState(controls=inputs["controls"][0], pitch_index=_PITCH)
@@ -315,8 +322,7 @@ class Synthesizer:
                          pitch_st=pitch_st[0], seg_frames=seg_frames,
                          spoken_frames=self.spoken_frames(seg_frames, predicted), predicted=predicted,
                          baseline=self.config.baseline, bank=self.exemplars)
-        self._run_stages("mel", state)
-        return state.mel, seg_frames, predicted
+        return state
 
     def spoken_frames(self, seg_frames: np.ndarray, predicted: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """Frames of each segment before its trailing pause (``render_mel``'s frames per segment and predicted
@@ -337,19 +343,23 @@ class Synthesizer:
         (tts_model.runtime.quick_start)."""
         del seed
         with one_blas_thread():  # the NumPy mel stages run faster on one BLAS thread (tts_model.runtime.blas)
-            mel, seg_frames, predicted = self.render_mel(segments)  # validates every segment, pitch_range too
+            state = self.model_mel(segments)  # validates every segment, pitch_range too
+        seg_frames, predicted = state.seg_frames, state.predicted
         ends = np.cumsum(seg_frames)
         starts = ends - seg_frames
         hop = self.vocoder.hop_length
         first, previous_gain = 0, self.output_gain
         lone = 0  # the window that holds one segment only
-        if quick_start:
-            spoken = int(self.spoken_frames(seg_frames[:1], predicted[:1])[0])
-            split = quick.first_window(segments[0], int(seg_frames[0]), spoken)
-            if split is not None:
-                previous_gain = yield from self._quick_first(mel, segments[0], predicted[0], split, spoken,
-                                                             int(ends[0]))
-                first = lone = 1  # then segment 1 alone: a 2 s window stalled players after a short segment 0
+        spoken = int(state.spoken_frames[0])
+        split = quick.first_window(segments[0], int(seg_frames[0]), spoken) if quick_start else None
+        if split is not None:
+            # the mel stages run on the first piece's phonemes first, on the whole utterance after it has left
+            previous_gain, mel = yield from self._quick_first(state, segments[0], split, int(ends[0]))
+            first = lone = 1  # then segment 1 alone: a 2 s window stalled players after a short segment 0
+        else:
+            with one_blas_thread():
+                self._run_stages("mel", state)
+            mel = state.mel
         while first < len(segments):
             # Vocoder windows: segment 0 alone (short time to first audio), then runs of segments of at least
             # MIN_WINDOW_FRAMES, so the CONTEXT_FRAMES computed twice at each window edge stay a small share.
@@ -394,16 +404,23 @@ class Synthesizer:
         state.gain = gain
         return scaled
 
-    def _quick_first(self, mel: np.ndarray, segment: Mapping[str, Any], predicted: dict[str, float], split: int,
-                     spoken: int, end: int) -> Iterator[SynthChunk]:
+    def _quick_first(self, state: MelState, segment: Mapping[str, Any], split: int,
+                     end: int) -> Iterator[SynthChunk]:
         """Segment 0 in pieces of doubling length from ``split`` frames (quick_start.piece_bounds), each at the
         gain that spreads the energy the segment still owes over it and the predicted rest; the last piece's
         gain is exact, so the whole spoken segment meets the plan's ``energy_rms`` (tts_model.runtime.quick_start).
-        Returns the last gain (the next segment ramps from it)."""
+        ``state``: the acoustic model's output before the mel stages. The first piece's mel comes from the mel
+        stages with the exemplar projection on its phonemes only (quick_start.first_piece_mel); then they run
+        on the whole utterance (as :meth:`render_mel`) for the rest. Returns (the last gain, which the next segment ramps from; the
+        utterance's log-mel after the mel stages)."""
         from tts_model.runtime.audio import mel_filterbank
 
         hop = self.vocoder.hop_length
-        power = quick.frame_power(mel[:spoken], mel_filterbank())
+        spoken, predicted, basis = int(state.spoken_frames[0]), state.predicted[0], mel_filterbank()
+        with one_blas_thread():  # the first piece and segment 0's spoken frames, for its energy profile
+            mel = quick.first_piece_mel([s for s in self.config.render_chain if s.phase == "mel"], state,
+                                        max(split + CONTEXT_FRAMES, spoken))
+        power = quick.frame_power(mel[:spoken], basis)
         # the level is the chain's segment_gain stage's job: without that stage, the output gain throughout
         target = segment.get("energy_rms") if self.config.stage("segment_gain") is not None else None
         exact = target is not None and np.isfinite(float(target))
@@ -411,6 +428,11 @@ class Synthesizer:
         bounds = quick.piece_bounds(split, end)
         gain, emitted, raw_so_far = self.output_gain, 0.0, 0.0
         for i, (a, b) in enumerate(bounds):
+            if i == 1:
+                with one_blas_thread():
+                    self._run_stages("mel", state)
+                mel = state.mel
+                power = quick.frame_power(mel[:spoken], basis)
             lo, hi = max(a - CONTEXT_FRAMES, 0), min(b + CONTEXT_FRAMES, mel.shape[0])
             audio = self.vocoder.vocode(mel[lo:hi], trim_start_frames=a - lo, trim_end_frames=hi - b)
             n_spoken = max(min(b, spoken) - a, 0) * hop
@@ -429,8 +451,7 @@ class Synthesizer:
             emitted += float(np.sum(np.square(out[:n_spoken], dtype=np.float64)))
             gain = new
             yield SynthChunk(audio=out, segment_index=0, predicted=predicted, final=i == len(bounds) - 1)
-        return gain
-
+        return gain, mel
 
     def synthesize_all(self, segments: Sequence[Mapping[str, Any]], seed: int | None = None) -> np.ndarray:
         """The whole utterance as one float32 array (n_samples,)."""
