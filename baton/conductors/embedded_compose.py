@@ -62,11 +62,7 @@ class ComposeConfig:
     sentence is not one diluted line. The emotion benchmark fits slopes over the same windows
     (feature_extract.utterance.SLOPE_SPAN_S, the longest RAVDESS clip; a test keeps the two equal)."""
     max_pitch_st: float = 12.0
-    """Cap on the pitch level moved from the baseline [st] (either direction), before the trend."""
-    trend_headroom_st: float = 3.0
-    """How far the trend may take a segment past ``max_pitch_st`` [st]: the trend is kept whole around a level
-    at the cap (strong anger and fear ask +14 st and sat flat at the cap, slope 0), within the voice's render
-    limit (baton.pipeline.RenderLimits, +16 st)."""
+    """Cap on the total pitch shift from the baseline [st] (either direction)."""
     max_energy_db: float = 24.0
     """Cap on the energy increase [dB]: the renderable limit (baton.pipeline.RenderLimits; the shipped voices
     render neutral 10 dB under their recordings and limit peaks). RAVDESS strong anger measures +21.6 dB."""
@@ -257,7 +253,7 @@ def compose(pieces: Sequence[Piece], effect: Effect, baseline: VoiceBaseline, *,
     total_s = sum(p.syllables for p in pieces) / rate_sps or 1.0
     # The table's slopes are utterance-level changes (a line fitted over the whole RAVDESS clip), so they also
     # move each segment's level along the utterance, not only its own slope: offset of each segment's centre
-    # from the middle of its trend window [s] (_trend_offsets_s), kept whole past the pitch cap below.
+    # from the middle of its trend window [s] (_trend_offsets_s).
     trends_s = _trend_offsets_s(pieces, rate_sps, total_s, config)
     segments = []
     for i, piece in enumerate(pieces):
@@ -297,9 +293,7 @@ def compose(pieces: Sequence[Piece], effect: Effect, baseline: VoiceBaseline, *,
             pause = base * baseline.pause_s * profile.pause_scale / \
                 min(max(effect.rate_ratio * end_rate_ratio ** where, 0.5), 2.0)
             pause = max(pause, piece.break_after_s)
-        pitch_st = _clip(_clip(pitch_st, -config.max_pitch_st, config.max_pitch_st) + trend_st,
-                         -config.max_pitch_st - config.trend_headroom_st,
-                         config.max_pitch_st + config.trend_headroom_st)
+        pitch_st = _clip(pitch_st + trend_st, -config.max_pitch_st, config.max_pitch_st)
         pitch_hz = baseline.pitch_hz(pitch_st)
         pitch_range = None
         if effect.range_st or range_scale != 1.0:  # neutral: the voice's own within-segment range
