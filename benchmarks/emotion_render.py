@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 from baton.eval import emotion as emo
-from feature_extract.utterance import PROSODY_QUANTITIES, VOICE_QUALITY_QUANTITIES
+from feature_extract.utterance import PROSODY_QUANTITIES, VOICE_QUALITY_QUANTITIES, slope_windows
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -92,7 +92,20 @@ def plan_features(plan) -> dict[str, float]:
     return {"pitch_mean": sum(s.pitch_mean * s.duration for s in segs) / total_s,
             "energy_rms": math.sqrt(sum(s.energy_rms ** 2 * s.duration for s in segs) / total_s),
             "duration": start_s,
-            "slope_st_per_s": float(np.polyfit(times, pitch_st, 1)[0]) if times.size > 1 else 0.0}
+            "slope_st_per_s": _windowed_slope(times, pitch_st, start_s)}
+
+
+def _windowed_slope(times_s, pitch_st, total_s: float) -> float:
+    """Mean least-squares slope [st/s] over feature_extract.utterance.slope_windows of the spoken time: the
+    windows the renders' slopes are measured over."""
+    import numpy as np
+
+    slopes = []
+    for a, b in slope_windows(0.0, total_s):
+        keep = (times_s >= a) & (times_s < b)
+        if keep.sum() > 1:
+            slopes.append(float(np.polyfit(times_s[keep], pitch_st[keep], 1)[0]))
+    return float(np.mean(slopes)) if slopes else 0.0
 
 
 def planned_change(plan, neutral_plan) -> dict[str, float]:

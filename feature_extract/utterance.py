@@ -8,7 +8,10 @@ emotion classifier (``recipes/train_emotion_classifier.py``) measure exactly the
    30 dB of the loudest one, plus 30 ms either side.
 2. **Measure the region as one span** with ``feature_extract.measure.measure_span`` (plan fields), plus the F0
    spread ``range_st`` (10th-90th percentile of the Praat pitch track of the region, semitones) and the
-   voice-quality measures of ``feature_extract.voice_quality`` over the same pitch track.
+   voice-quality measures of ``feature_extract.voice_quality`` over the same pitch track. The two slopes
+   are the exception (:data:`SLOPE_SPAN_S`): a region longer than a RAVDESS clip is cut into equal windows
+   no longer than that, and the slopes are the mean of the windows' least-squares slopes, so that a slope
+   means the same on a 6 s sentence as on a 2 s RAVDESS statement.
 3. **Compare with the neutral reference** (:func:`relative`): see :data:`QUANTITY_UNITS`.
 
 ``audio``: float32 (n_samples,), [-1, 1] throughout.
@@ -45,6 +48,14 @@ QUANTITY_UNITS = {
 }
 
 
+SLOPE_SPAN_S = 4.4
+"""Longest span a slope is fitted over [s]: just above the longest voiced region of the 1,440 RAVDESS clips
+(3.5 s; median 1.8 s), so every RAVDESS clip is still fitted as one span (its table is unchanged) while a
+longer utterance is fitted in ``ceil(length / SLOPE_SPAN_S)`` equal windows of RAVDESS's lengths. A line
+fitted over a whole 6 s sentence measures declination across phrases, not the rise or fall that a
+listener (and RAVDESS's table) reads over one statement; see docs/emotion.md (2026-12-05, strong)."""
+
+
 @dataclass(frozen=True)
 class TrimConfig:
     """How the voiced region of a clip is found."""
@@ -74,6 +85,8 @@ def measure_utterance(audio: np.ndarray, sample_rate: int, config: TrimConfig = 
     spread [st]), the voice-quality fields, and ``start_s``/``end_s`` of the region. NaN where undefined."""
     start_s, end_s = voiced_region(audio, sample_rate, config)
     features = measure_span(audio, sample_rate, start_s, end_s)
+    if len(slope_windows(start_s, end_s)) > 1:
+        features.update(windowed_slopes(audio, sample_rate, start_s, end_s))
     lo, hi = int(start_s * sample_rate), int(end_s * sample_rate)
     pitch_times_s, f0_hz = praat.pitch_track(audio[lo:hi], sample_rate)
     voiced_hz = f0_hz[np.isfinite(f0_hz)]
@@ -85,6 +98,26 @@ def measure_utterance(audio: np.ndarray, sample_rate: int, config: TrimConfig = 
     features.update(voice_quality(audio[lo:hi], sample_rate, pitch_times_s, f0_hz))
     features["start_s"], features["end_s"] = start_s, end_s
     return features
+
+
+def slope_windows(start_s: float, end_s: float, span_s: float = SLOPE_SPAN_S) -> list[tuple[float, float]]:
+    """``ceil(length / span_s)`` equal, consecutive windows ``(start_s, end_s)`` covering the region."""
+    n = max(1, math.ceil((end_s - start_s) / span_s - 1e-9))
+    edges = np.linspace(start_s, end_s, n + 1)
+    return [(float(a), float(b)) for a, b in zip(edges[:-1], edges[1:])]
+
+
+def windowed_slopes(audio: np.ndarray, sample_rate: int, start_s: float, end_s: float,
+                    span_s: float = SLOPE_SPAN_S) -> dict[str, float]:
+    """``pitch_slope`` [Hz/s] and ``energy_slope`` [dB/s] of the region as the mean of the least-squares slopes
+    of :func:`slope_windows` (windows without a defined slope are left out; NaN when none has one). A region
+    of at most ``span_s`` is one window: exactly ``measure_span``'s slopes."""
+    per_window = [measure_span(audio, sample_rate, a, b) for a, b in slope_windows(start_s, end_s, span_s)]
+    out = {}
+    for name in ("pitch_slope", "energy_slope"):
+        values = [w[name] for w in per_window if math.isfinite(w[name])]
+        out[name] = float(np.mean(values)) if values else float("nan")
+    return out
 
 
 def relative(clip: dict[str, float], ref: dict[str, float]) -> dict[str, float]:
