@@ -81,8 +81,6 @@ class SegmentState:
     output_gain: float
     gain: float
     target_rms: Optional[float] = None
-    baseline_pitch_hz: Optional[float] = None
-    """The voice's neutral pitch [Hz] (voice.json ``baseline``), for stages that work relative to it."""
 
 
 # --- checks --------------------------------------------------------------------------------------------------
@@ -234,36 +232,15 @@ class CentroidTilt:
 @dataclass(frozen=True)
 class PitchRange:
     """A segment's ``pitch_range`` [st]: its voiced F0 contour is stretched or flattened to that spread by PSOLA
-    (tts_model.runtime.pitch_range). A whispered segment is left alone: its source is replaced by noise.
-
-    ``lift_above_st``: where a segment plans its ``pitch_mean`` at least this far above the voice's baseline
-    [st], the rendered contour is also moved up by what the voice fell short of that mean (more than
-    LIFT_TOLERANCE_ST), in the same PSOLA pass. The shipped voice's acoustic model and vocoder follow the plan
-    up to about +6 st and flatten above it (a plan +12 st above the baseline renders +9.2 st, +14 st renders
-    +9.3 st; docs/emotion.md, 2026-12-05 "pitch ceiling"). None: no lift."""
+    (tts_model.runtime.pitch_range). A whispered segment is left alone: its source is replaced by noise."""
 
     name: ClassVar[str] = "pitch_range"
     phase: ClassVar[str] = "audio"
-    lift_above_st: Optional[float] = None
-
-    def __post_init__(self) -> None:
-        if self.lift_above_st is not None:
-            _number(self.name, "lift_above_st", self.lift_above_st, 0.0, 24.0)
-
-    def lifts(self, segment: Mapping[str, Any], baseline_pitch_hz: Optional[float]) -> bool:
-        """Whether this segment's level is corrected (its planned mean is high enough; never when whispered)."""
-        mean_hz = segment.get("pitch_mean")
-        return (self.lift_above_st is not None and baseline_pitch_hz is not None and mean_hz is not None
-                and segment.get("voice_quality") != "whisper"
-                and float(mean_hz) >= float(baseline_pitch_hz) * 2.0 ** (float(self.lift_above_st) / 12.0))
 
     def apply(self, state: SegmentState) -> None:
         if state.segment.get("voice_quality") != "whisper":
             value = state.segment.get("pitch_range")
-            mean_hz = float(state.segment["pitch_mean"]) if self.lifts(state.segment, state.baseline_pitch_hz) \
-                else None
-            state.audio = apply_pitch_range(state.audio, None if value is None else float(value), state.sample_rate,
-                                            mean_hz=mean_hz)
+            state.audio = apply_pitch_range(state.audio, None if value is None else float(value), state.sample_rate)
 
 
 @dataclass(frozen=True)

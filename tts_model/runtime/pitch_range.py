@@ -41,9 +41,6 @@ stays as rendered."""
 MAX_SCALE = 6.0
 """The deviations from the line are scaled by at most this factor (a 1 st wobble becomes at most 6 st)."""
 EDGE_SAMPLES = 256
-LIFT_TOLERANCE_ST = 1.0
-"""A segment lifted by the level correction (``mean_hz``) is left as rendered when its mean F0 is within this of
-the planned mean."""
 
 
 def spread_st(pitch_st: np.ndarray) -> float:
@@ -88,14 +85,10 @@ def _solve(spread_of, target_st: float, high: float) -> float:
     return bisect_rising(spread_of, target_st, 0.0, high, steps=40)
 
 
-def apply_pitch_range(audio: np.ndarray, target_st: float | None, sample_rate: int,
-                      mean_hz: float | None = None) -> np.ndarray:
-    """``audio``: float32 (n,) -> float32 (n,) whose voiced F0 spread is ``target_st`` semitones (None: keep the
-    rendered spread) and, when ``mean_hz`` is given and the voiced frames' mean F0 fell more than
-    LIFT_TOLERANCE_ST short of it, whose contour is moved up by the shortfall (the level correction of the
-    pitch_range stage's ``lift_above_st``). Both None: the same array. Segments too short or with too few voiced
-    frames come back unchanged."""
-    if (target_st is None and mean_hz is None) or audio.size < int(0.1 * sample_rate):
+def apply_pitch_range(audio: np.ndarray, target_st: float | None, sample_rate: int) -> np.ndarray:
+    """``audio``: float32 (n,) -> float32 (n,) whose voiced F0 spread is ``target_st`` semitones (None: the same
+    array). Segments too short or with too few voiced frames come back unchanged."""
+    if target_st is None or audio.size < int(0.1 * sample_rate):
         return audio
     import parselmouth  # the runtime's only Praat use; imported when a plan asks for a range
     from parselmouth.praat import call
@@ -113,20 +106,10 @@ def apply_pitch_range(audio: np.ndarray, target_st: float | None, sample_rate: i
     inlier = np.abs(pitch_st - np.median(pitch_st)) <= OCTAVE_GUARD_ST
     if int(inlier.sum()) < MIN_VOICED_FRAMES:
         return audio
-    lift_st = 0.0
-    if mean_hz is not None:
-        shortfall_st = 12.0 * np.log2(float(mean_hz) / float(np.mean(f0_hz[voiced][inlier])))
-        lift_st = float(shortfall_st) if shortfall_st > LIFT_TOLERANCE_ST else 0.0
-    reshape = False
-    if target_st is not None:
-        excess_st = spread_st(pitch_st[inlier]) - float(target_st)
-        # close enough is left alone: PSOLA costs intelligibility (docs/design/voice_quality.md)
-        reshape = not -TOLERANCE_ST <= excess_st <= min(TOLERANCE_ST, NARROW_TOLERANCE_FRACTION * float(target_st))
-    if not reshape and lift_st == 0.0:
-        return audio
-    shaped_st = (reshape_contour(times_s[inlier], pitch_st[inlier], float(target_st)) if reshape
-                 else pitch_st[inlier])
-    new_st = np.interp(times_s, times_s[inlier], shaped_st) + lift_st
+    excess_st = spread_st(pitch_st[inlier]) - float(target_st)
+    if -TOLERANCE_ST <= excess_st <= min(TOLERANCE_ST, NARROW_TOLERANCE_FRACTION * float(target_st)):
+        return audio  # close enough: PSOLA costs intelligibility (docs/design/voice_quality.md), so skip it
+    new_st = np.interp(times_s, times_s[inlier], reshape_contour(times_s[inlier], pitch_st[inlier], float(target_st)))
     new_hz = 2.0 ** (new_st / 12.0)
     # PSOLA's pulses are placed by its own pitch analysis: bounded around this segment's F0 (as feature_extract's
     # second pass is), so a high voice (400 Hz in strong anger) gets no octave-low pulses.

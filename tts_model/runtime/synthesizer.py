@@ -226,11 +226,6 @@ class Synthesizer:
         return cls(voice_id=config.voice_id, voice_dir=voice_dir, config=config, acoustic=acoustic,
                    vocoder=vocoder, frontend=Frontend(), exemplars=bank)
 
-    def _lifted(self, segment: Mapping[str, Any]) -> bool:
-        """Whether the pitch_range stage lifts this segment's level (it then needs the whole segment)."""
-        return any(stage.name == "pitch_range" and stage.lifts(segment, float(self.config.baseline["pitch_mean_hz"]))
-                   for stage in self.config.render_chain)
-
     def _run_stages(self, phase: str, state: Any) -> None:
         """The voice's render-chain stages of ``phase`` (controls, mel or audio) on ``state``, in listed order."""
         for stage in self.config.render_chain:
@@ -356,8 +351,7 @@ class Synthesizer:
         first, previous_gain = 0, self.output_gain
         lone = 0  # the window that holds one segment only
         spoken = int(state.spoken_frames[0])
-        split = quick.first_window(segments[0], int(seg_frames[0]), spoken) \
-            if quick_start and not self._lifted(segments[0]) else None
+        split = quick.first_window(segments[0], int(seg_frames[0]), spoken) if quick_start else None
         if split is not None:
             # the mel stages run on the first piece's phonemes first, on the whole utterance after it has left
             previous_gain, mel = yield from self._quick_first(state, segments[0], split, int(ends[0]))
@@ -382,8 +376,7 @@ class Synthesizer:
                 state = SegmentState(audio=audio, segment=segments[s], index=s, sample_rate=self.sample_rate,
                                      spoken=max(audio.size - int(round(predicted[s]["pause_after"]
                                                                        * self.sample_rate)), 0),
-                                     output_gain=self.output_gain, gain=self.output_gain,
-                                     baseline_pitch_hz=float(self.config.baseline["pitch_mean_hz"]))
+                                     output_gain=self.output_gain, gain=self.output_gain)
                 self._run_stages("audio", state)  # pitch range, voice quality, segment gain
                 scaled = self._level(state, previous_gain)
                 previous_gain = state.gain
