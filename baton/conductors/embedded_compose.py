@@ -56,11 +56,6 @@ class ComposeConfig:
     trend_span_s: float = 2.0
     """The span over which the table's utterance slopes move the segments' levels [s]: about the voiced length
     of a RAVDESS statement ("Kids are talking by the door"), where the slopes were measured."""
-    slope_window_s: float = 4.4
-    """Longest stretch of text one trend runs over [s]: a longer text is cut into ``ceil(length / this)`` equal
-    windows, each with its own trend (a phrase-level rise or fall, as a RAVDESS statement has), so that a long
-    sentence is not one diluted line. The emotion benchmark fits slopes over the same windows
-    (feature_extract.utterance.SLOPE_SPAN_S, the longest RAVDESS clip; a test keeps the two equal)."""
     max_pitch_st: float = 12.0
     """Cap on the total pitch shift from the baseline [st] (either direction)."""
     max_energy_db: float = 24.0
@@ -253,17 +248,20 @@ def compose(pieces: Sequence[Piece], effect: Effect, baseline: VoiceBaseline, *,
     total_s = sum(p.syllables for p in pieces) / rate_sps or 1.0
     # The table's slopes are utterance-level changes (a line fitted over the whole RAVDESS clip), so they also
     # move each segment's level along the utterance, not only its own slope: offset of each segment's centre
-    # from the middle of its trend window [s] (_trend_offsets_s).
-    trends_s = _trend_offsets_s(pieces, rate_sps, total_s, config)
+    # from the utterance's middle [s], at the planned rate, compressed so that the whole movement is what the
+    # slope gives over a RAVDESS clip (config.trend_span_s), however long the text.
+    squeeze = min(1.0, config.trend_span_s / total_s)
+    centres_s = [squeeze * (sum(p.syllables for p in pieces[:i]) + 0.5 * piece.syllables) / rate_sps
+                 for i, piece in enumerate(pieces)]
     segments = []
     for i, piece in enumerate(pieces):
-        trend_s = trends_s[i]
+        trend_s = centres_s[i] - 0.5 * squeeze * total_s
         where = i / (n - 1) if n > 1 else 1.0  # 0 at the first segment, 1 at the last
         members = by_sentence[piece.sentence]
         in_sentence = members.index(i) / (len(members) - 1) if len(members) > 1 else 0.5
         local_rate = rate_sps * end_rate_ratio ** where
-        pitch_st = effect.pitch_st + spread * config.declination_st * (0.5 - in_sentence)
-        trend_st = effect.slope_st_per_s * range_scale * trend_s
+        pitch_st = effect.pitch_st + spread * config.declination_st * (0.5 - in_sentence) \
+            + effect.slope_st_per_s * range_scale * trend_s
         slope_st = effect.slope_st_per_s * range_scale + spread * (-config.declination_st / max(total_s, 0.5))
         # the ramp is kept whole inside the caps: a loud emotion is lowered by up to half of it first
         half_ramp = abs(energy_ramp_db) / 2.0
@@ -293,7 +291,7 @@ def compose(pieces: Sequence[Piece], effect: Effect, baseline: VoiceBaseline, *,
             pause = base * baseline.pause_s * profile.pause_scale / \
                 min(max(effect.rate_ratio * end_rate_ratio ** where, 0.5), 2.0)
             pause = max(pause, piece.break_after_s)
-        pitch_st = _clip(pitch_st + trend_st, -config.max_pitch_st, config.max_pitch_st)
+        pitch_st = _clip(pitch_st, -config.max_pitch_st, config.max_pitch_st)
         pitch_hz = baseline.pitch_hz(pitch_st)
         pitch_range = None
         if effect.range_st or range_scale != 1.0:  # neutral: the voice's own within-segment range
@@ -308,20 +306,6 @@ def compose(pieces: Sequence[Piece], effect: Effect, baseline: VoiceBaseline, *,
             duration=duration, pause_after=pause, emphasis=emphasis, pitch_range=pitch_range,
             voice_quality=None if profile.voice_quality == "modal" else profile.voice_quality))
     return segments
-
-
-def _trend_offsets_s(pieces: Sequence[Piece], rate_sps: float, total_s: float, config: ComposeConfig) -> list[float]:
-    """Each piece's time from the middle of its trend window [s], by which the table's utterance slopes move
-    its level. The text is cut into ``ceil(total_s / slope_window_s)`` windows of equal spoken time (a piece
-    belongs to the window of its centre); inside a window the times from its middle are compressed so that
-    the whole movement is what the slope gives over a RAVDESS clip (``trend_span_s``), however long the window.
-    One window (a text of at most ``slope_window_s``) is the utterance-wide trend of before."""
-    n_windows = max(1, math.ceil(total_s / config.slope_window_s - 1e-9))
-    window_s = total_s / n_windows
-    centres_s = [(sum(p.syllables for p in pieces[:i]) + 0.5 * piece.syllables) / rate_sps
-                 for i, piece in enumerate(pieces)]
-    squeeze = min(1.0, config.trend_span_s / window_s)
-    return [squeeze * (c - (min(int(c // window_s), n_windows - 1) + 0.5) * window_s) for c in centres_s]
 
 
 def _clip(value: float, low: float, high: float) -> float:

@@ -1,5 +1,5 @@
 """Slopes over RAVDESS-length windows (issue 22, strong intensity): how the emotion benchmark fits a slope on a
-sentence longer than a RAVDESS clip, and the embedded conductor's trend per window."""
+sentence longer than a RAVDESS clip."""
 
 from __future__ import annotations
 
@@ -8,13 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from baton.baseline import DEFAULT_BASELINE as B
-from baton.conductors.embedded import EmbeddedConductor
-from baton.conductors.embedded_compose import DEFAULT_COMPOSE
 from feature_extract.utterance import SLOPE_SPAN_S, measure_utterance, slope_windows
 
 SAMPLE_RATE = 16000
-LONG_TEXT = "She walked all the way home in the rain, and nobody even noticed that she was gone."
 
 
 def glide(pitch_st_at, seconds: float) -> np.ndarray:
@@ -51,34 +47,3 @@ def test_a_long_sentence_of_two_rising_phrases_reads_as_rising():
     features = measure_utterance(glide(lambda t: 2.0 * (t % 3.0) - 3.0, 6.0), SAMPLE_RATE)
     assert features["end_s"] - features["start_s"] > SLOPE_SPAN_S
     assert slope_st_per_s(features) == pytest.approx(2.0, abs=0.3)
-
-
-def test_the_conductors_trend_window_is_the_measurements():
-    assert DEFAULT_COMPOSE.slope_window_s == SLOPE_SPAN_S
-
-
-@pytest.fixture(scope="module")
-def conductor() -> EmbeddedConductor:
-    return EmbeddedConductor(use_embeddings=False)
-
-
-def pitch_st(plan) -> list[float]:
-    return [12.0 * math.log2(s.pitch_mean / B.pitch_mean_hz) for s in plan.segments]
-
-
-def test_a_long_sentence_rises_again_in_each_window(conductor):
-    """A sentence longer than one window gets one trend per window: the level drops back where the second
-    window starts, instead of one line squeezed over the whole sentence."""
-    plan = conductor.plan(LONG_TEXT, "extremely sadly", B)  # +5 st and +2.2 st/s: under the cap
-    spoken_s = sum(s.duration for s in plan.segments)
-    assert spoken_s > DEFAULT_COMPOSE.slope_window_s
-    levels = pitch_st(plan)
-    drops = [b - a for a, b in zip(levels, levels[1:]) if b < a - 1.0]
-    assert len(drops) == 1
-
-
-def test_neutral_has_no_trend(conductor):
-    """Neutral's table slope is 0: its levels are the declination alone, whatever the text's length."""
-    for text in ("I found the letter.", LONG_TEXT):
-        levels = pitch_st(conductor.plan(text, None, B))
-        assert all(b <= a + 1e-9 for a, b in zip(levels, levels[1:]))
