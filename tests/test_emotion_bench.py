@@ -214,3 +214,86 @@ def test_planned_change_reads_the_plan_as_the_render_is_read():
     assert change["pitch_st"] == pytest.approx(12.0)
     assert change["energy_db"] == pytest.approx(20 * math.log10(2))
     assert change["rate_ratio"] == pytest.approx(2.0)
+
+
+def test_pitch_ceiling_ramp_runs_from_start_to_end_across_segment_centres():
+    from baton.conductors.embedded import EmbeddedConductor
+    from baton.baseline import DEFAULT_BASELINE
+    from benchmarks.pitch_ceiling import ramp_plan, planned_slope_st_per_s, segment_centres_s
+
+    plan = EmbeddedConductor(use_embeddings=False).plan(
+        "The train leaves at seven, so we should pack tonight, and nobody will stop us.", None, DEFAULT_BASELINE)
+    assert len(plan.segments) >= 3
+    ramped = ramp_plan(plan, 4.0, 12.0)
+    offsets_st = [12 * math.log2(r.pitch_mean / s.pitch_mean) for r, s in zip(ramped.segments, plan.segments)]
+    assert offsets_st[0] == pytest.approx(4.0) and offsets_st[-1] == pytest.approx(12.0)
+    centres_s = segment_centres_s(plan)
+    slope = planned_slope_st_per_s(plan, 4.0, 12.0)
+    assert slope == pytest.approx(8.0 / (centres_s[-1] - centres_s[0]))
+    assert np.allclose(np.diff(offsets_st), slope * np.diff(centres_s))
+    for r, s in zip(ramped.segments, plan.segments):  # each segment's own slope: scaled, plus the ramp's
+        factor = r.pitch_mean / s.pitch_mean
+        assert r.pitch_slope == pytest.approx((s.pitch_slope or 0.0) * factor + slope * r.pitch_mean * math.log(2) / 12)
+        assert (r.duration, r.word, r.energy_rms) == (s.duration, s.word, s.energy_rms)
+    flat = ramp_plan(plan, 6.0, 6.0)
+    assert all(12 * math.log2(r.pitch_mean / s.pitch_mean) == pytest.approx(6.0)
+               for r, s in zip(flat.segments, plan.segments))
+    assert planned_slope_st_per_s(plan, 6.0, 6.0) == 0.0
+
+
+def test_pitch_ceiling_rejects_a_sentence_count_out_of_range(capsys):
+    from benchmarks.pitch_ceiling import main
+    with pytest.raises(SystemExit):
+        main(["--sentences", "0"])
+    assert "--sentences must be 1-10" in capsys.readouterr().err
+
+
+def test_heldout_wer_summary_pools_errors_and_divides_by_neutral(tmp_path, capsys):
+    from benchmarks.emotion_heldout_wer import main, pick_sentences, summarise
+
+    def change(pitch_st):
+        return {"pitch_st": pitch_st, "slope_st_per_s": 0.5, "range_st": None, "energy_db": 1.0,
+                "rate_ratio": 1.0, "centroid_st": 0.0}
+    records = [{"clip": "a", "emotion": "neutral", "errors": 1, "words": 10, "change": change(0.0)},
+               {"clip": "a", "emotion": "angry", "errors": 3, "words": 10, "change": change(8.0)},
+               {"clip": "b", "emotion": "neutral", "errors": 1, "words": 10, "change": change(0.0)},
+               {"clip": "b", "emotion": "angry", "errors": 1, "words": 10, "change": change(10.0)}]
+    summary = summarise(records)
+    assert list(summary) == ["neutral", "angry"]
+    assert summary["angry"]["wer"] == pytest.approx(0.2) and summary["angry"]["wer_ratio"] == pytest.approx(2.0)
+    assert summary["angry"]["pitch_st"] == pytest.approx(9.0) and math.isnan(summary["angry"]["range_st"])
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps({"git": "abc1234", "records": records}), encoding="utf-8")
+    assert main(["--from-json", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "| angry | 2 | 20.0 % (4/20) | 2.00 | +9.00 |" in out and "abc1234" in out
+
+    from recipes.ljspeech import HELD_OUT
+    metadata = {clip: ("one two three four five six", "one two three four five six") for clip in HELD_OUT}
+    metadata[HELD_OUT[20]] = ("too short", "too short")
+    picked = pick_sentences(metadata, 3)
+    assert [p[0] for p in picked] == list(HELD_OUT[21:24])  # past the first 20, the short one skipped
+
+
+def test_heldout_wer_says_where_the_corpus_is_missing(tmp_path, capsys):
+    from benchmarks.emotion_heldout_wer import main
+    with pytest.raises(SystemExit):
+        main(["--corpus", str(tmp_path)])
+    assert "no LJSpeech metadata.csv" in capsys.readouterr().err
+
+
+def test_pitch_ceiling_corpus_f0_counts_frames_above_the_baseline(tmp_path):
+    import soundfile as sf
+    from benchmarks.pitch_ceiling import corpus_f0_table
+
+    (tmp_path / "wavs").mkdir()
+    t_s = np.arange(0, 1.0, 1 / 16000)
+    for name, f0_hz in (("low.wav", 200.0), ("high.flac", 420.0)):  # the baseline, and +12.4 st over it
+        tone = sum(0.3 / k * np.sin(2 * np.pi * k * f0_hz * t_s) for k in (1, 2, 3))
+        sf.write(tmp_path / "wavs" / name, tone, 16000)
+    table = corpus_f0_table(tmp_path, baseline_hz=200.0)
+    assert "(2 clips" in table
+    shares = table.splitlines()[-1].split("|")[2:5]
+    assert [float(s.strip(" %")) for s in shares] == pytest.approx([50.0, 50.0, 50.0], abs=3.0)
+    with pytest.raises(SystemExit, match="no .flac or .wav"):
+        corpus_f0_table(tmp_path / "wavs", baseline_hz=200.0)

@@ -251,6 +251,12 @@ def compose(pieces: Sequence[Piece], effect: Effect, baseline: VoiceBaseline, *,
     # from the utterance's middle [s], at the planned rate, compressed so that the whole movement is what the
     # slope gives over a RAVDESS clip (config.trend_span_s), however long the text.
     squeeze = min(1.0, config.trend_span_s / total_s)
+    # The trend is kept whole inside the pitch cap, as the energy ramp below is: a high emotion's level is
+    # lowered by up to half of the trend's movement first, so that the top of the utterance, not its slope,
+    # meets the cap.
+    half_trend_st = abs(effect.slope_st_per_s * range_scale) * squeeze * total_s / 2.0
+    level_st = _clip(effect.pitch_st, -config.max_pitch_st + half_trend_st, config.max_pitch_st - half_trend_st) \
+        if half_trend_st < config.max_pitch_st else 0.0
     centres_s = [squeeze * (sum(p.syllables for p in pieces[:i]) + 0.5 * piece.syllables) / rate_sps
                  for i, piece in enumerate(pieces)]
     segments = []
@@ -260,7 +266,7 @@ def compose(pieces: Sequence[Piece], effect: Effect, baseline: VoiceBaseline, *,
         members = by_sentence[piece.sentence]
         in_sentence = members.index(i) / (len(members) - 1) if len(members) > 1 else 0.5
         local_rate = rate_sps * end_rate_ratio ** where
-        pitch_st = effect.pitch_st + spread * config.declination_st * (0.5 - in_sentence) \
+        pitch_st = level_st + spread * config.declination_st * (0.5 - in_sentence) \
             + effect.slope_st_per_s * range_scale * trend_s
         slope_st = effect.slope_st_per_s * range_scale + spread * (-config.declination_st / max(total_s, 0.5))
         # the ramp is kept whole inside the caps: a loud emotion is lowered by up to half of it first
