@@ -13,6 +13,12 @@ most, however much higher the plan asks, and keeps about half of a ramp's slope 
     python -m benchmarks.pitch_ceiling                                  # 4 sentences, 13 offsets, ~4 min on 2 cores
     python -m benchmarks.pitch_ceiling --sentences 10 --ramp 4 12 --ramp 12 12 --json runs/ceiling.json
     python -m benchmarks.pitch_ceiling --corpus-f0 ../shared/corpora/ljspeech    # how high the training speech goes
+    python -m benchmarks.pitch_ceiling --vocoder-shifts ../shared/corpora/ljspeech --voice ljspeech --voice ljspeech-v1
+
+``--vocoder-shifts`` asks the vocoder alone: held-out recordings are pitch-shifted by PSOLA (Praat's
+"Change gender", formants kept), turned into log-mels with the vocoder's own front end, vocoded by each voice's
+vocoder, and the median F0 of what comes out is set against that of what went in. A vocoder that follows its
+input renders the same F0 (2026-12-05: V1 follows +15 st; the shipped distilled one stops near 290-350 Hz).
 """
 
 from __future__ import annotations
@@ -88,10 +94,81 @@ def corpus_f0_table(corpus: Path, baseline_hz: float) -> str:
     return "\n".join(lines)
 
 
+VOCODER_SHIFTS_ST = (0.0, 6.0, 9.0, 12.0, 15.0)
+"""PSOLA shifts [st] that ``--vocoder-shifts`` gives each recording."""
+
+
+def median_f0_hz(samples: np.ndarray, rate_hz: int) -> float:
+    """Median F0 of the voiced frames [Hz] (Praat, 75-600 Hz); NaN where nothing is voiced."""
+    import parselmouth
+
+    f0_hz = parselmouth.Sound(np.asarray(samples, dtype=np.float64), rate_hz).to_pitch(
+        pitch_floor=75, pitch_ceiling=600).selected_array["frequency"]
+    voiced = f0_hz[f0_hz > 0]
+    return float(np.median(voiced)) if voiced.size else math.nan
+
+
+def psola_shift(samples: np.ndarray, rate_hz: int, shift_st: float) -> np.ndarray:
+    """``samples`` with their pitch moved by ``shift_st`` semitones (Praat "Change gender": PSOLA, formants, duration
+    and pitch contour's shape kept)."""
+    import parselmouth
+    from parselmouth.praat import call
+
+    sound = parselmouth.Sound(np.asarray(samples, dtype=np.float64), rate_hz)
+    if shift_st == 0:
+        return sound.values[0]
+    median_hz = median_f0_hz(samples, rate_hz)
+    shifted = call(sound, "Change gender", 75, 600, 1.0, median_hz * 2 ** (shift_st / 12), 1.0, 1.0)
+    return shifted.values[0]
+
+
+def vocoder_shift_table(corpus: Path, voices: Sequence[str], clips: int, shifts_st: Sequence[float]) -> str:
+    """Markdown table: median over ``clips`` held-out recordings of the F0 [Hz] that went into the vocoder (the
+    PSOLA-shifted recording) and that came out of each voice's vocoder, per shift."""
+    import soundfile as sf
+
+    from recipes.ljspeech import HELD_OUT
+    from tts_model.runtime import audio
+    from tts_model.runtime.config import VoiceConfig
+    from tts_model.runtime.synthesizer import find_voice
+    from tts_model.runtime.vocoder import OnnxVocoder, resolve_vocoder
+
+    paths = [p for clip_id in HELD_OUT for p in (corpus / "wavs" / f"{clip_id}.flac", corpus / "wavs" / f"{clip_id}.wav")
+             if p.is_file()][:clips]
+    if not paths:
+        raise SystemExit(f"no held-out clips ({HELD_OUT[0]}..{HELD_OUT[-1]}) under {corpus / 'wavs'}")
+    vocoders = {}
+    for voice in voices:
+        voice_dir = find_voice(voice)
+        config = VoiceConfig.load(voice_dir / "voice.json")
+        vocoders[voice] = OnnxVocoder.load(resolve_vocoder(voice_dir, config.vocoder_file), threads=1)
+    went_in = {s: [] for s in shifts_st}
+    came_out = {(v, s): [] for v in voices for s in shifts_st}
+    for k, path in enumerate(paths, 1):
+        samples, rate_hz = sf.read(path, dtype="float32")
+        if rate_hz != audio.SAMPLE_RATE:
+            raise SystemExit(f"{path} is at {rate_hz} Hz; the vocoder's front end needs {audio.SAMPLE_RATE} Hz")
+        for shift_st in shifts_st:
+            shifted = np.clip(psola_shift(samples, rate_hz, shift_st), -1.0, 1.0).astype(np.float32)
+            went_in[shift_st].append(median_f0_hz(shifted, rate_hz))
+            mel = audio.log_mel(shifted)
+            for voice, vocoder in vocoders.items():
+                came_out[(voice, shift_st)].append(median_f0_hz(vocoder.vocode(mel), audio.SAMPLE_RATE))
+        print(f"[{k}/{len(paths)}] {path.name}", file=sys.stderr, flush=True)
+    lines = [f"## The vocoder alone on PSOLA-shifted recordings ({len(paths)} held-out clips; median F0 Hz)", "",
+             "| shift st | into the vocoder | " + " | ".join(voices) + " |",
+             "|---|---|" + "---|" * len(voices)]
+    for shift_st in shifts_st:
+        cells = [f"{np.nanmedian(came_out[(v, shift_st)]):.0f}" for v in voices]
+        lines.append(f"| {shift_st:+g} | {np.nanmedian(went_in[shift_st]):.0f} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.pitch_ceiling", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--voice", default="ljspeech", help="voice to render with (default: the shipped ljspeech)")
+    parser.add_argument("--voice", action="append", help="voice to render with (name or folder; default: the shipped "
+                        "ljspeech); repeatable with --vocoder-shifts only")
     parser.add_argument("--sentences", type=int, default=4, help="how many of the emotion benchmark's sentences "
                         f"(1-{len(SENTENCES)}, in order; default 4)")
     parser.add_argument("--ramp", type=float, nargs=2, action="append", metavar=("START_ST", "END_ST"),
@@ -104,7 +181,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--corpus-f0", type=Path, metavar="CORPUS",
                         help="instead of rendering: F0 percentiles of a corpus's clips (CORPUS/wavs), e.g. the voice's "
                              "training speech, and the share of frames above +6/+9/+12 st over the voice's baseline")
+    parser.add_argument("--vocoder-shifts", type=Path, metavar="CORPUS",
+                        help="instead of rendering plans: the vocoder alone on PSOLA-shifted held-out recordings of "
+                             "CORPUS (LJSpeech layout), each --voice's vocoder")
+    parser.add_argument("--clips", type=int, default=8, help="held-out recordings for --vocoder-shifts (default 8)")
     args = parser.parse_args(argv)
+    voices = args.voice or ["ljspeech"]
+    if args.vocoder_shifts:
+        if args.clips < 1:
+            parser.error(f"--clips must be at least 1, got {args.clips}")
+        print(vocoder_shift_table(args.vocoder_shifts, voices, args.clips, VOCODER_SHIFTS_ST))
+        return 0
+    if len(voices) > 1:
+        parser.error("give one --voice when rendering plans (several only with --vocoder-shifts)")
     if args.corpus_f0:
         from baton.baseline import DEFAULT_BASELINE
         print(corpus_f0_table(args.corpus_f0, DEFAULT_BASELINE.pitch_mean_hz))
@@ -116,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from baton.pipeline import Pipeline
     from feature_extract.utterance import measure_utterance, relative
 
-    pipeline = Pipeline.load(args.voice, skip_stages=tuple(args.skip_stage))
+    pipeline = Pipeline.load(voices[0], skip_stages=tuple(args.skip_stage))
     rows: dict[tuple[float, float], list[dict[str, float]]] = {r: [] for r in ramps}
     texts = [text for _, _, text in SENTENCES[:args.sentences]]
     for k, text in enumerate(texts, 1):
@@ -133,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"[{k}/{len(texts)}] {text}", file=sys.stderr, flush=True)
 
     skipped = f", without {', '.join(args.skip_stage)}" if args.skip_stage else ""
-    print(f"\n## Pitch ceiling of voice {args.voice}{skipped} ({len(texts)} sentences; medians of changes vs neutral)\n")
+    print(f"\n## Pitch ceiling of voice {voices[0]}{skipped} ({len(texts)} sentences; medians of changes vs neutral)\n")
     print("| plan start→end st | plan slope st/s | render pitch st | render slope st/s | render F0 range st |")
     print("|---|---|---|---|---|")
     for (start_st, end_st), got in rows.items():

@@ -297,3 +297,40 @@ def test_pitch_ceiling_corpus_f0_counts_frames_above_the_baseline(tmp_path):
     assert [float(s.strip(" %")) for s in shares] == pytest.approx([50.0, 50.0, 50.0], abs=3.0)
     with pytest.raises(SystemExit, match="no .flac or .wav"):
         corpus_f0_table(tmp_path / "wavs", baseline_hz=200.0)
+
+
+def _pulse_vowel(f0_hz: float, seconds: float, rate_hz: int) -> np.ndarray:
+    """A glottal-pulse train through two formant-like resonances: a voiced sound Praat's PSOLA can shift."""
+    from scipy.signal import lfilter
+
+    pulses = np.zeros(int(seconds * rate_hz))
+    pulses[:: int(round(rate_hz / f0_hz))] = 1.0
+    voiced = pulses
+    for formant_hz, bandwidth_hz in ((700.0, 110.0), (1200.0, 140.0)):
+        radius = math.exp(-math.pi * bandwidth_hz / rate_hz)
+        voiced = lfilter([1.0], [1.0, -2 * radius * math.cos(2 * math.pi * formant_hz / rate_hz), radius ** 2], voiced)
+    return (0.5 * voiced / np.max(np.abs(voiced))).astype(np.float32)
+
+
+def test_pitch_ceiling_vocoder_shifts_measure_what_goes_in_and_comes_out(tmp_path):
+    import soundfile as sf
+    from benchmarks.pitch_ceiling import vocoder_shift_table
+
+    (tmp_path / "wavs").mkdir()
+    sf.write(tmp_path / "wavs" / "LJ002-0151.wav", _pulse_vowel(180.0, 1.2, 22050), 22050)
+    table = vocoder_shift_table(tmp_path, ["ljspeech-v1"], clips=3, shifts_st=(0.0, 6.0))
+    rows = [line.split("|")[1:4] for line in table.splitlines() if line.startswith("| +")]
+    (shift0, into0, out0), (shift6, into6, out6) = [[float(c) for c in row] for row in rows]
+    assert "(1 held-out clips" in table and (shift0, shift6) == (0.0, 6.0)
+    assert into0 == pytest.approx(180.0, rel=0.03)
+    assert 12 * math.log2(into6 / into0) == pytest.approx(6.0, abs=0.5)   # PSOLA moved the pitch
+    assert 12 * math.log2(out6 / into6) == pytest.approx(0.0, abs=1.0)    # and HiFi-GAN V1 follows it
+    with pytest.raises(SystemExit, match="no held-out clips"):
+        vocoder_shift_table(tmp_path / "wavs", ["ljspeech-v1"], clips=1, shifts_st=(0.0,))
+
+
+def test_pitch_ceiling_takes_several_voices_only_for_the_vocoder_alone(capsys):
+    from benchmarks.pitch_ceiling import main
+    with pytest.raises(SystemExit):
+        main(["--voice", "ljspeech", "--voice", "ljspeech-v1"])
+    assert "several only with --vocoder-shifts" in capsys.readouterr().err
