@@ -179,6 +179,7 @@ OLD_BASES = {
     "LimitError": ValueError, "ConfigError": ValueError, "VoiceQualityError": ValueError,
     "ExemplarError": ValueError, "VocoderError": RuntimeError, "CorpusError": ValueError, "ChainError": ValueError,
     "CheckpointError": RuntimeError, "VoiceImportError": RuntimeError, "VocoderWeightsError": RuntimeError,
+    "VocoderImportError": RuntimeError,
 }
 """Each user error's base before UserError existed: ``except ValueError`` and the like still catch them."""
 
