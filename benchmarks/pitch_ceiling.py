@@ -35,6 +35,7 @@ import numpy as np
 
 from baton.plan import Plan
 from benchmarks.emotion_render import SENTENCES
+from plan_contract import UserError
 
 DEFAULT_RAMPS_ST = ((3, 3), (6, 6), (8, 8), (10, 10), (12, 12), (14, 14),
                     (9, 12), (6, 12), (4, 12), (2, 12), (6, 10), (4, 10), (4, 14))
@@ -99,27 +100,25 @@ VOCODER_SHIFTS_ST = (0.0, 6.0, 9.0, 12.0, 15.0)
 
 
 def median_f0_hz(samples: np.ndarray, rate_hz: int) -> float:
-    """Median F0 of the voiced frames [Hz] (Praat, 75-600 Hz); NaN where nothing is voiced."""
-    import parselmouth
+    """Median F0 of the voiced frames [Hz] by the project's pitch tracker
+    (:func:`feature_extract.praat.pitch_track`); NaN where nothing is voiced."""
+    from feature_extract.praat import pitch_track
 
-    f0_hz = parselmouth.Sound(np.asarray(samples, dtype=np.float64), rate_hz).to_pitch(
-        pitch_floor=75, pitch_ceiling=600).selected_array["frequency"]
-    voiced = f0_hz[f0_hz > 0]
+    _, f0_hz = pitch_track(samples, rate_hz)
+    voiced = f0_hz[np.isfinite(f0_hz)]
     return float(np.median(voiced)) if voiced.size else math.nan
 
 
-def psola_shift(samples: np.ndarray, rate_hz: int, shift_st: float) -> np.ndarray:
-    """``samples`` with their pitch moved by ``shift_st`` semitones (Praat "Change gender": PSOLA, formants, duration
-    and pitch contour's shape kept)."""
+def psola_shift(samples: np.ndarray, rate_hz: int, median_hz: float, shift_st: float) -> np.ndarray:
+    """``samples`` (median F0 ``median_hz``) with their pitch moved by ``shift_st`` semitones (Praat "Change
+    gender": PSOLA; formants, duration and the contour's shape kept)."""
     import parselmouth
     from parselmouth.praat import call
 
     sound = parselmouth.Sound(np.asarray(samples, dtype=np.float64), rate_hz)
     if shift_st == 0:
         return sound.values[0]
-    median_hz = median_f0_hz(samples, rate_hz)
-    shifted = call(sound, "Change gender", 75, 600, 1.0, median_hz * 2 ** (shift_st / 12), 1.0, 1.0)
-    return shifted.values[0]
+    return call(sound, "Change gender", 75, 600, 1.0, median_hz * 2 ** (shift_st / 12), 1.0, 1.0).values[0]
 
 
 def vocoder_shift_table(corpus: Path, voices: Sequence[str], clips: int, shifts_st: Sequence[float]) -> str:
@@ -133,29 +132,43 @@ def vocoder_shift_table(corpus: Path, voices: Sequence[str], clips: int, shifts_
     from tts_model.runtime.synthesizer import find_voice
     from tts_model.runtime.vocoder import OnnxVocoder, resolve_vocoder
 
-    paths = [p for clip_id in HELD_OUT for p in (corpus / "wavs" / f"{clip_id}.flac", corpus / "wavs" / f"{clip_id}.wav")
-             if p.is_file()][:clips]
+    candidates = [corpus / "wavs" / f"{clip_id}{suffix}" for clip_id in HELD_OUT for suffix in (".flac", ".wav")]
+    paths = [p for p in candidates if p.is_file()][:clips]
     if not paths:
         raise SystemExit(f"no held-out clips ({HELD_OUT[0]}..{HELD_OUT[-1]}) under {corpus / 'wavs'}")
     vocoders = {}
     for voice in voices:
-        voice_dir = find_voice(voice)
-        config = VoiceConfig.load(voice_dir / "voice.json")
-        vocoders[voice] = OnnxVocoder.load(resolve_vocoder(voice_dir, config.vocoder_file), threads=1)
+        try:
+            voice_dir = find_voice(voice)
+            config = VoiceConfig.load(voice_dir / "voice.json")
+            vocoders[voice] = OnnxVocoder.load(resolve_vocoder(voice_dir, config.vocoder_file), threads=1)
+        except UserError as err:
+            raise SystemExit(f"error: --voice {voice}: {err}") from None
     went_in = {s: [] for s in shifts_st}
     came_out = {(v, s): [] for v in voices for s in shifts_st}
+    measured = 0
     for k, path in enumerate(paths, 1):
-        samples, rate_hz = sf.read(path, dtype="float32")
+        try:
+            samples, rate_hz = sf.read(path, dtype="float32")
+        except (RuntimeError, OSError) as err:  # soundfile's errors are RuntimeErrors
+            print(f"[{k}/{len(paths)}] {path.name}: skipped, unreadable ({err})", file=sys.stderr, flush=True)
+            continue
+        if samples.ndim != 1:
+            samples = samples.mean(axis=1)
         if rate_hz != audio.SAMPLE_RATE:
             raise SystemExit(f"{path} is at {rate_hz} Hz; the vocoder's front end needs {audio.SAMPLE_RATE} Hz")
+        median_hz = median_f0_hz(samples, rate_hz)
         for shift_st in shifts_st:
-            shifted = np.clip(psola_shift(samples, rate_hz, shift_st), -1.0, 1.0).astype(np.float32)
-            went_in[shift_st].append(median_f0_hz(shifted, rate_hz))
+            shifted = np.clip(psola_shift(samples, rate_hz, median_hz, shift_st), -1.0, 1.0).astype(np.float32)
+            went_in[shift_st].append(median_hz if shift_st == 0 else median_f0_hz(shifted, rate_hz))
             mel = audio.log_mel(shifted)
             for voice, vocoder in vocoders.items():
                 came_out[(voice, shift_st)].append(median_f0_hz(vocoder.vocode(mel), audio.SAMPLE_RATE))
+        measured += 1
         print(f"[{k}/{len(paths)}] {path.name}", file=sys.stderr, flush=True)
-    lines = [f"## The vocoder alone on PSOLA-shifted recordings ({len(paths)} held-out clips; median F0 Hz)", "",
+    if not measured:
+        raise SystemExit(f"none of the {len(paths)} held-out clips under {corpus / 'wavs'} could be read")
+    lines = [f"## The vocoder alone on PSOLA-shifted recordings ({measured} held-out clips; median F0 Hz)", "",
              "| shift st | into the vocoder | " + " | ".join(voices) + " |",
              "|---|---|" + "---|" * len(voices)]
     for shift_st in shifts_st:

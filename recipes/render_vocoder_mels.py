@@ -16,8 +16,9 @@ F0. This recipe renders, for every training clip (the 50 held-out clips are skip
 
 and writes ``<out>/<id>_<variant>.npz`` with ``mel`` float16 (n_frames, 80): no audio, because the distillation's
 targets come from the teacher. ``python -m recipes.distill_vocoder --rendered <out>`` adds them to its mels.
-Existing files are kept unless ``--overwrite``. ``--held-out`` renders the 50 held-out clips instead, to measure
-progress on (``distill_vocoder.py --eval-pairs``); never train on those.
+Existing files are kept unless ``--overwrite``: only missing variants are rendered (adding ``--instruction`` to
+a folder adds just those), and each file is written whole or not at all. ``--held-out`` renders the 50 held-out
+clips instead, to measure progress on (``distill_vocoder.py --eval-pairs``); never train on those.
 
     python -m recipes.render_vocoder_mels --voice tts_model/voices/ljspeech --corpus ../shared/corpora/ljspeech \
         --out data/rendered_mels_run4
@@ -26,6 +27,7 @@ progress on (``distill_vocoder.py --eval-pairs``); never train on those.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -57,6 +59,15 @@ def conductor_mel(pipeline, text: str, instruction: str) -> np.ndarray:
     mels = [pipeline.synthesizer.render_mel([_segment_dict(s) for s in group])[0]
             for _, group in sentence_groups(plan.segments)]
     return np.concatenate(mels, axis=0)
+
+
+def save_mel(target: Path, mel: np.ndarray) -> None:
+    """Write ``target`` (.npz, ``mel`` float16) whole or not at all: an interrupted run leaves no half file that a
+    resumed run would keep."""
+    partial = target.with_name(target.name + ".part")
+    with partial.open("wb") as handle:
+        np.savez(handle, mel=mel.astype(np.float16))
+    os.replace(partial, target)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,9 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     except SynthesisError as err:
         raise SystemExit(f"error: {err}") from None
     pipeline = None
-    if args.instruction:
+    if args.instruction:  # the embedded conductor plans for the same loaded voice
+        from baton.conductors import get_conductor
         from baton.pipeline import Pipeline
-        pipeline = Pipeline.load(str(args.voice))
+        pipeline = Pipeline(get_conductor("embedded"), synth)
     rows = [r for r in read_metadata(args.corpus) if (r[0] in set(HELD_OUT)) == args.held_out][: args.limit]
     if not rows:
         which = "held-out" if args.held_out else "training"
@@ -102,28 +114,36 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(args.seed)
     written = kept = skipped = 0
-    for uid, text, path in tqdm(rows, desc="render", unit="clip"):
-        picks = rng.choice(len(SHIFTS), size=args.shifts_per_clip, replace=False)  # drawn even for kept clips
-        names = ["neutral"] + [variant_name(*SHIFTS[i]) for i in picks] + [instruction_name(i) for i in args.instruction]
-        targets = [args.out / f"{uid}_{name}.npz" for name in names]
-        if not args.overwrite and all(t.is_file() for t in targets):
-            kept += len(targets)
-            continue
-        wave, sample_rate = load_audio(path, synth.sample_rate)
-        try:
-            plan = extract_plan(wave, sample_rate, text)
-        except ValueError as err:  # a transcript the aligner cannot place: say which and go on
-            tqdm.write(f"skipped {uid}: {err}")
-            skipped += 1
-            continue
-        plans = [[{"word": seg["word"]} for seg in plan]] + [shifted(plan, *SHIFTS[i]) for i in picks]
-        for target, variant in zip(targets, plans):
-            mel, _, _ = synth.render_mel(variant)
-            np.savez(target, mel=mel.astype(np.float16))
-            written += 1
-        for target, instruction in zip(targets[len(plans):], args.instruction):
-            np.savez(target, mel=conductor_mel(pipeline, text, instruction).astype(np.float16))
-            written += 1
+    try:
+        for uid, text, path in tqdm(rows, desc="render", unit="clip"):
+            picks = rng.choice(len(SHIFTS), size=args.shifts_per_clip, replace=False)  # drawn even for kept clips
+            names = (["neutral"] + [variant_name(*SHIFTS[i]) for i in picks]
+                     + [instruction_name(i) for i in args.instruction])
+            targets = [args.out / f"{uid}_{name}.npz" for name in names]
+            todo = [args.overwrite or not t.is_file() for t in targets]  # only what is missing is rendered
+            kept += todo.count(False)
+            n_plans = 1 + len(picks)
+            if any(todo[:n_plans]):
+                wave, sample_rate = load_audio(path, synth.sample_rate)
+                try:
+                    plan = extract_plan(wave, sample_rate, text)
+                except ValueError as err:  # a transcript the aligner cannot place: say which and go on
+                    tqdm.write(f"skipped {uid}: {err}")
+                    skipped += 1
+                    continue
+                plans = [[{"word": seg["word"]} for seg in plan]] + [shifted(plan, *SHIFTS[i]) for i in picks]
+                for target, variant, needed in zip(targets, plans, todo):
+                    if needed:
+                        save_mel(target, synth.render_mel(variant)[0])
+                        written += 1
+            for target, instruction, needed in zip(targets[n_plans:], args.instruction, todo[n_plans:]):
+                if needed:
+                    save_mel(target, conductor_mel(pipeline, text, instruction))
+                    written += 1
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: {written} mels written, {kept} kept (every file whole); run the same command again to "
+              "go on", file=sys.stderr)
+        return 130
     print(f"{written} mels written, {kept} kept, {skipped} clips skipped -> {args.out}")
     return 0
 

@@ -327,6 +327,10 @@ def test_pitch_ceiling_vocoder_shifts_measure_what_goes_in_and_comes_out(tmp_pat
     assert 12 * math.log2(out6 / into6) == pytest.approx(0.0, abs=1.0)    # and HiFi-GAN V1 follows it
     with pytest.raises(SystemExit, match="no held-out clips"):
         vocoder_shift_table(tmp_path / "wavs", ["ljspeech-v1"], clips=1, shifts_st=(0.0,))
+    (tmp_path / "wavs" / "LJ002-0152.wav").write_bytes(b"not audio")  # skipped with a message, the rest measured
+    assert "(1 held-out clips" in vocoder_shift_table(tmp_path, ["ljspeech-v1"], clips=2, shifts_st=(0.0,))
+    with pytest.raises(SystemExit, match="--voice nosuch: voice 'nosuch' not found"):
+        vocoder_shift_table(tmp_path, ["nosuch"], clips=1, shifts_st=(0.0,))
 
 
 def test_pitch_ceiling_takes_several_voices_only_for_the_vocoder_alone(capsys):

@@ -171,7 +171,8 @@ def test_distill_recipe_runs_resumes_exports_and_refuses_another_architecture(tm
     init_records = [json.loads(line) for line in (tmp_path / "from_onnx" / "log.jsonl").read_text().splitlines()]
     assert {r["phase"] for r in init_records} == {"wave"}
     assert init_records[0]["heldout_log_mel_l1"] == pytest.approx(best["heldout_log_mel_l1"], rel=1e-3)
-    wrong = subprocess.run([c if c != str(run) else str(tmp_path / "wrong") for c in command] + ["--init-onnx", str(tmp_path / "none.onnx"), "--wave-steps", "1"], cwd=REPO,
+    wrong = subprocess.run([c if c != str(run) else str(tmp_path / "wrong") for c in command]
+                           + ["--init-onnx", str(tmp_path / "none.onnx"), "--wave-steps", "1"], cwd=REPO,
                            env=env, capture_output=True, text=True, timeout=300)
     assert wrong.returncode != 0 and "--init-onnx" in wrong.stderr and "Traceback" not in wrong.stderr
 
@@ -232,6 +233,11 @@ def test_rendered_mels_skip_held_out_clips_resume_and_feed_the_distillation(tmp_
                                                                        "LJ001-0001_neutral.npz"]
     calm, angry = (np.load(tmp_path / "emo" / f"LJ001-0001_{v}.npz")["mel"] for v in ("neutral", "emo-very-angrily"))
     assert angry.shape[1] == audio.N_MELS and not np.array_equal(calm, angry)  # the conductor's plan was rendered
+    more = subprocess.run(command[:-4] + ["--out", str(tmp_path / "emo"), "--shifts-per-clip", "0",
+                                          "--instruction", "very angrily", "--instruction", "sadly", "--limit", "1"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert more.returncode == 0 and "1 mels written, 2 kept" in more.stdout, more.stderr[-2000:]  # only the new one
+    assert not list((tmp_path / "emo").glob("*.part"))
 
     run = tmp_path / "run"
     distil = subprocess.run([sys.executable, "-m", "recipes.distill_vocoder", "--rendered", str(out), "--run", str(run),
@@ -267,3 +273,8 @@ def test_a_shipped_vocoder_onnx_comes_back_as_the_same_generator(tmp_path):
     assert set(stored_weights(path)) >= set(student.state_dict())  # every parameter, under its own name
     with pytest.raises(VocoderImportError, match="lacks"):
         generator_from_onnx(path, tiny_teacher().config)  # the full teacher has blocks the student dropped
+    (tmp_path / "junk.onnx").write_bytes(b"not a model")
+    with pytest.raises(VocoderImportError, match="not an ONNX model"):
+        generator_from_onnx(tmp_path / "junk.onnx", student.config)
+    with pytest.raises(VocoderImportError, match="no such file"):
+        generator_from_onnx(tmp_path / "none.onnx", student.config)

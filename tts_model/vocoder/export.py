@@ -84,7 +84,8 @@ def _export_fp32(model: HiFiGANGenerator, path: Path) -> None:
         )
 
 
-def _run_ort(path: Path, mel: np.ndarray) -> np.ndarray:
+def run_onnx(path: Path, mel: np.ndarray) -> np.ndarray:
+    """The vocoder file ``path`` run by onnxruntime (CPU, one thread) on ``mel`` (1, 80, n_frames) -> audio (1, n)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -138,7 +139,7 @@ def _write_checked(proto: onnx.ModelProto, path: Path, precision: str, mel: np.n
     onnx.save(proto, str(tmp_out))
     max_diff = log_mel_l1 = float("nan")
     if expected is not None:
-        got = _run_ort(tmp_out, mel)
+        got = run_onnx(tmp_out, mel)
         if got.shape != expected.shape:
             tmp_out.unlink()
             raise ExportParityError(f"onnxruntime output shape {got.shape} != torch {expected.shape}")

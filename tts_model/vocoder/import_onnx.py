@@ -32,7 +32,12 @@ class VocoderImportError(UserError, RuntimeError):
 
 def stored_weights(path: Path | str) -> dict[str, np.ndarray]:
     """Every initializer of ``path`` as float32 under its parameter's name, int8 and fp16 ones expanded."""
-    graph = onnx.load(str(path)).graph
+    try:
+        graph = onnx.load(str(path)).graph
+    except FileNotFoundError:
+        raise VocoderImportError(f"{path}: no such file") from None
+    except Exception as err:  # protobuf's DecodeError and the like: not an ONNX model
+        raise VocoderImportError(f"{path} is not an ONNX model ({type(err).__name__}: {err})") from None
     raw = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
     weights = {}
     for name, values in raw.items():
@@ -40,7 +45,8 @@ def stored_weights(path: Path | str) -> dict[str, np.ndarray]:
             scale = raw[name + "_scale"].astype(np.float32)
             zero = raw[name + "_zero"].astype(np.float32)
             shape = (-1,) + (1,) * (values.ndim - 1)
-            weights[name.removesuffix("_int8")] = (values.astype(np.float32) - zero.reshape(shape)) * scale.reshape(shape)
+            expanded = (values.astype(np.float32) - zero.reshape(shape)) * scale.reshape(shape)
+            weights[name.removesuffix("_int8")] = expanded
         elif name.endswith("_fp16"):
             weights[name.removesuffix("_fp16")] = values.astype(np.float32)
         elif not (name.endswith("_int8_scale") or name.endswith("_int8_zero")):
@@ -66,15 +72,12 @@ def generator_from_onnx(path: Path | str, config: HiFiGANConfig, check: bool = T
     model.load_state_dict(state, strict=True)
     model.eval()
     if check:
-        import onnxruntime as ort
-
-        from tts_model.vocoder.export import parity_mel
+        from tts_model.vocoder.export import parity_mel, run_onnx
 
         mel = parity_mel(48, seed=3)
         with torch.no_grad():
             mine = model(torch.from_numpy(mel)).numpy()
-        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        theirs = session.run(None, {session.get_inputs()[0].name: mel})[0]
+        theirs = run_onnx(Path(path), mel)
         if mine.shape != theirs.shape or float(np.abs(mine - theirs).max()) > PARITY_TOLERANCE:
             raise VocoderImportError(f"{path}: the rebuilt generator disagrees with onnxruntime "
                                      f"(max |diff| {float(np.abs(mine - theirs).max()):.2e}); not imported")
