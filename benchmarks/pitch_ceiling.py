@@ -124,8 +124,7 @@ def psola_shift(samples: np.ndarray, rate_hz: int, median_hz: float, shift_st: f
 def vocoder_shift_table(corpus: Path, voices: Sequence[str], clips: int, shifts_st: Sequence[float]) -> str:
     """Markdown table: median over ``clips`` held-out recordings of the F0 [Hz] that went into the vocoder (the
     PSOLA-shifted recording) and that came out of each voice's vocoder, per shift."""
-    import soundfile as sf
-
+    from feature_extract.audio import AudioError, load_audio
     from recipes.ljspeech import HELD_OUT
     from tts_model.runtime import audio
     from tts_model.runtime.config import VoiceConfig
@@ -148,16 +147,15 @@ def vocoder_shift_table(corpus: Path, voices: Sequence[str], clips: int, shifts_
     came_out = {(v, s): [] for v in voices for s in shifts_st}
     measured = 0
     for k, path in enumerate(paths, 1):
-        try:
-            samples, rate_hz = sf.read(path, dtype="float32")
-        except (RuntimeError, OSError) as err:  # soundfile's errors are RuntimeErrors
-            print(f"[{k}/{len(paths)}] {path.name}: skipped, unreadable ({err})", file=sys.stderr, flush=True)
+        try:  # mono, at the vocoder's rate
+            samples, rate_hz = load_audio(path, audio.SAMPLE_RATE)
+        except AudioError as err:
+            print(f"[{k}/{len(paths)}] {path.name}: skipped ({err})", file=sys.stderr, flush=True)
             continue
-        if samples.ndim != 1:
-            samples = samples.mean(axis=1)
-        if rate_hz != audio.SAMPLE_RATE:
-            raise SystemExit(f"{path} is at {rate_hz} Hz; the vocoder's front end needs {audio.SAMPLE_RATE} Hz")
         median_hz = median_f0_hz(samples, rate_hz)
+        if not math.isfinite(median_hz):
+            print(f"[{k}/{len(paths)}] {path.name}: skipped (no voiced frames)", file=sys.stderr, flush=True)
+            continue
         for shift_st in shifts_st:
             shifted = np.clip(psola_shift(samples, rate_hz, median_hz, shift_st), -1.0, 1.0).astype(np.float32)
             went_in[shift_st].append(median_hz if shift_st == 0 else median_f0_hz(shifted, rate_hz))

@@ -317,7 +317,8 @@ def test_pitch_ceiling_vocoder_shifts_measure_what_goes_in_and_comes_out(tmp_pat
     from benchmarks.pitch_ceiling import vocoder_shift_table
 
     (tmp_path / "wavs").mkdir()
-    sf.write(tmp_path / "wavs" / "LJ002-0151.wav", _pulse_vowel(180.0, 1.2, 22050), 22050)
+    stereo = np.stack([_pulse_vowel(180.0, 1.2, 44100)] * 2, axis=1)  # resampled and mixed down on the way in
+    sf.write(tmp_path / "wavs" / "LJ002-0151.wav", stereo, 44100)
     table = vocoder_shift_table(tmp_path, ["ljspeech-v1"], clips=3, shifts_st=(0.0, 6.0))
     rows = [line.split("|")[1:4] for line in table.splitlines() if line.startswith("| +")]
     (shift0, into0, out0), (shift6, into6, out6) = [[float(c) for c in row] for row in rows]
@@ -328,7 +329,8 @@ def test_pitch_ceiling_vocoder_shifts_measure_what_goes_in_and_comes_out(tmp_pat
     with pytest.raises(SystemExit, match="no held-out clips"):
         vocoder_shift_table(tmp_path / "wavs", ["ljspeech-v1"], clips=1, shifts_st=(0.0,))
     (tmp_path / "wavs" / "LJ002-0152.wav").write_bytes(b"not audio")  # skipped with a message, the rest measured
-    assert "(1 held-out clips" in vocoder_shift_table(tmp_path, ["ljspeech-v1"], clips=2, shifts_st=(0.0,))
+    sf.write(tmp_path / "wavs" / "LJ002-0153.wav", np.zeros(22050, dtype=np.float32), 22050)  # nothing voiced
+    assert "(1 held-out clips" in vocoder_shift_table(tmp_path, ["ljspeech-v1"], clips=3, shifts_st=(0.0,))
     with pytest.raises(SystemExit, match="--voice nosuch: voice 'nosuch' not found"):
         vocoder_shift_table(tmp_path, ["nosuch"], clips=1, shifts_st=(0.0,))
 
